@@ -1,0 +1,60 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    create .venv, install, build the index of seeds/ if missing, launch the chat app
+#   make test   create/update .venv, install test tools (Chromium too, where apt-get can), run
+#               lint, type checks and the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 7860
+
+.PHONY: install run build test lint typecheck pytest fast browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first, pinned exactly: the local CPU wheel; a looser pin pulls CUDA wheels
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index/CURRENT: | $(STAMP)
+	$(BIN)/qa build --corpus seeds --index index
+
+build: install
+	$(BIN)/qa build --corpus seeds --index index
+
+run: install index/CURRENT
+	$(BIN)/python app.py --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the browser tests; no browser is ever downloaded by Playwright.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "WARNING: could not install chromium: browser tests will be SKIPPED"; \
+		else \
+			echo "WARNING: /usr/bin/chromium missing and apt-get unavailable: browser tests will be SKIPPED"; \
+		fi; \
+	fi
+
+lint: install
+	$(BIN)/ruff check qa tests app.py
+	$(BIN)/ruff format --check qa tests app.py
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+test: install browser lint typecheck pytest
+
+fast: install
+	$(BIN)/pytest -m "not slow and not browser"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

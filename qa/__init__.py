@@ -1,0 +1,20 @@
+"""qa: local, offline question answering over a folder of articles, with citations."""
+
+from .api import ask, build_index, index_info, search
+from .config import Settings
+from .errors import QAError
+from .types import Answer, BuildReport, Citation, Hit
+
+__all__ = [
+    "Answer",
+    "BuildReport",
+    "Citation",
+    "Hit",
+    "QAError",
+    "Settings",
+    "ask",
+    "build_index",
+    "index_info",
+    "search",
+]
+__version__ = "0.1.0"

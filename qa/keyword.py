@@ -1,0 +1,73 @@
+"""BM25 keyword retrieval over the chunks (bm25s), with English stemming and stopwords.
+
+Saved as bm25s's own files (JSON and ``.npy`` arrays, no pickle) in the index generation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+_TOKEN = re.compile(_TOKEN_PATTERN)
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+class KeywordIndex:
+    def __init__(self, retriever: Any) -> None:
+        self._retriever = retriever
+        self._stem = _stemmer()
+        self._vocab: dict[str, int] = retriever.vocab_dict
+        self._n = int(retriever.scores["num_docs"])
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> KeywordIndex:
+        import bm25s
+
+        tokens = bm25s.tokenize(
+            list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False
+        )
+        retriever = bm25s.BM25()
+        retriever.index(tokens, show_progress=False)
+        return cls(retriever)
+
+    def save(self, folder: Path) -> None:
+        self._retriever.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> KeywordIndex:
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(folder), show_progress=False, allow_pickle=False))
+
+    def query_terms(self, query: str) -> list[str]:
+        """The stemmed query terms that occur in the index."""
+        import bm25s
+
+        words = [w.lower() for w in _TOKEN.findall(query)]
+        stop = set(bm25s.stopwords.STOPWORDS_EN)
+        stems = self._stem.stemWords([w for w in words if w not in stop])
+        return [s for s in stems if s in self._vocab]
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for the query (zeros when no term matches)."""
+        terms = self.query_terms(query)
+        if not terms:
+            return np.zeros(self._n, dtype=np.float32)
+        ids = [self._vocab[t] for t in terms]
+        return np.asarray(self._retriever.get_scores_from_ids(ids), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return self._n

@@ -1,0 +1,256 @@
+"""The saved index: a folder that describes itself, written atomically.
+
+Layout of ``index/``::
+
+    CURRENT                 name of the live generation (replaced atomically)
+    .lock                   held by a running build
+    gen-<time>-<id>/        one complete, immutable index
+        manifest.json       schema version, model, dimension, chunker settings, documents
+                            (content hash, size, mtime, title, date, chunk rows), and the
+                            size and sha256 of every other file below
+        chunks.jsonl        one JSON record per chunk (row order = vector order)
+        vectors.npy         float32 L2-normalised embeddings (kept for incremental reuse)
+        dense.faiss         FAISS inner-product index over the vectors
+        keyword/            bm25s index files (JSON + .npy)
+
+A build writes a new generation next to the live one and then swaps ``CURRENT``; a build that
+dies half-way leaves the previous generation live. Every file is verified against its checksum
+before it is loaded. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import SCHEMA_VERSION
+from .errors import BuildInProgressError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .keyword import KeywordIndex
+from .types import Chunk
+
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+CHUNKS = "chunks.jsonl"
+VECTORS = "vectors.npy"
+DENSE = "dense.faiss"
+KEYWORD = "keyword"
+KEEP_GENERATIONS = 2
+
+
+@dataclass
+class StoredIndex:
+    path: Path  # the generation folder
+    generation: str
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    dense: Any  # faiss.Index
+    keyword: KeywordIndex
+
+    @property
+    def model(self) -> str:
+        return str(self.manifest["model"]["id"])
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as f:
+        os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index folder's build lock, or raise BuildInProgressError."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("a+") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BuildInProgressError(
+                f"another build is running on {index_dir}; wait for it to finish"
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def current_generation(index_dir: Path) -> str | None:
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise IndexCorruptError(f"cannot read {index_dir / CURRENT}: {exc}") from exc
+    return name or None
+
+
+def _chunk_record(chunk: Chunk) -> str:
+    return json.dumps(asdict(chunk), ensure_ascii=False)
+
+
+def write_index(
+    index_dir: Path,
+    manifest: dict[str, Any],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    keyword: KeywordIndex,
+) -> str:
+    """Write a new generation and make it live. Returns the generation name."""
+    import faiss
+
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
+    generation = f"gen-{stamp}-{uuid.uuid4().hex[:8]}"
+    tmp = index_dir / f".tmp-{generation}"
+    tmp.mkdir(parents=True)
+    try:
+        with (tmp / CHUNKS).open("w", encoding="utf-8") as f:
+            for chunk in chunks:
+                f.write(_chunk_record(chunk) + "\n")
+        np.save(tmp / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+        dense = faiss.IndexFlatIP(int(vectors.shape[1]))
+        if len(vectors):
+            dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        faiss.write_index(dense, str(tmp / DENSE))
+        keyword.save(tmp / KEYWORD)
+
+        artifacts = {}
+        for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            _fsync_file(path)
+            artifacts[path.relative_to(tmp).as_posix()] = {
+                "bytes": path.stat().st_size,
+                "sha256": _sha256(path),
+            }
+        manifest = {**manifest, "generation": generation, "artifacts": artifacts}
+        manifest["index"] = {"type": "flat-ip", "count": len(chunks), "metric": "inner_product"}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
+        _fsync_file(tmp / MANIFEST)
+        _fsync_dir(tmp)
+        os.rename(tmp, index_dir / generation)
+        pointer = index_dir / f".{CURRENT}.tmp"
+        pointer.write_text(generation + "\n", encoding="utf-8")
+        _fsync_file(pointer)
+        os.replace(pointer, index_dir / CURRENT)
+        _fsync_dir(index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(index_dir, generation)
+    return generation
+
+
+def _prune(index_dir: Path, live: str) -> None:
+    """Remove leftovers of dead builds and all but the newest KEEP_GENERATIONS generations."""
+    for tmp in index_dir.glob(".tmp-gen-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir()), key=lambda p: p.name)
+    keep = {live} | {p.name for p in gens[-KEEP_GENERATIONS:]}
+    for p in gens:
+        if p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def read_manifest(index_dir: Path) -> tuple[str, dict[str, Any]]:
+    """The live generation's name and manifest. Raises if there is no valid index."""
+    if not index_dir.is_dir():
+        raise IndexNotFoundError(f"no index at {index_dir}: build one with `qa build`")
+    generation = current_generation(index_dir)
+    if generation is None:
+        raise IndexNotFoundError(f"no index at {index_dir}: build one with `qa build`")
+    path = index_dir / generation / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(
+            f"index {index_dir} is damaged: {generation}/{MANIFEST} is missing; "
+            "rebuild with `qa build --full`"
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(
+            f"index {index_dir} is damaged: {MANIFEST} is unreadable ({exc}); "
+            "rebuild with `qa build --full`"
+        ) from exc
+    if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
+        found = manifest.get("schema_version") if isinstance(manifest, dict) else None
+        raise IndexMismatchError(
+            f"index {index_dir} has schema version {found!r}, this program reads "
+            f"{SCHEMA_VERSION}; rebuild with `qa build --full`"
+        )
+    return generation, manifest
+
+
+def _verify(gen_dir: Path, manifest: dict[str, Any]) -> None:
+    artifacts = manifest.get("artifacts")
+    if not isinstance(artifacts, dict) or not artifacts:
+        raise IndexCorruptError(f"index {gen_dir.parent} is damaged: manifest lists no files")
+    for rel, meta in artifacts.items():
+        path = gen_dir / rel
+        problem = None
+        if not path.is_file():
+            problem = "is missing"
+        elif path.stat().st_size != meta.get("bytes"):
+            problem = f"has {path.stat().st_size} bytes, expected {meta.get('bytes')}"
+        elif _sha256(path) != meta.get("sha256"):
+            problem = "fails its checksum"
+        if problem:
+            raise IndexCorruptError(
+                f"index {gen_dir.parent} is damaged: {rel} {problem}; "
+                "rebuild with `qa build --full`"
+            )
+
+
+def load_index(index_dir: Path) -> StoredIndex:
+    """Load and verify the live generation."""
+    import faiss
+
+    generation, manifest = read_manifest(index_dir)
+    gen_dir = index_dir / generation
+    _verify(gen_dir, manifest)
+    try:
+        chunks = []
+        with (gen_dir / CHUNKS).open(encoding="utf-8") as f:
+            for line in f:
+                chunks.append(Chunk(**json.loads(line)))
+        vectors = np.load(gen_dir / VECTORS, allow_pickle=False)
+        dense = faiss.read_index(str(gen_dir / DENSE))
+        keyword = KeywordIndex.load(gen_dir / KEYWORD)
+    except Exception as exc:  # verified files that still fail to parse
+        raise IndexCorruptError(
+            f"index {index_dir} is damaged: {exc}; rebuild with `qa build --full`"
+        ) from exc
+    dim = int(manifest["model"]["dimension"])
+    n = len(chunks)
+    if vectors.shape != (n, dim) or dense.ntotal != n or dense.d != dim or len(keyword) != n:
+        raise IndexCorruptError(
+            f"index {index_dir} is inconsistent (chunks {n}, vectors {vectors.shape}, "
+            f"faiss {dense.ntotal}x{dense.d}, keyword {len(keyword)}); "
+            "rebuild with `qa build --full`"
+        )
+    return StoredIndex(gen_dir, generation, manifest, chunks, vectors, dense, keyword)

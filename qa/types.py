@@ -1,0 +1,126 @@
+"""Frozen, typed records: the bottom layer every other module speaks.
+
+Character offsets (``start``, ``end``) always index the text of the original file as
+``Path.read_text(encoding="utf-8")`` returns it (universal newlines), so
+``text[start:end]`` is the passage itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A half-open character range ``[start, end)``."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end:
+            raise ValueError(f"invalid span [{self.start}, {self.end})")
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def of(self, text: str) -> str:
+        return text[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: its full original text and the spans of it that are article content."""
+
+    source: str  # path relative to the corpus folder, with "/" separators
+    text: str  # the whole file, as read
+    sha256: str  # of the file's bytes
+    title: str
+    date: str | None  # ISO date where the file states one
+    segments: tuple[Span, ...]  # contiguous content runs, boilerplate removed between them
+
+    @property
+    def content(self) -> str:
+        """The cleaned article: its content segments joined by blank lines."""
+        return "\n\n".join(s.of(self.text) for s in self.segments)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document, as stored in the index."""
+
+    source: str
+    start: int
+    end: int
+    text: str
+    title: str
+    date: str | None
+    doc_sha256: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage, best first."""
+
+    text: str
+    source: str
+    score: float
+    start: int
+    end: int
+    title: str
+    date: str | None
+    rank: int = 0
+    chunk_id: int = -1
+    dense_score: float | None = None  # cosine similarity to the question, where computed
+    keyword_score: float | None = None  # BM25 score, where computed
+    also_in: tuple[str, ...] = ()  # other sources holding (nearly) the same passage
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A sentence quoted in an answer, with where it stands in its source file."""
+
+    number: int  # 1-based, as shown in the answer
+    source: str
+    start: int
+    end: int
+    text: str
+    title: str
+    date: str | None
+    passage: int  # index into Answer.passages of the passage holding the sentence
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An extractive answer: the best-matching sentence(s), their citations, and the passages."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    passages: tuple[Hit, ...]
+    query: str = ""  # what was actually searched (after follow-up expansion)
+    answerable: bool = True  # False when nothing in the index matches well enough
+    confidence: float = 0.0
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did. Chunk counts unless the name says files."""
+
+    files: int  # files in the index after the build
+    chunks: int  # chunks in the index after the build
+    embedded: int  # chunks embedded in this run
+    reused: int  # chunks whose vectors were reused from the previous index
+    removed: int  # files dropped from the index because they left the corpus
+    removed_chunks: int = 0
+    new_files: int = 0
+    changed_files: int = 0
+    unchanged_files: int = 0
+    skipped: tuple[str, ...] = ()  # files not indexed (empty, binary, unreadable)
+    warnings: tuple[str, ...] = ()
+    full: bool = False  # True when everything was re-embedded
+    reason: str = ""  # why a full rebuild happened
+    truncated_chunks: int = 0  # chunks longer than the model reads (should be 0)
+    seconds: float = 0.0
+    index_dir: str = ""
+    generation: str = ""
