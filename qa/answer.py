@@ -22,11 +22,47 @@ from .types import Citation, Hit
 W_DENSE = 0.6
 W_LEXICAL = 0.3
 W_PASSAGE = 0.1
+W_TYPE = 0.15  # bonus when the sentence holds the kind of answer the question asks for
 SECOND_SENTENCE_RATIO = 0.92
 MIN_WORDS = 4
 MAX_PASSAGES = 3
 
 _WORD = re.compile(r"\w+")
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+# Expected answer type from the question's wording -> what a sentence of that type holds.
+_ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
+    (
+        re.compile(r"^\W*(?:and\s+)?why\b|\breason\b|\bwhat (?:made|led)\b", re.I),
+        re.compile(
+            r"\b(?:because|since|so that|in order to|aim|aims|aiming|goal|target|targets|"
+            r"quest|bid|to (?:win|break|chase|become|target|attempt)|looks to|reason|"
+            r"record|dream|mission)\b",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(r"^\W*(?:and\s+)?when\b|\bwhat (?:year|month|day|date)\b", re.I),
+        re.compile(
+            rf"\b(?:{_MONTHS}|\d{{4}}|monday|tuesday|wednesday|thursday|friday|saturday|"
+            r"sunday|yesterday|today|last (?:week|month|year)|next (?:week|month|year))\b",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(r"\bhow (?:many|much|old|far|long)\b|\bwhat (?:number|age)\b", re.I),
+        re.compile(
+            r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+            r"dozen|hundred|thousand|first|second|third)\b",
+            re.I,
+        ),
+    ),
+]
+
+
+def type_match(question: str, sentences: Sequence[str]) -> np.ndarray:
+    """1.0 for each sentence holding the kind of answer the question asks for, else 0.0."""
+    wanted = [found for asks, found in _ANSWER_TYPES if asks.search(question)]
+    return np.array([1.0 if any(w.search(s) for w in wanted) else 0.0 for s in sentences])
 
 
 @dataclass(frozen=True)
@@ -53,6 +89,7 @@ def candidates(hits: Sequence[Hit], max_passages: int = MAX_PASSAGES) -> list[Ca
 
 
 def choose(
+    question: str,
     question_vector: np.ndarray,
     question_terms: Sequence[str],
     hits: Sequence[Hit],
@@ -71,7 +108,8 @@ def choose(
     )
     top = max(h.score for h in hits[:MAX_PASSAGES]) or 1.0
     prior = np.array([hits[c.passage].score / top for c in cands])
-    score = W_DENSE * dense + W_LEXICAL * lexical + W_PASSAGE * prior
+    typed = type_match(question, [c.text for c in cands])
+    score = W_DENSE * dense + W_LEXICAL * lexical + W_PASSAGE * prior + W_TYPE * typed
     best = int(np.argmax(score))
     chosen = [cands[best]]
     after = [

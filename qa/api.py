@@ -32,6 +32,7 @@ from .errors import (
 )
 from .keyword import KeywordIndex
 from .retrieval import rank
+from .sentences import split_sentences
 from .store import (
     StoredIndex,
     build_lock,
@@ -44,8 +45,6 @@ from .tokens import token_counter
 from .types import Answer, BuildReport, Chunk, Hit
 
 ProgressFn = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
-
-ABSTAIN_BELOW = 0.30  # best sentence cosine under which the answer is "not in these articles"
 
 
 def _settings(settings: Settings | None) -> Settings:
@@ -295,28 +294,64 @@ def _load(index_dir: str | os.PathLike[str], settings: Settings) -> _Loaded:
     return loaded
 
 
-def _hits(loaded: _Loaded, query: str, vector: np.ndarray, k: int, settings: Settings) -> list[Hit]:
+class _SentenceVectors:
+    """Embeds sentences once per query and remembers them (rerank and answer share them)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if todo:
+            for t, v in zip(todo, self._embedder.encode(todo), strict=True):
+                self._cache[t] = v
+        if not texts:
+            return np.empty((0, self._embedder.dimension), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts])
+
+
+def _hits(
+    loaded: _Loaded,
+    query: str,
+    vector: np.ndarray,
+    k: int,
+    settings: Settings,
+    sentences: _SentenceVectors,
+) -> list[Hit]:
+    rerank = settings.sentence_weight > 0 and settings.rerank_depth > 0
     scored = rank(
         loaded.index,
         query,
         vector,
-        k,
+        max(k, settings.rerank_depth) if rerank else k,
         mode=settings.retrieval,
         candidates=settings.fusion_candidates,
+        fusion=settings.fusion,
+        alpha=settings.fusion_alpha,
     )
+    final = [s.score for s in scored]
+    if rerank and scored:
+        for i, s in enumerate(scored):
+            text = loaded.index.chunks[s.row].text
+            parts = [span.of(text) for span in split_sentences(text)] or [text]
+            best = sentences(parts) @ vector + _answer.W_TYPE * _answer.type_match(query, parts)
+            final[i] += settings.sentence_weight * float(best.max())
+    order = sorted(range(len(scored)), key=lambda i: -final[i])[:k]
     hits = []
-    for i, s in enumerate(scored, start=1):
+    for rank_, i in enumerate(order, start=1):
+        s = scored[i]
         c = loaded.index.chunks[s.row]
         hits.append(
             Hit(
                 text=c.text,
                 source=c.source,
-                score=round(s.score, 6),
+                score=round(final[i], 6),
                 start=c.start,
                 end=c.end,
                 title=c.title,
                 date=c.date,
-                rank=i,
+                rank=rank_,
                 chunk_id=s.row,
                 dense_score=round(s.dense, 6),
                 keyword_score=round(s.keyword, 6),
@@ -338,7 +373,7 @@ def search(
     k = check_k(k, settings)
     loaded = _load(index_dir, settings)
     vector = loaded.embedder.encode([q])[0]
-    return _hits(loaded, q, vector, k, settings)
+    return _hits(loaded, q, vector, k, settings, _SentenceVectors(loaded.embedder))
 
 
 def ask(
@@ -354,16 +389,18 @@ def ask(
     k = check_k(k, settings)
     loaded = _load(index_dir, settings)
     vector = loaded.embedder.encode([q])[0]
-    hits = _hits(loaded, q, vector, k, settings)
+    sentences = _SentenceVectors(loaded.embedder)
+    hits = _hits(loaded, q, vector, k, settings, sentences)
     keyword = loaded.index.keyword
     chosen, confidence = _answer.choose(
+        q,
         vector,
         keyword.query_terms(q),
         hits,
-        encode=lambda texts: loaded.embedder.encode(texts),
+        encode=sentences,
         stem_terms=keyword.query_terms,
     )
-    answerable = bool(chosen) and confidence >= ABSTAIN_BELOW
+    answerable = bool(chosen) and confidence >= settings.abstain_threshold()
     return Answer(
         question=q,
         text=" ".join(c.text for c in chosen),

@@ -77,6 +77,11 @@ def chunk_segment(
         while k - 1 > i and carried + units[k - 1][1] <= overlap:
             carried += units[k - 1][1]
             k -= 1
+        # The carried sentences must leave room for the next one, or the next chunk would be
+        # nothing but a copy of them.
+        while k < j and carried + units[j][1] > max_tokens:
+            carried -= units[k][1]
+            k += 1
         i = k
     return chunks
 

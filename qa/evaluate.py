@@ -1,0 +1,138 @@
+"""Score an index against a question file (``qa eval GOLD.jsonl``).
+
+A gold file has one JSON object a line: ``question``, ``sources`` (files that answer it) and
+``answers`` (phrases quoted from those files). A passage *answers* when it comes from a gold
+source and contains a gold phrase (case and spacing ignored). Reported: hit@1, hit@5 and MRR@5
+of the first answering passage, how often the quoted answer sentence contains a gold phrase,
+and query latency. Unanswerable questions (no ``sources``) measure abstention instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .api import ask
+from .config import Settings
+from .errors import QAError
+from .metrics import percentile
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    id: str
+    question: str
+    sources: tuple[str, ...]
+    answers: tuple[str, ...]
+
+
+@dataclass
+class GoldReport:
+    questions: int = 0
+    hit1: float = 0.0
+    hit5: float = 0.0
+    mrr5: float = 0.0
+    answer_sentence: float = 0.0  # share whose quoted answer contains a gold phrase
+    answered: float = 0.0  # share of answerable questions not abstained on
+    unanswerable: int = 0
+    abstained: float = 0.0  # share of unanswerable questions abstained on
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    misses: list[dict[str, Any]] = field(default_factory=list)
+    confidences: dict[str, list[float]] = field(default_factory=dict)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().replace("’", "'").split())
+
+
+def load_gold(path: str | os.PathLike[str]) -> list[GoldQuestion]:
+    out = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise QAError(f"cannot read question file {path}: {exc.strerror or exc}") from exc
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            out.append(
+                GoldQuestion(
+                    id=str(obj.get("id", n)),
+                    question=str(obj["question"]),
+                    sources=tuple(obj.get("sources", ())),
+                    answers=tuple(obj.get("answers", ())),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise QAError(f"{path}, line {n}: not a question record ({exc})") from exc
+    if not out:
+        raise QAError(f"{path} holds no questions")
+    return out
+
+
+def answers_it(text: str, source: str, gold: GoldQuestion) -> bool:
+    t = _norm(text)
+    return source in gold.sources and any(_norm(a) in t for a in gold.answers)
+
+
+def evaluate_gold(
+    questions: list[GoldQuestion],
+    index_dir: str | os.PathLike[str] = "index",
+    k: int = 5,
+    settings: Settings | None = None,
+) -> GoldReport:
+    report = GoldReport()
+    latencies: list[float] = []
+    answerable_conf: list[float] = []
+    unanswerable_conf: list[float] = []
+    n_ans = n_sentence = n_answered = n_abstained = 0
+    for gold in questions:
+        t0 = time.perf_counter()
+        answer = ask(gold.question, k=k, index_dir=index_dir, settings=settings)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if not gold.sources:
+            report.unanswerable += 1
+            unanswerable_conf.append(answer.confidence)
+            n_abstained += not answer.answerable
+            continue
+        n_ans += 1
+        answerable_conf.append(answer.confidence)
+        n_answered += answer.answerable
+        rank = next(
+            (i for i, h in enumerate(answer.passages[:k], 1) if answers_it(h.text, h.source, gold)),
+            0,
+        )
+        report.hit1 += rank == 1
+        report.hit5 += 0 < rank <= 5
+        report.mrr5 += 1.0 / rank if 0 < rank <= 5 else 0.0
+        sentence_ok = any(answers_it(c.text, c.source, gold) for c in answer.citations)
+        n_sentence += sentence_ok
+        if rank != 1 or not sentence_ok:
+            report.misses.append(
+                {
+                    "id": gold.id,
+                    "question": gold.question,
+                    "rank": rank,
+                    "answer": answer.text,
+                    "top": answer.passages[0].source if answer.passages else None,
+                }
+            )
+    report.questions = n_ans
+    if n_ans:
+        report.hit1 /= n_ans
+        report.hit5 /= n_ans
+        report.mrr5 /= n_ans
+        report.answer_sentence = n_sentence / n_ans
+        report.answered = n_answered / n_ans
+    if report.unanswerable:
+        report.abstained = n_abstained / report.unanswerable
+    report.p50_ms = percentile(latencies, 50)
+    report.p95_ms = percentile(latencies, 95)
+    report.confidences = {"answerable": answerable_conf, "unanswerable": unanswerable_conf}
+    return report

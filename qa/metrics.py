@@ -1,0 +1,62 @@
+"""Ranking metrics with the definitions of BEIR / pytrec_eval (pure).
+
+``ranking`` is a list of document ids, best first (each id once); ``qrels`` maps relevant
+document ids to graded relevance (> 0 relevant).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+
+def ndcg_at(ranking: Sequence[str], qrels: Mapping[str, int], k: int) -> float:
+    """nDCG@k with gain = relevance grade and a log2(rank + 1) discount."""
+    dcg = sum(
+        qrels.get(doc, 0) / math.log2(rank + 1)
+        for rank, doc in enumerate(ranking[:k], start=1)
+        if qrels.get(doc, 0) > 0
+    )
+    ideal = sorted((g for g in qrels.values() if g > 0), reverse=True)[:k]
+    idcg = sum(g / math.log2(rank + 1) for rank, g in enumerate(ideal, start=1))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+def recall_at(ranking: Sequence[str], qrels: Mapping[str, int], k: int) -> float:
+    relevant = {d for d, g in qrels.items() if g > 0}
+    if not relevant:
+        return 0.0
+    return len(relevant & set(ranking[:k])) / len(relevant)
+
+
+def mrr_at(ranking: Sequence[str], qrels: Mapping[str, int], k: int) -> float:
+    for rank, doc in enumerate(ranking[:k], start=1):
+        if qrels.get(doc, 0) > 0:
+            return 1.0 / rank
+    return 0.0
+
+
+def hit_at(ranking: Sequence[str], qrels: Mapping[str, int], k: int) -> float:
+    return 1.0 if any(qrels.get(doc, 0) > 0 for doc in ranking[:k]) else 0.0
+
+
+def dedupe(ranking: Sequence[str]) -> list[str]:
+    """Keep each id at its best (first) rank: a document ranks where its best chunk ranks."""
+    seen: set[str] = set()
+    out = []
+    for doc in ranking:
+        if doc not in seen:
+            seen.add(doc)
+            out.append(doc)
+    return out
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation, as numpy's default."""
+    if not values:
+        return 0.0
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)

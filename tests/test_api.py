@@ -1,0 +1,340 @@
+"""Build, incremental rebuild, search and ask through the public API (hashing embedder)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import qa.store
+from qa import Settings, ask, build_index, index_info, search
+from qa.errors import (
+    BuildInProgressError,
+    CorpusError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    InvalidArgumentError,
+    QuestionError,
+)
+from qa.store import build_lock, current_generation
+
+BOILERPLATE = (
+    "Newsletter",
+    "unlimited access",
+    "has been writing for",
+    "Image credit",
+    "Published",
+    "Also read",
+    "verification email",
+)
+
+
+def _gen_dir(index: Path) -> Path:
+    gen = current_generation(index)
+    assert gen is not None
+    return index / gen
+
+
+def test_build_reports_counts_and_writes_manifest(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    report = build_index(corpus, index, settings=hash_settings)
+    assert (report.files, report.reused, report.removed) == (5, 0, 0)
+    assert report.chunks == report.embedded > 5
+    assert report.full and report.reason == "no previous index"
+    manifest = json.loads((_gen_dir(index) / "manifest.json").read_text())
+    assert manifest["schema_version"] == 1
+    assert manifest["model"] == {
+        "id": "hash-384",
+        "dimension": 384,
+        "normalized": True,
+        "max_tokens": 10**9,
+    }
+    assert manifest["chunker"]["max_tokens"] == hash_settings.chunk_tokens
+    assert set(manifest["documents"]) == {p.name for p in corpus.iterdir()}
+    assert manifest["documents"]["001_1bde5f3f857fbb0b.txt"]["date"] == "2023-10-05"
+    assert sum(d["chunks"] for d in manifest["documents"].values()) == report.chunks
+    assert set(manifest["artifacts"]) >= {"chunks.jsonl", "vectors.npy", "dense.faiss"}
+
+
+def test_incremental_rebuild_embeds_only_what_changed(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    first = build_index(corpus, index, settings=hash_settings)
+
+    again = build_index(corpus, index, settings=hash_settings)
+    assert (again.embedded, again.reused, again.removed) == (0, first.chunks, 0)
+    assert not again.full
+
+    changed = corpus / "004_230749e99c2d62ef.txt"
+    changed.write_text(changed.read_text() + "\nCavendish also plans to ride a tandem.\n")
+    (corpus / "003_23efa5f91a399b49.txt").unlink()
+    (corpus / "sub").mkdir()
+    (corpus / "sub" / "new.md").write_text("# Tandem news\n\nA tandem is a bike for two riders.\n")
+    manifest = json.loads((_gen_dir(index) / "manifest.json").read_text())["documents"]
+
+    third = build_index(corpus, index, settings=hash_settings)
+    assert (third.files, third.removed, third.new_files, third.changed_files) == (5, 1, 1, 1)
+    assert third.removed_chunks == manifest["003_23efa5f91a399b49.txt"]["chunks"]
+    unchanged = ("000_2f40f508961ca104.txt", "001_1bde5f3f857fbb0b.txt", "002_8a0ba677f74b176c.txt")
+    assert third.reused == sum(manifest[s]["chunks"] for s in unchanged)
+    assert third.embedded == third.chunks - third.reused
+    hits = search("tandem bike for two riders", k=3, index_dir=index, settings=hash_settings)
+    assert hits[0].source == "sub/new.md"
+    assert all(
+        h.source != "003_23efa5f91a399b49.txt"
+        for h in search("Ekstra Bladet", k=10, index_dir=index, settings=hash_settings)
+    )
+
+
+def test_renamed_file_reuses_vectors(corpus: Path, tmp_path: Path, hash_settings: Settings) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    (corpus / "000_2f40f508961ca104.txt").rename(corpus / "renamed.txt")
+    report = build_index(corpus, index, settings=hash_settings)
+    assert report.embedded == 0 and report.removed == 1
+    hits = search("Vasilis Anastopoulos coach", k=10, index_dir=index, settings=hash_settings)
+    assert "renamed.txt" in {h.source for h in hits}
+
+
+def test_full_and_setting_changes_rebuild_everything(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    first = build_index(corpus, index, settings=hash_settings)
+    full = build_index(corpus, index, full=True, settings=hash_settings)
+    assert full.embedded == first.chunks and full.reused == 0 and full.full
+    smaller = build_index(corpus, index, settings=hash_settings.with_(chunk_tokens=100))
+    assert smaller.full and "chunker" in smaller.reason
+    assert smaller.embedded == smaller.chunks > first.chunks
+
+
+def test_hits_point_at_the_original_text(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    hits = search("Mørkøv leadout Astana", k=8, index_dir=index, settings=hash_settings)
+    assert len(hits) == 8
+    assert [h.rank for h in hits] == list(range(1, 9))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+    for h in hits:
+        text = (corpus / h.source).read_text(encoding="utf-8")
+        assert text[h.start : h.end] == h.text
+        assert h.title and h.text.strip()
+
+
+def test_no_boilerplate_is_ever_returned(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    for q in (
+        "newsletter sign up email inbox",
+        "join now for unlimited access first month",
+        "Tom has been writing for Cycling Weekly",
+        "Remco Evenepoel postal vehicle collision",
+    ):
+        for h in search(q, k=20, index_dir=index, settings=hash_settings):
+            for phrase in BOILERPLATE:
+                assert phrase not in h.text, (q, h.source, phrase)
+
+
+def test_ask_quotes_a_sentence_of_a_passage(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    answer = ask("fractured collarbone crash", k=3, index_dir=index, settings=hash_settings)
+    assert answer.citations and len(answer.passages) == 3
+    first = answer.citations[0]
+    assert first.text in answer.text
+    source_text = (corpus / first.source).read_text(encoding="utf-8")
+    assert source_text[first.start : first.end] == first.text
+    passage = answer.passages[first.passage]
+    assert passage.start <= first.start < first.end <= passage.end
+
+
+@pytest.mark.parametrize(
+    ("question", "k", "error"),
+    [
+        ("", 5, QuestionError),
+        ("   \n\t ", 5, QuestionError),
+        ("?!... ---", 5, QuestionError),
+        ("x" * 100_000, 5, QuestionError),
+        ("who coaches Cavendish?", 0, InvalidArgumentError),
+        ("who coaches Cavendish?", -3, InvalidArgumentError),
+        ("who coaches Cavendish?", 10_000, InvalidArgumentError),
+    ],
+)
+def test_bad_questions_and_k_raise_clear_errors(
+    corpus: Path, tmp_path: Path, hash_settings: Settings, question: str, k: int, error: type
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    with pytest.raises(error) as info:
+        search(question, k=k, index_dir=index, settings=hash_settings)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 200
+
+
+def test_missing_index(tmp_path: Path, hash_settings: Settings) -> None:
+    with pytest.raises(IndexNotFoundError, match="qa build"):
+        search("who?", index_dir=tmp_path / "nowhere", settings=hash_settings)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IndexNotFoundError):
+        ask("who?", index_dir=tmp_path / "empty", settings=hash_settings)
+
+
+def test_empty_corpus_leaves_previous_index_alone(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    before = current_generation(index)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "blank.txt").write_text("   \n")
+    with pytest.raises(CorpusError, match="no readable"):
+        build_index(empty, index, settings=hash_settings)
+    with pytest.raises(CorpusError, match="does not exist"):
+        build_index(tmp_path / "missing", index, settings=hash_settings)
+    assert current_generation(index) == before
+    assert search("Cavendish", index_dir=index, settings=hash_settings)
+
+
+@pytest.mark.parametrize("victim", ["vectors.npy", "dense.faiss", "chunks.jsonl"])
+def test_corrupted_or_truncated_files_are_detected(
+    corpus: Path, tmp_path: Path, hash_settings: Settings, victim: str
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    path = _gen_dir(index) / victim
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexCorruptError, match=victim):
+        search("Cavendish", index_dir=index, settings=hash_settings)
+    # A rebuild repairs it.
+    report = build_index(corpus, index, settings=hash_settings)
+    assert report.full and "unusable" in report.reason
+    assert search("Cavendish", index_dir=index, settings=hash_settings)
+
+
+def test_garbage_manifest_is_a_clear_error(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    (_gen_dir(index) / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexCorruptError, match=r"manifest\.json"):
+        search("Cavendish", index_dir=index, settings=hash_settings)
+
+
+def test_index_built_with_another_model_is_a_clear_error(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    with pytest.raises(IndexMismatchError, match="hash-384"):
+        search("Cavendish", index_dir=index, settings=Settings())
+
+
+def test_other_schema_version_is_a_mismatch(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    path = _gen_dir(index) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["schema_version"] = 99
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="schema"):
+        search("Cavendish", index_dir=index, settings=hash_settings)
+
+
+def test_interrupted_build_keeps_previous_index_live(
+    corpus: Path, tmp_path: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    before = current_generation(index)
+    expected = search("Vinokourov femur", k=3, index_dir=index, settings=hash_settings)
+    (corpus / "extra.txt").write_text("A brand new article about tandem bikes.\n")
+
+    def dies(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # the build is killed half-way through writing
+
+    monkeypatch.setattr(qa.store.np, "save", dies)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(corpus, index, settings=hash_settings)
+    monkeypatch.undo()
+    assert current_generation(index) == before
+    assert not list(index.glob(".tmp-*"))
+    assert search("Vinokourov femur", k=3, index_dir=index, settings=hash_settings) == expected
+    report = build_index(corpus, index, settings=hash_settings)
+    assert report.new_files == 1 and report.embedded < report.chunks
+
+
+def test_concurrent_build_is_refused(corpus: Path, tmp_path: Path, hash_settings: Settings) -> None:
+    index = tmp_path / "index"
+    with build_lock(index), pytest.raises(BuildInProgressError):
+        build_index(corpus, index, settings=hash_settings)
+
+
+def test_many_threads_query_at_once(corpus: Path, tmp_path: Path, hash_settings: Settings) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    questions = ["Vinokourov femur Olympic", "Ekstra Bladet Mørkøv", "Project 35 Velo"] * 8
+    expected = {q: search(q, k=3, index_dir=index, settings=hash_settings) for q in questions}
+    results: dict[int, object] = {}
+
+    def worker(i: int, q: str) -> None:
+        results[i] = search(q, k=3, index_dir=index, settings=hash_settings)
+
+    threads = [threading.Thread(target=worker, args=(i, q)) for i, q in enumerate(questions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(results[i] == expected[q] for i, q in enumerate(questions))
+
+
+def test_rebuilt_index_is_picked_up_by_a_running_process(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    assert search("zeppelin airship", k=1, index_dir=index, settings=hash_settings)
+    (corpus / "zeppelin.txt").write_text("The zeppelin airship flew over the peloton.\n")
+    build_index(corpus, index, settings=hash_settings)
+    assert search("zeppelin airship", k=1, index_dir=index, settings=hash_settings)[0].source == (
+        "zeppelin.txt"
+    )
+
+
+def test_index_info_reports_staleness(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    info = index_info(index)
+    assert (info["files"], info["model"], info["stale"]) == (5, "hash-384", False)
+    (corpus / "000_2f40f508961ca104.txt").write_text("changed\n")
+    (corpus / "004_230749e99c2d62ef.txt").unlink()
+    info = index_info(index)
+    assert info["stale"]
+    assert info["changed_files"] == ["000_2f40f508961ca104.txt"]
+    assert info["missing_files"] == ["004_230749e99c2d62ef.txt"]
+
+
+def test_vectors_are_normalised(corpus: Path, tmp_path: Path, hash_settings: Settings) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    vectors = np.load(_gen_dir(index) / "vectors.npy")
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

@@ -1,0 +1,409 @@
+"""Tests of qa.documents (decoding, corpus loading) and qa.config (Settings validation)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from qa.config import Settings
+from qa.documents import decode, discover, load_corpus
+from qa.errors import ConfigError, CorpusError
+
+# --- decode ----------------------------------------------------------------------------------
+
+
+def test_decode_utf8() -> None:
+    assert decode("Café – “quoted” ✓".encode()) == ("Café – “quoted” ✓", None)
+
+
+def test_decode_keeps_utf8_bom() -> None:
+    # As Path.read_text(encoding="utf-8") does, so offsets agree.
+    assert decode("\ufeffhi".encode()) == ("\ufeffhi", None)
+
+
+def test_decode_latin1_bytes() -> None:
+    text, warning = decode("Un café crème.".encode("latin-1"))
+    assert text == "Un café crème."
+    assert warning is not None
+    assert "not valid UTF-8" in warning
+    assert "byte 6" in warning
+    assert "Windows-1252" in warning
+
+
+def test_decode_cp1252_smart_quotes() -> None:
+    text, warning = decode(b"He said \x93hello\x94 \x96 twice.")
+    assert text == "He said “hello” – twice."
+    assert warning is not None and "byte 8" in warning
+
+
+def test_decode_binary_with_nul_bytes() -> None:
+    text, warning = decode(b"PK\x03\x04\x00\x00binary")
+    assert text is None
+    assert warning == "binary file (contains NUL bytes)"
+
+
+def test_decode_binary_without_nul_but_not_text() -> None:
+    text, warning = decode(bytes(range(1, 32)) * 10 + b"\xff")
+    assert text is None
+    assert warning == "binary file (not text)"
+
+
+@pytest.mark.parametrize(
+    "data,expected",
+    [
+        (b"a\r\nb\r\n", "a\nb\n"),
+        (b"a\rb\rc", "a\nb\nc"),
+        (b"a\r\n\r\nb", "a\n\nb"),
+        (b"mixed\r\nold\rnew\n", "mixed\nold\nnew\n"),
+    ],
+)
+def test_decode_normalises_newlines(data: bytes, expected: str) -> None:
+    assert decode(data) == (expected, None)
+
+
+def test_decode_normalises_newlines_in_cp1252_text() -> None:
+    text, warning = decode(b"caf\xe9\r\nnext\r\n")
+    assert text == "café\nnext\n"
+    assert warning is not None
+
+
+def test_decoded_text_matches_read_text(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_bytes("Title\r\nBody – text.\rMore\n".encode())
+    text, _ = decode(path.read_bytes())
+    assert text == path.read_text(encoding="utf-8")
+
+
+# --- load_corpus -----------------------------------------------------------------------------
+
+GOOD = "Good article title\n\nThe first paragraph of the article. It has two sentences.\n"
+NESTED = "# Nested heading\n\nA markdown article in a nested folder.\n"
+LATIN = "Café society\n\nThe café served crème brûlée.\n"
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    (root / "sub" / "dir").mkdir(parents=True)
+    (root / ".hidden").mkdir()
+    (root / "good.txt").write_text(GOOD, encoding="utf-8")
+    (root / "sub" / "dir" / "a.md").write_text(NESTED, encoding="utf-8")
+    (root / "empty.txt").write_bytes(b"")
+    (root / "blank.md").write_bytes(b"  \n\t\n")
+    (root / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (root / "latin.txt").write_bytes(LATIN.encode("cp1252"))
+    (root / ".secret.txt").write_text("Secret article. Never index me.\n", encoding="utf-8")
+    (root / ".hidden" / "inside.txt").write_text("Hidden folder article.\n", encoding="utf-8")
+    (root / "paper.pdf").write_bytes(b"%PDF-1.4 An article that is a PDF.\n")
+    (root / "notes.rst").write_text("Not an article extension.\n", encoding="utf-8")
+    (root / "boiler.txt").write_text(
+        "Get The Leadout Newsletter\nJoin now for unlimited access\n", encoding="utf-8"
+    )
+    return root
+
+
+def test_load_corpus_documents(corpus_dir: Path) -> None:
+    corpus = load_corpus(corpus_dir, Settings())
+    assert corpus.root == corpus_dir.resolve()
+    assert [d.source for d in corpus.documents] == ["good.txt", "latin.txt", "sub/dir/a.md"]
+    good, latin, nested = corpus.documents
+
+    assert good.text == GOOD
+    assert good.title == "Good article title"
+    assert good.date is None
+    assert good.sha256 == hashlib.sha256(GOOD.encode()).hexdigest()
+    assert good.segments[0].start == 0
+    assert good.segments[-1].end == len(GOOD.rstrip())
+
+    assert latin.text == LATIN
+    assert latin.title == "Café society"
+    assert latin.sha256 == hashlib.sha256(LATIN.encode("cp1252")).hexdigest()
+
+    assert nested.title == "Nested heading"
+    assert "A markdown article in a nested folder." in nested.content
+
+
+def test_load_corpus_skipped_and_warnings(corpus_dir: Path) -> None:
+    corpus = load_corpus(corpus_dir, Settings())
+    skipped = {s.source: s.reason for s in corpus.skipped}
+    assert skipped == {
+        "binary.txt": "binary file (contains NUL bytes)",
+        "blank.md": "empty file",
+        "boiler.txt": "no article text left after removing boilerplate",
+        "empty.txt": "empty file",
+    }
+    assert [s.source for s in corpus.skipped] == sorted(skipped)
+    assert len(corpus.warnings) == 1
+    assert corpus.warnings[0].startswith("latin.txt: not valid UTF-8 (byte 3)")
+    assert str(corpus.skipped[0]) == "binary.txt: binary file (contains NUL bytes)"
+
+
+def test_hidden_and_other_extensions_are_ignored(corpus_dir: Path) -> None:
+    corpus = load_corpus(corpus_dir, Settings())
+    seen = {d.source for d in corpus.documents} | {s.source for s in corpus.skipped}
+    for name in [".secret.txt", ".hidden/inside.txt", "paper.pdf", "notes.rst"]:
+        assert name not in seen
+    assert all("Secret" not in d.text for d in corpus.documents)
+
+
+def test_discover_order_and_extensions(corpus_dir: Path) -> None:
+    (corpus_dir / "UPPER.TXT").write_text("Upper case extension.\n", encoding="utf-8")
+    found = [p.relative_to(corpus_dir).as_posix() for p in discover(corpus_dir, Settings())]
+    assert found == [
+        "UPPER.TXT",
+        "binary.txt",
+        "blank.md",
+        "boiler.txt",
+        "empty.txt",
+        "good.txt",
+        "latin.txt",
+        "sub/dir/a.md",
+    ]
+    only_md = discover(corpus_dir, Settings(extensions=(".md",)))
+    assert [p.name for p in only_md] == ["blank.md", "a.md"]
+
+
+def test_crlf_file_offsets_index_normalised_text(tmp_path: Path) -> None:
+    (tmp_path / "crlf.txt").write_bytes(b"Crlf title\r\n\r\nBody sentence one. Two.\r\n")
+    doc = load_corpus(tmp_path, Settings()).documents[0]
+    assert doc.text == "Crlf title\n\nBody sentence one. Two.\n"
+    assert doc.text == (tmp_path / "crlf.txt").read_text(encoding="utf-8")
+    assert [s.of(doc.text) for s in doc.segments] == ["Crlf title\n\nBody sentence one. Two."]
+
+
+def test_front_matter_metadata_of_loaded_file(tmp_path: Path) -> None:
+    text = "---\ntitle: Stage report\ndate: 2023-07-08\n---\nCavendish was second. Again.\n"
+    (tmp_path / "report.md").write_text(text, encoding="utf-8")
+    doc = load_corpus(tmp_path, Settings()).documents[0]
+    assert (doc.title, doc.date) == ("Stage report", "2023-07-08")
+    assert doc.content == "Cavendish was second. Again."
+
+
+def test_too_large_file_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "big.txt").write_text("Big article. " * 10, encoding="utf-8")
+    (tmp_path / "small.txt").write_text("Small.", encoding="utf-8")
+    corpus = load_corpus(tmp_path, Settings(max_file_bytes=50))
+    assert [d.source for d in corpus.documents] == ["small.txt"]
+    assert [(s.source, s.reason) for s in corpus.skipped] == [
+        ("big.txt", "too large (130 bytes; limit 50)")
+    ]
+
+
+def test_missing_folder_raises(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="does not exist"):
+        load_corpus(tmp_path / "nope", Settings())
+
+
+def test_file_instead_of_folder_raises(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("An article.", encoding="utf-8")
+    with pytest.raises(CorpusError, match="not a folder"):
+        load_corpus(path, Settings())
+
+
+def test_folder_with_only_empty_and_binary_files_raises(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "bin.md").write_bytes(b"\x00\x01\x02")
+    with pytest.raises(CorpusError) as info:
+        load_corpus(tmp_path, Settings())
+    message = str(info.value)
+    assert "no readable .txt/.md articles" in message
+    assert "2 skipped" in message
+    assert "bin.md: binary file (contains NUL bytes)" in message
+    assert "empty.txt: empty file" in message
+
+
+def test_empty_folder_raises(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="no readable"):
+        load_corpus(tmp_path, Settings())
+
+
+def test_unreadable_file_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "ok.txt").write_text("Readable article.", encoding="utf-8")
+    locked = tmp_path / "locked.txt"
+    locked.write_text("Locked article.", encoding="utf-8")
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.R_OK):
+            pytest.skip("running with privileges that read a mode-000 file anyway")
+        corpus = load_corpus(tmp_path, Settings())
+    finally:
+        locked.chmod(0o644)
+    assert [d.source for d in corpus.documents] == ["ok.txt"]
+    assert len(corpus.skipped) == 1
+    assert corpus.skipped[0].source == "locked.txt"
+    assert corpus.skipped[0].reason.startswith("unreadable")
+
+
+def test_read_error_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same path as above, forced with a patched read so it runs as root too."""
+    (tmp_path / "ok.txt").write_text("Readable article.", encoding="utf-8")
+    (tmp_path / "locked.txt").write_text("Locked article.", encoding="utf-8")
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "locked.txt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    corpus = load_corpus(tmp_path, Settings())
+    assert [d.source for d in corpus.documents] == ["ok.txt"]
+    assert [(s.source, s.reason) for s in corpus.skipped] == [
+        ("locked.txt", "unreadable (Permission denied)")
+    ]
+
+
+# --- Settings --------------------------------------------------------------------------------
+
+
+def test_default_settings() -> None:
+    s = Settings()
+    assert s.chunk_tokens == 200
+    assert s.chunk_overlap == 40
+    assert s.retrieval == "hybrid"
+    assert s.encoding == "cl100k_base"
+    assert s.extensions == (".txt", ".md")
+    assert s.chunker() == {
+        "encoding": "cl100k_base",
+        "max_tokens": 200,
+        "overlap_tokens": 40,
+        "sentence_aligned": True,
+        "cleaner_version": 1,
+        "extensions": [".txt", ".md"],
+    }
+
+
+def test_settings_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().chunk_tokens = 10  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("tokens", [15, 0, -1])
+def test_chunk_tokens_below_16_rejected(tokens: int) -> None:
+    with pytest.raises(ConfigError, match="chunk_tokens must be >= 16"):
+        Settings(chunk_tokens=tokens, chunk_overlap=0)
+
+
+def test_chunk_tokens_16_accepted() -> None:
+    assert Settings(chunk_tokens=16, chunk_overlap=7).chunk_tokens == 16
+
+
+@pytest.mark.parametrize(
+    "tokens,overlap,ok",
+    [(200, 99, True), (200, 100, False), (200, 150, False), (16, 8, False), (17, 7, True),
+     (200, 0, True), (200, -1, False)],
+)  # fmt: skip
+def test_overlap_must_be_under_half(tokens: int, overlap: int, ok: bool) -> None:
+    if ok:
+        assert Settings(chunk_tokens=tokens, chunk_overlap=overlap).chunk_overlap == overlap
+    else:
+        with pytest.raises(ConfigError, match="chunk_overlap"):
+            Settings(chunk_tokens=tokens, chunk_overlap=overlap)
+
+
+def test_default_overlap_with_small_chunks_rejected() -> None:
+    with pytest.raises(ConfigError, match="chunk_overlap"):
+        Settings(chunk_tokens=64)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "keyword"])
+def test_retrieval_modes_accepted(mode: str) -> None:
+    assert Settings(retrieval=mode).retrieval == mode
+
+
+@pytest.mark.parametrize("mode", ["bm25", "", "Hybrid", "semantic"])
+def test_bad_retrieval_mode_rejected(mode: str) -> None:
+    with pytest.raises(ConfigError, match="retrieval must be"):
+        Settings(retrieval=mode)
+
+
+@pytest.mark.parametrize(
+    "changes,match",
+    [
+        ({"model": "  "}, "model must not be empty"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"extensions": ("txt",)}, "extensions"),
+        ({"extensions": ()}, "extensions"),
+        ({"max_question_chars": 9}, "max_question_chars"),
+        ({"max_k": 0}, "max_k"),
+        ({"fusion_candidates": 0}, "fusion_candidates"),
+    ],
+)
+def test_other_invalid_settings(changes: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        Settings(**changes)  # type: ignore[arg-type]
+
+
+def test_config_error_is_value_error() -> None:
+    with pytest.raises(ValueError):
+        Settings(chunk_tokens=1)
+
+
+def test_with_validates() -> None:
+    s = Settings().with_(chunk_tokens=100, chunk_overlap=10)
+    assert (s.chunk_tokens, s.chunk_overlap) == (100, 10)
+    with pytest.raises(ConfigError):
+        Settings().with_(retrieval="nope")
+
+
+def test_from_env_reads_variables() -> None:
+    s = Settings.from_env(
+        {
+            "QA_MODEL": "hash-384",
+            "QA_CHUNK_TOKENS": "128",
+            "QA_CHUNK_OVERLAP": "20",
+            "QA_BATCH_SIZE": "8",
+            "QA_DEVICE": "cpu",
+            "QA_RETRIEVAL": "keyword",
+            "UNRELATED": "x",
+        }
+    )
+    assert s.model == "hash-384"
+    assert s.chunk_tokens == 128
+    assert s.chunk_overlap == 20
+    assert s.batch_size == 8
+    assert s.device == "cpu"
+    assert s.retrieval == "keyword"
+
+
+def test_from_env_empty_environment_gives_defaults() -> None:
+    assert Settings.from_env({}) == Settings()
+    assert Settings.from_env({"QA_MODEL": "", "QA_CHUNK_TOKENS": ""}) == Settings()
+
+
+def test_from_env_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_MODEL", "hash-384")
+    monkeypatch.setenv("QA_CHUNK_TOKENS", "300")
+    monkeypatch.delenv("QA_CHUNK_OVERLAP", raising=False)
+    monkeypatch.delenv("QA_BATCH_SIZE", raising=False)
+    monkeypatch.delenv("QA_RETRIEVAL", raising=False)
+    monkeypatch.delenv("QA_DEVICE", raising=False)
+    s = Settings.from_env()
+    assert (s.model, s.chunk_tokens) == ("hash-384", 300)
+
+
+def test_from_env_overrides_win_and_none_is_ignored() -> None:
+    s = Settings.from_env({"QA_MODEL": "hash-384"}, model="other", chunk_tokens=None)
+    assert s.model == "other"
+    assert s.chunk_tokens == 200
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [("QA_BATCH_SIZE", "abc"), ("QA_CHUNK_TOKENS", "1.5"), ("QA_CHUNK_OVERLAP", "ten")],
+)
+def test_from_env_rejects_non_numbers(key: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"{key}='{value}' is not a valid value"):
+        Settings.from_env({key: value})
+
+
+def test_from_env_validates_values() -> None:
+    with pytest.raises(ConfigError, match="chunk_tokens"):
+        Settings.from_env({"QA_CHUNK_TOKENS": "10"})
+    with pytest.raises(ConfigError, match="retrieval"):
+        Settings.from_env({"QA_RETRIEVAL": "fuzzy"})
