@@ -112,6 +112,41 @@ def status(index_dir: str) -> None:
     click.echo(json.dumps(info, indent=2, ensure_ascii=False))
 
 
+@cli.command()
+@click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
+def serve(index_dir: str, host: str, port: int) -> None:
+    """Chat with the articles in a browser (the index must be built first)."""
+    from .ui import serve as serve_
+
+    serve_(index_dir, host, port, settings=_settings())
+
+
+@cli.command(name="eval")
+@click.argument("gold", type=click.Path(dir_okay=False))
+@click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
+@click.option("-k", "k", default=5, show_default=True, help="Passages per question.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def eval_(gold: str, index_dir: str, k: int, as_json: bool) -> None:
+    """Score the index against GOLD.jsonl (question, sources, answers per line)."""
+    from .evaluate import evaluate_gold, load_gold
+
+    report = evaluate_gold(load_gold(gold), index_dir=index_dir, k=k, settings=_settings())
+    if as_json:
+        click.echo(json.dumps(asdict(report), indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"{report.questions} questions: hit@1 {report.hit1:.3f}  hit@5 {report.hit5:.3f}  "
+        f"MRR@5 {report.mrr5:.3f}  answer sentence {report.answer_sentence:.3f}  "
+        f"latency p50 {report.p50_ms:.0f} ms, p95 {report.p95_ms:.0f} ms"
+    )
+    if report.unanswerable:
+        click.echo(f"{report.unanswerable} unanswerable: abstained on {report.abstained:.3f}")
+    for miss in report.misses:
+        click.echo(f"miss {miss['id']} (rank {miss['rank'] or '-'}): {miss['question']}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every expected error into one line."""
     try:

@@ -100,3 +100,26 @@ def test_status_reports_index(tmp_path: Path, built: Path) -> None:
     result = qa("status", "--index", str(built), cwd=tmp_path)
     info = json.loads(result.stdout)
     assert info["files"] == 5 and info["stale"] is False
+
+
+def test_eval_scores_a_gold_file(tmp_path: Path, built: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps(
+            {
+                "question": "Vinokourov broke his femur in 2011",
+                "sources": ["003_23efa5f91a399b49.txt"],
+                "answers": ["broke my femur"],
+            }
+        )
+        + "\n"
+        + json.dumps({"question": "How do I bake sourdough bread?"})
+        + "\n"
+    )
+    result = qa("eval", str(gold), "--index", str(built), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["questions"] == 1 and report["unanswerable"] == 1
+    assert report["hit5"] == 1.0 and 0 < report["mrr5"] <= 1.0
+    bad = qa("eval", str(tmp_path / "missing.jsonl"), "--index", str(built), cwd=tmp_path)
+    assert bad.returncode == 1 and bad.stderr.startswith("Error:")

@@ -1,0 +1,296 @@
+"""HTML for the web chat: answers, citations, passages and the index header (pure, no Gradio).
+
+Every piece of text that comes from a document, an index or a person is passed through
+``html.escape`` before it is put in HTML, so an article holding ``<script>`` shows as text. The
+chat component renders these strings as HTML (Markdown off) and sanitizes them again; the
+escaping here does not rely on that.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .documents import decode
+from .types import Answer, Citation, Hit
+
+NOTHING_RELEVANT = "Nothing relevant in these articles"
+ARTICLE_LIMIT = 200_000  # characters of an article shown in full; longer ones are cut
+
+ArticleReader = Callable[[str], str | None]  # source -> the file's text, or None if unreadable
+
+
+def esc(text: str) -> str:
+    """Text as HTML: escaped, with line breaks kept."""
+    return html.escape(text, quote=True).replace("\n", "<br>")
+
+
+def highlight(text: str, spans: Sequence[tuple[int, int, int]]) -> str:
+    """``text`` as HTML with each ``(start, end, number)`` span wrapped in ``<mark>``.
+
+    Offsets index ``text``; spans outside it are clipped, overlapping ones after the first skipped.
+    """
+    out: list[str] = []
+    pos = 0
+    for start, end, number in sorted(spans):
+        start, end = max(start, pos), min(end, len(text))
+        if start >= end:
+            continue
+        out.append(esc(text[pos:start]))
+        out.append(f'<mark class="qa-mark" data-cite="{number}">{esc(text[start:end])}</mark>')
+        pos = end
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def _locate(text: str, start: int, end: int, quote: str) -> tuple[int, int] | None:
+    """Where ``quote`` stands in ``text``: at [start, end) when it is there, else searched for."""
+    if 0 <= start <= end <= len(text) and text[start:end] == quote:
+        return start, end
+    found = text.find(quote) if quote else -1
+    return (found, found + len(quote)) if found >= 0 else None
+
+
+def _meta(source: str, title: str, date: str | None) -> str:
+    parts = [f'<code class="qa-source">{esc(source)}</code>']
+    if title:
+        parts.append(f'<span class="qa-title">{esc(title)}</span>')
+    if date:
+        parts.append(f'<span class="qa-date">{esc(date)}</span>')
+    return " · ".join(parts)
+
+
+def _passage_spans(hit: Hit, citations: Sequence[Citation]) -> list[tuple[int, int, int]]:
+    """The cited sentences that lie inside the passage, as offsets into ``hit.text``."""
+    spans = []
+    for c in citations:
+        if c.source != hit.source or not (hit.start <= c.start and c.end <= hit.end):
+            continue
+        where = _locate(hit.text, c.start - hit.start, c.end - hit.start, c.text)
+        if where is not None:
+            spans.append((where[0], where[1], c.number))
+    return spans
+
+
+def render_passage(hit: Hit, citations: Sequence[Citation] = ()) -> str:
+    """A retrieved passage: where it comes from, its score, its text with cited sentences marked."""
+    also = ""
+    if hit.also_in:
+        also = f' · <span class="qa-also">also in {esc(", ".join(hit.also_in))}</span>'
+    return (
+        f'<div class="qa-passage" data-rank="{hit.rank}">'
+        f'<div class="qa-meta">#{hit.rank} {_meta(hit.source, hit.title, hit.date)}'
+        f' · <span class="qa-score">score {hit.score:.3f}</span>{also}</div>'
+        f'<div class="qa-passage-text">{highlight(hit.text, _passage_spans(hit, citations))}</div>'
+        "</div>"
+    )
+
+
+def render_passages(
+    hits: Sequence[Hit], citations: Sequence[Citation] = (), *, label: str, open_: bool
+) -> str:
+    if not hits:
+        return ""
+    body = "\n".join(render_passage(h, citations) for h in hits)
+    flag = " open" if open_ else ""
+    return (
+        f'<details class="qa-passages"{flag}><summary>{esc(label)} ({len(hits)})</summary>\n'
+        f"{body}\n</details>"
+    )
+
+
+def render_article(source: str, text: str | None, citations: Sequence[Citation]) -> str:
+    """A collapsed view of the whole source article with its cited sentences marked."""
+    numbers = " ".join(f"[{c.number}]" for c in citations)
+    summary = f"Show the whole article {esc(source)} with {numbers} marked"
+    if text is None:
+        body = '<p class="qa-note">The article file could not be read (moved or deleted?).</p>'
+    else:
+        spans, lost = [], []
+        for c in citations:
+            where = _locate(text, c.start, c.end, c.text)
+            if where is None:
+                lost.append(c.number)
+            else:
+                spans.append((where[0], where[1], c.number))
+        note = ""
+        if lost:
+            note = (
+                '<p class="qa-note">The article changed since it was indexed: '
+                f"{' '.join(f'[{n}]' for n in lost)} is no longer in it. Rebuild the index.</p>"
+            )
+        cut = ""
+        if len(text) > ARTICLE_LIMIT:
+            text = text[:ARTICLE_LIMIT]
+            cut = f'<p class="qa-note">(cut after {ARTICLE_LIMIT:,} characters)</p>'
+        body = f'{note}<div class="qa-article-text">{highlight(text, spans)}</div>{cut}'
+    return f'<details class="qa-article"><summary>{summary}</summary>{body}</details>'
+
+
+def render_citations(citations: Sequence[Citation], read_article: ArticleReader | None) -> str:
+    """The numbered sources of the answer; the first citation of each article can open it."""
+    items = []
+    shown: set[str] = set()
+    for c in citations:
+        article = ""
+        if read_article is not None and c.source not in shown:
+            shown.add(c.source)
+            same = [d for d in citations if d.source == c.source]
+            article = render_article(c.source, read_article(c.source), same)
+        items.append(
+            f'<li class="qa-citation" data-cite="{c.number}">'
+            f'<span class="qa-ref">[{c.number}]</span> {_meta(c.source, c.title, c.date)}'
+            f"{article}</li>"
+        )
+    return '<ol class="qa-citations">' + "".join(items) + "</ol>"
+
+
+def render_answer(
+    answer: Answer,
+    *,
+    question: str | None = None,
+    read_article: ArticleReader | None = None,
+) -> str:
+    """The chat reply to a question: answer with citations, then the passages it came from.
+
+    ``question`` is what the person typed; when the search ran on something else (a follow-up
+    carrying terms of the previous question) the reply says what was searched for.
+    """
+    parts = ['<div class="qa-reply">']
+    searched = ""
+    if question is not None and answer.query and answer.query != question.strip():
+        searched = f'<p class="qa-query">Searched for: <q>{esc(answer.query)}</q></p>'
+    if answer.answerable and answer.citations:
+        sentences = " ".join(
+            f'<span class="qa-sentence">{esc(c.text)}</span> <sup class="qa-ref">[{c.number}]</sup>'
+            for c in answer.citations
+        )
+        parts.append(f'<p class="qa-answer">{sentences}</p>')
+        parts.append(render_citations(answer.citations, read_article))
+        parts.append(searched)
+        parts.append(
+            render_passages(answer.passages, answer.citations, label="Top passages", open_=True)
+        )
+    else:
+        parts.append(
+            f'<p class="qa-nothing"><strong>{NOTHING_RELEVANT}.</strong> '
+            "No passage answers this question well enough to quote.</p>"
+        )
+        parts.append(searched)
+        parts.append(render_passages(answer.passages, label="Closest passages", open_=False))
+    parts.append("</div>")
+    return "\n".join(p for p in parts if p)
+
+
+def render_error(message: str) -> str:
+    """A library error (one line) as a friendly chat reply."""
+    return (
+        '<div class="qa-reply qa-error"><strong>Sorry, I could not answer that.</strong> '
+        f"{esc(message)}</div>"
+    )
+
+
+def render_user(question: str) -> str:
+    """The person's question as it shows in the chat."""
+    return f'<span class="qa-user">{esc(question)}</span>'
+
+
+def _when(created_at: str | None) -> str:
+    if not created_at:
+        return "at an unknown time"
+    try:
+        when = _dt.datetime.fromisoformat(created_at)
+    except ValueError:
+        return created_at
+    if when.tzinfo is not None:
+        when = when.astimezone(_dt.UTC)
+        return when.strftime("%Y-%m-%d %H:%M UTC")
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def render_index_info(info: dict[str, Any]) -> str:
+    """One line on the index in use: where, when built, how big, and whether it is out of date."""
+    chunks = info.get("chunks")
+    size = f"{info.get('files', 0)} articles" + (f", {chunks} passages" if chunks else "")
+    line = (
+        f"Index <code>{esc(str(info.get('index_dir', '')))}</code> "
+        f"built {esc(_when(info.get('created_at')))} · {esc(size)} · "
+        f"model <code>{esc(str(info.get('model', '')))}</code>"
+    )
+    stale = ""
+    if info.get("stale"):
+        changed = len(info.get("changed_files") or [])
+        missing = len(info.get("missing_files") or [])
+        stale = (
+            f'<p class="qa-stale">The articles changed since this index was built ({changed} '
+            f"changed, {missing} missing): run <code>qa build</code> to update it.</p>"
+        )
+    return f'<div class="qa-index"><p>{line}</p>{stale}</div>'
+
+
+def render_index_error(message: str) -> str:
+    return (
+        '<div class="qa-index qa-error"><p><strong>No usable index.</strong> '
+        f"{esc(message)}</p></div>"
+    )
+
+
+def article_reader(corpus_dir: str | os.PathLike[str]) -> ArticleReader:
+    """Reads an article of the corpus by its source name, as the index read it.
+
+    A source that would lead outside the corpus folder, or an unreadable file, gives None.
+    """
+    root = Path(corpus_dir).resolve()
+
+    def read(source: str) -> str | None:
+        path = (root / source).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            return None
+        try:
+            text, _ = decode(path.read_bytes())
+        except OSError:
+            return None
+        return text
+
+    return read
+
+
+def answer_to_dict(answer: Answer) -> dict[str, Any]:
+    """The answer as plain JSON-able data (the ``/ask`` API's result)."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "answerable": answer.answerable,
+        "confidence": answer.confidence,
+        "query": answer.query,
+        "citations": [
+            {
+                "number": c.number,
+                "source": c.source,
+                "title": c.title,
+                "date": c.date,
+                "text": c.text,
+                "start": c.start,
+                "end": c.end,
+                "passage": c.passage,
+            }
+            for c in answer.citations
+        ],
+        "passages": [
+            {
+                "rank": h.rank,
+                "source": h.source,
+                "title": h.title,
+                "date": h.date,
+                "score": h.score,
+                "text": h.text,
+                "start": h.start,
+                "end": h.end,
+            }
+            for h in answer.passages
+        ],
+    }

@@ -1,0 +1,513 @@
+"""The web chat: reply HTML, the /ask API through gradio_client, and the page in Chromium.
+
+The app runs as `python app.py` in a subprocess, over an index of the seed articles plus one
+hostile article, built with the instant hashing embedder (QA_MODEL=hash-384).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qa import Answer, Citation, Hit, Settings, ask, build_index, index_info
+from qa.render import (
+    NOTHING_RELEVANT,
+    answer_to_dict,
+    article_reader,
+    highlight,
+    render_answer,
+    render_index_info,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+HASH = Settings(model="hash-384")
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+HOSTILE_NAME = "zz_hostile.txt"
+HOSTILE = (
+    f"Zanzibar pineapple festival {SCRIPT} opens\n\n"
+    "The Zanzibar pineapple festival opened on Saturday with a parade of giant pineapples.\n"
+    f"Organisers printed {SCRIPT} on every pineapple festival ticket by mistake.\n"
+    f"The festival poster showed {IMG} instead of a pineapple.\n"
+    "The programme had a **bold** claim, [a link](javascript:alert(1)) and $x^2$ in it.\n"
+)
+XSS_QUESTION = "What did the Zanzibar pineapple festival organisers print on every ticket?"
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures
+
+
+@pytest.fixture(scope="module")
+def ui_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    corpus = tmp_path_factory.mktemp("ui") / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / HOSTILE_NAME).write_text(HOSTILE, encoding="utf-8")
+    return corpus
+
+
+@pytest.fixture(scope="module")
+def ui_index(ui_corpus: Path) -> Path:
+    index = ui_corpus.parent / "index"
+    build_index(ui_corpus, index, settings=HASH)
+    return index
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"the app did not answer at {url} within {timeout:.0f}s")
+
+
+@pytest.fixture(scope="module")
+def server(ui_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python app.py --index ... --port ...` on a free local port; yields its URL."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "app.log"
+    env = {**os.environ, "QA_MODEL": "hash-384", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("QA_INDEX", None)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--index", str(ui_index), "--port", str(port)],
+            cwd=ui_index.parent,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        try:
+            wait_until_up(url, proc)
+        except (RuntimeError, TimeoutError) as exc:
+            pytest.fail(f"{exc}\n--- app log ---\n{log.read_text(errors='replace')}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reply HTML (no server)
+
+
+def hostile_answer() -> Answer:
+    start = HOSTILE.index("Organisers")
+    sentence = HOSTILE[start : HOSTILE.index("\n", start)]
+    p_start = HOSTILE.index("The Zanzibar")
+    passage = HOSTILE[p_start:]
+    hit = Hit(
+        text=passage,
+        source=f"{IMG}.txt",
+        score=0.9,
+        start=p_start,
+        end=len(HOSTILE),
+        title=f"Festival {SCRIPT}",
+        date="2023-10-06",
+        rank=1,
+    )
+    cite = Citation(1, hit.source, start, start + len(sentence), sentence, hit.title, hit.date, 0)
+    return Answer(
+        question="q", text=sentence, citations=(cite,), passages=(hit,), query="q", confidence=0.9
+    )
+
+
+def test_reply_escapes_document_text_titles_and_names() -> None:
+    answer = hostile_answer()
+    out = render_answer(answer, question="q", read_article=lambda source: HOSTILE)
+    assert "<script" not in out.lower()
+    assert "<img" not in out.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out
+    # the cited sentence is marked, escaped, in the answer's passage and in the whole article
+    marked = f'<mark class="qa-mark" data-cite="1">{html.escape(answer.citations[0].text)}</mark>'
+    assert out.count(marked) == 2
+    assert '<details class="qa-article">' in out
+
+
+def test_highlight_escapes_around_and_inside_marks() -> None:
+    text = f"a {SCRIPT} b <i>c</i>"
+    out = highlight(text, [(2, 2 + len(SCRIPT), 1)])
+    assert out == (
+        'a <mark class="qa-mark" data-cite="1">&lt;script&gt;alert(1)&lt;/script&gt;</mark>'
+        " b &lt;i&gt;c&lt;/i&gt;"
+    )
+    assert highlight("x\ny", [(5, 9, 1), (-3, 0, 2)]) == "x<br>y"
+
+
+def test_reply_to_a_real_answer_marks_the_cited_sentence(ui_index: Path, ui_corpus: Path) -> None:
+    answer = ask("Who is Vasilis Anastopoulos?", k=5, index_dir=ui_index, settings=HASH)
+    assert answer.answerable and answer.citations
+    out = render_answer(answer, question=answer.question, read_article=article_reader(ui_corpus))
+    first = answer.citations[0]
+    assert f"[{first.number}]" in out
+    assert html.escape(first.source) in out and html.escape(first.title) in out
+    marked = (
+        f'<mark class="qa-mark" data-cite="1">{html.escape(first.text).replace(chr(10), "<br>")}'
+    )
+    assert out.count(marked) >= 2  # in its passage and in the whole article
+    assert out.count('class="qa-passage"') == len(answer.passages) == 5
+    assert "Searched for" not in out  # the question was searched as it is
+
+
+def test_not_answerable_reply_says_nothing_relevant(ui_index: Path) -> None:
+    strict = replace(HASH, abstain_below=2.0)  # no cosine reaches 2: always abstain
+    answer = ask("why did Cavendish un-retire?", k=3, index_dir=ui_index, settings=strict)
+    assert not answer.answerable
+    out = render_answer(answer, question=answer.question)
+    assert NOTHING_RELEVANT in out
+    assert '<p class="qa-answer">' not in out and "<mark" not in out
+    assert '<details class="qa-passages">' in out  # closest passages, collapsed
+    assert out.count('class="qa-passage"') == 3
+
+
+def test_followup_reply_shows_what_was_searched(ui_index: Path) -> None:
+    from qa.ui import reply_html
+
+    out, query = reply_html("and who coaches him?", PREVIOUS_Q, 3, str(ui_index), HASH)
+    assert query.startswith("and who coaches him?") and "Cavendish" in query
+    assert "Searched for: <q>and who coaches him? Cavendish" in out
+
+
+PREVIOUS_Q = "why did Cavendish un-retire?"
+
+
+@pytest.mark.parametrize(
+    ("question", "index", "message"),
+    [
+        ("   ", None, "the question is empty"),
+        ("?!", None, "the question has no words in it"),
+        ("x" * 5000, None, "the question is too long"),
+        ("why?", "missing", "index"),
+    ],
+)
+def test_errors_become_a_friendly_reply(
+    question: str, index: str | None, message: str, ui_index: Path, tmp_path: Path
+) -> None:
+    from qa.ui import reply_html
+
+    where = str(tmp_path / "nothing-here") if index else str(ui_index)
+    out, query = reply_html(question, None, 5, where, HASH)
+    assert out.startswith('<div class="qa-reply qa-error">') and "Sorry" in out
+    assert message in out and "Traceback" not in out and query == ""
+
+
+def test_index_header_shows_index_build_time_and_staleness(
+    ui_index: Path, ui_corpus: Path, tmp_path: Path
+) -> None:
+    from qa.ui import _index_header
+
+    info = index_info(ui_index)
+    out = render_index_info(info)
+    assert html.escape(str(ui_index)) in out and "built 20" in out and "UTC" in out
+    assert "changed since" not in out
+    assert "changed since" in render_index_info({**info, "stale": True, "changed_files": ["a"]})
+    missing = _index_header(str(tmp_path / "none"))
+    assert "No usable index" in missing
+
+
+def test_article_reader_stays_inside_the_corpus(ui_corpus: Path) -> None:
+    read = article_reader(ui_corpus)
+    assert read(HOSTILE_NAME) == HOSTILE
+    assert read("../index/CURRENT") is None
+    assert read("/etc/passwd") is None
+    assert read("no-such-file.txt") is None
+
+
+def test_api_result_is_plain_json(ui_index: Path) -> None:
+    answer = ask(PREVIOUS_Q, k=2, index_dir=ui_index, settings=HASH)
+    data = json.loads(json.dumps(answer_to_dict(answer)))
+    assert data["answer"] == answer.text and data["answerable"] is answer.answerable
+    assert data["query"] == PREVIOUS_Q and len(data["passages"]) == 2
+    assert set(data["passages"][0]) >= {"source", "title", "date", "score", "text", "start", "end"}
+    assert set(data["citations"][0]) >= {"number", "source", "start", "end", "text"}
+
+
+def test_app_builds_without_an_index(tmp_path: Path) -> None:
+    """The page comes up (saying there is no index) instead of failing or building one."""
+    from qa.ui import make_app
+
+    app = make_app(tmp_path / "no-index", HASH)
+    assert not (tmp_path / "no-index").exists()
+    config = json.dumps(app.get_config_file(), default=str)
+    assert "No usable index" in config
+
+
+def test_app_module_reads_qa_index_and_parses_arguments(
+    ui_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`app.py` builds `demo` at import (index from $QA_INDEX) and launches only when run."""
+    import importlib.util
+
+    monkeypatch.setenv("QA_INDEX", str(ui_index))
+    monkeypatch.setenv("QA_MODEL", "hash-384")
+    spec = importlib.util.spec_from_file_location("qa_app_under_test", ROOT / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    default_index = module.DEFAULT_INDEX
+    assert default_index == str(ui_index)
+    assert "built" in json.dumps(module.demo.get_config_file(), default=str)
+    args = module.parse_args([])
+    assert (args.host, args.port, args.index) == ("127.0.0.1", 7860, str(ui_index))
+    args = module.parse_args(["--host", "0.0.0.0", "--port", "8000", "--index", "other"])
+    assert (args.host, args.port, args.index) == ("0.0.0.0", 8000, "other")
+
+
+def test_qa_serve_command_is_listed() -> None:
+    from click.testing import CliRunner
+
+    from qa.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "--index" in result.output and "--host" in result.output and "--port" in result.output
+    assert "127.0.0.1" in result.output and "7860" in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# The /ask API through gradio_client
+
+
+def expected(question: str, k: int, ui_index: Path) -> dict[str, Any]:
+    return answer_to_dict(ask(question, k=k, index_dir=ui_index, settings=HASH))
+
+
+def test_client_asks_through_the_named_endpoint(
+    server: str, ui_index: Path, ui_corpus: Path
+) -> None:
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    assert "/ask" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    result = client.predict("why did Cavendish un-retire?", 5, api_name="/ask")
+    assert result == expected("why did Cavendish un-retire?", 5, ui_index)
+    assert result["answerable"] and result["answer"] and len(result["passages"]) == 5
+    for c in result["citations"]:
+        text = (ui_corpus / c["source"]).read_text(encoding="utf-8")
+        assert text[c["start"] : c["end"]] == c["text"]
+        assert c["text"] in result["answer"]
+
+    who = client.predict("Who is Vasilis Anastopoulos?", 3, api_name="/ask")
+    assert "Anastopoulos" in who["answer"]
+    assert who["citations"][0]["source"] == "000_2f40f508961ca104.txt"
+    assert len(who["passages"]) == 3
+
+
+def test_client_gets_library_errors_as_messages(server: str) -> None:
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(server, verbose=False)
+    with pytest.raises(AppError, match="the question is empty"):
+        client.predict("   ", 5, api_name="/ask")
+    with pytest.raises(AppError, match="k must be at least 1"):
+        client.predict("why?", 0, api_name="/ask")
+
+
+def test_concurrent_clients_each_get_their_own_answer(server: str, ui_index: Path) -> None:
+    from gradio_client import Client
+
+    questions = [
+        ("why did Cavendish un-retire?", 5),
+        ("Who is Vasilis Anastopoulos?", 3),
+        ("What injury ended Cavendish's 2023 Tour?", 4),
+        ("Vinokourov broke his femur", 2),
+        ("Ekstra Bladet Mørkøv", 5),
+        (XSS_QUESTION, 1),
+        ("Project 35 for 2024", 6),
+        ("Giro d'Italia final stage in Rome", 3),
+    ]
+    results: dict[int, Any] = {}
+    errors: list[BaseException] = []
+
+    def call(i: int, question: str, k: int) -> None:
+        try:
+            results[i] = Client(server, verbose=False).predict(question, k, api_name="/ask")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call, args=(i, q, k)) for i, (q, k) in enumerate(questions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    for i, (question, k) in enumerate(questions):
+        assert results[i] == expected(question, k, ui_index), question
+
+
+# ---------------------------------------------------------------------------------------------
+# The page in Chromium
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        reason = (
+            f"!!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing. Install Debian's Chromium "
+            "(`apt-get install -y chromium`, or `make browser`) to run them. !!!"
+        )
+        warnings.warn(reason, stacklevel=1)
+        print(f"\nWARNING: {reason}", file=sys.stderr)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class Tab:
+    """A browser page on the app, with what it tried to fetch elsewhere and any dialogs."""
+
+    page: Any
+    external_requests: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def tab(chromium: Any, server: str) -> Iterator[Tab]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 1100})
+    tab = Tab(context.new_page())
+
+    def on_request(request: Any) -> None:
+        if not request.url.startswith(server) and not request.url.startswith("data:"):
+            tab.external_requests.append(request.url)
+
+    def on_dialog(dialog: Any) -> None:
+        tab.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    tab.page.on("request", on_request)
+    tab.page.on("dialog", on_dialog)
+    tab.page.set_default_timeout(60_000)
+    tab.page.goto(server)
+    tab.page.locator("#qa-question textarea").wait_for()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def ask_in_page(page: Any, question: str, replies_before: int) -> Any:
+    page.locator("#qa-question textarea").fill(question)
+    page.locator("#qa-send").click()
+    reply = page.locator("#qa-chat .qa-reply").nth(replies_before)
+    reply.wait_for()
+    page.wait_for_timeout(400)  # the scroll after the reply
+    return reply
+
+
+@pytest.mark.browser
+def test_browser_answers_with_citation_and_highlight(tab: Tab, ui_index: Path) -> None:
+    page = tab.page
+    question = "Who is Vasilis Anastopoulos?"
+    want = ask(question, k=5, index_dir=ui_index, settings=HASH)
+    assert "built" in page.locator("#qa-index").inner_text()
+
+    reply = ask_in_page(page, question, 0)
+    first = want.citations[0]
+    assert first.text in reply.locator(".qa-answer").inner_text()
+    citation = reply.locator(".qa-citation").first
+    assert first.source in citation.inner_text() and first.title in citation.inner_text()
+    marks = reply.locator(".qa-passage mark")
+    assert marks.count() >= 1 and marks.first.inner_text() == first.text
+    assert reply.locator(".qa-passage").count() == 5
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-answer.png"))
+
+    # the whole article opens with the cited sentence marked in it
+    article = reply.locator("details.qa-article").first
+    article.locator("summary").click()
+    assert article.locator(".qa-article-text mark").first.inner_text() == first.text
+    assert article.locator(".qa-article-text").is_visible()
+
+    # a follow-up carries the subject of the previous question
+    follow = ask_in_page(page, "and who coaches him?", 1)
+    assert "Searched for:" in follow.locator(".qa-query").inner_text()
+    assert "and who coaches him? Vasilis Anastopoulos" in follow.locator(".qa-query").inner_text()
+
+    # the passages slider changes how many passages come back
+    page.locator("#qa-k input[type=number]").fill("2")
+    page.locator("#qa-k input[type=number]").press("Enter")
+    fewer = ask_in_page(page, "Ekstra Bladet Mørkøv", 2)
+    assert fewer.locator(".qa-passage").count() == 2
+
+    # an example question is one click away
+    page.get_by_role("button", name="What injury ended Cavendish's 2023 Tour?").click()
+    page.locator("#qa-chat .qa-reply").nth(3).wait_for()
+    assert page.locator("#qa-chat .qa-user").nth(3).inner_text() == (
+        "What injury ended Cavendish's 2023 Tour?"
+    )
+    assert tab.external_requests == []
+
+
+@pytest.mark.browser
+def test_browser_shows_hostile_markup_as_text(tab: Tab) -> None:
+    page = tab.page
+    question = f"{IMG} {XSS_QUESTION}"
+    reply = ask_in_page(page, question, 0)
+    text = reply.inner_text()
+    assert SCRIPT in text  # the literal markup is visible as text
+    assert IMG in text
+    assert page.locator("#qa-chat .qa-user").first.inner_text() == question
+    assert reply.locator(".qa-passage-text").filter(has_text=SCRIPT).first.is_visible()
+    chat = page.locator("#qa-chat")
+    assert chat.locator("script").count() == 0
+    assert chat.locator("img[src=x]").count() == 0
+    assert chat.locator("a[href^=javascript]").count() == 0
+    page.wait_for_timeout(500)  # give a would-be onerror handler time to fire
+    assert tab.dialogs == []
+    assert tab.external_requests == []
