@@ -18,6 +18,24 @@ from .types import Span
 _WORD = re.compile(r"\S+")
 
 
+def _cut_word(
+    text: str, start: int, end: int, count: Callable[[str], int], max_tokens: int
+) -> list[Span]:
+    """Cut one giant "word" into the longest pieces of at most max_tokens (binary search)."""
+    pieces = []
+    while start < end:
+        lo, hi = start + 1, end  # the piece text[start:cut] with the largest fitting cut
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if count(text[start:mid]) <= max_tokens:
+                lo = mid
+            else:
+                hi = mid - 1
+        pieces.append(Span(start, lo))
+        start = lo
+    return pieces
+
+
 def _split_long(text: str, span: Span, count: Callable[[str], int], max_tokens: int) -> list[Span]:
     """Cut an over-long sentence into pieces of at most max_tokens at word boundaries."""
     pieces: list[Span] = []
@@ -28,9 +46,7 @@ def _split_long(text: str, span: Span, count: Callable[[str], int], max_tokens: 
         if n > max_tokens:  # one "word" longer than a chunk (a URL, a data blob): cut by chars
             if used:
                 pieces.append(Span(start, end))
-            step = max(1, len(m.group()) * max_tokens // n)
-            for s in range(m.start(), m.end(), step):
-                pieces.append(Span(s, min(s + step, m.end())))
+            pieces.extend(_cut_word(text, m.start(), m.end(), count, max_tokens))
             start, end, used = m.end(), m.end(), 0
             continue
         if used and used + n > max_tokens:
@@ -54,8 +70,12 @@ def chunk_segment(
 ) -> list[Span]:
     """Chunk one content segment of ``text`` into spans."""
     units: list[tuple[Span, int]] = []
+    prev_end: int | None = None
     for sentence in split_sentences(text, segment.start, segment.end):
-        n = count(sentence.of(text))
+        # Count the whitespace before a sentence with it: line breaks are tokens too.
+        lead = sentence.start if prev_end is None else prev_end
+        prev_end = sentence.end
+        n = count(text[lead : sentence.end])
         if n <= max_tokens:
             units.append((sentence, n))
         else:
