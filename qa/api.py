@@ -20,6 +20,7 @@ import numpy as np
 from . import answer as _answer
 from .chunking import chunk_text
 from .config import SCHEMA_VERSION, Settings
+from .dedup import collapse
 from .documents import load_corpus
 from .embedding import Embedder, get_embedder
 from .errors import (
@@ -319,29 +320,46 @@ def _hits(
     settings: Settings,
     sentences: _SentenceVectors,
 ) -> list[Hit]:
-    rerank = settings.sentence_weight > 0 and settings.rerank_depth > 0
+    """The k best passages: fused ranking, its head re-scored by each passage's best sentence."""
+    depth = settings.rerank_depth if settings.sentence_weight > 0 else 0
     scored = rank(
         loaded.index,
         query,
         vector,
-        max(k, settings.rerank_depth) if rerank else k,
+        max(k, depth),
         mode=settings.retrieval,
-        candidates=settings.fusion_candidates,
+        candidates=max(settings.fusion_candidates, k),
         fusion=settings.fusion,
         alpha=settings.fusion_alpha,
     )
     final = [s.score for s in scored]
-    if rerank and scored:
-        for i, s in enumerate(scored):
+    head = scored[:depth]
+    if head:
+        best = []
+        for s in head:
             text = loaded.index.chunks[s.row].text
             parts = [span.of(text) for span in split_sentences(text)] or [text]
-            best = sentences(parts) @ vector + _answer.W_TYPE * _answer.type_match(query, parts)
-            final[i] += settings.sentence_weight * float(best.max())
-    order = sorted(range(len(scored)), key=lambda i: -final[i])[:k]
+            sims = sentences(parts) @ vector + _answer.W_TYPE * _answer.type_match(query, parts)
+            best.append(float(sims.max()))
+        for i, b in enumerate(best):
+            final[i] += settings.sentence_weight * b
+        # The tail keeps its fused order below the head: it gets the head's lowest bonus.
+        floor = settings.sentence_weight * min(best)
+        for i in range(len(head), len(scored)):
+            final[i] += floor
+    order = sorted(range(len(scored)), key=lambda i: -final[i])
+    chunks = [loaded.index.chunks[scored[i].row] for i in order]
+    distinct = collapse(
+        [c.text for c in chunks],
+        [c.source for c in chunks],
+        loaded.index.vectors[[scored[i].row for i in order]],
+        k,
+    )
     hits = []
-    for rank_, i in enumerate(order, start=1):
+    for rank_, (o, also_in) in enumerate(distinct, start=1):
+        i = order[o]
         s = scored[i]
-        c = loaded.index.chunks[s.row]
+        c = chunks[o]
         hits.append(
             Hit(
                 text=c.text,
@@ -355,6 +373,7 @@ def _hits(
                 chunk_id=s.row,
                 dense_score=round(s.dense, 6),
                 keyword_score=round(s.keyword, 6),
+                also_in=also_in,
             )
         )
     return hits

@@ -124,14 +124,52 @@ def serve(index_dir: str, host: str, port: int) -> None:
 
 
 @cli.command(name="eval")
-@click.argument("gold", type=click.Path(dir_okay=False))
+@click.argument("gold", required=False, type=click.Path(dir_okay=False))
 @click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
 @click.option("-k", "k", default=5, show_default=True, help="Passages per question.")
+@click.option("--beir", "beir", default=None, help="Evaluate on a BEIR dataset folder instead.")
+@click.option("--split", default="test", show_default=True, help="BEIR qrels split.")
+@click.option("--limit", default=None, type=int, help="BEIR: only the first N queries.")
+@click.option(
+    "--work", default=".eval-cache", show_default=True, help="BEIR: where corpus and index go."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def eval_(gold: str, index_dir: str, k: int, as_json: bool) -> None:
-    """Score the index against GOLD.jsonl (question, sources, answers per line)."""
-    from .evaluate import evaluate_gold, load_gold
+def eval_(
+    gold: str | None,
+    index_dir: str,
+    k: int,
+    beir: str | None,
+    split: str,
+    limit: int | None,
+    work: str,
+    as_json: bool,
+) -> None:
+    """Score the index against GOLD.jsonl, or a BEIR dataset with --beir DIR.
 
+    GOLD.jsonl has one {"question", "sources", "answers"} object a line; prints hit@1, hit@5,
+    MRR@5, how often the quoted sentence holds a gold phrase, latency and the misses. With
+    --beir, builds (or reuses) an index of the dataset under --work and prints nDCG@10,
+    Recall@10, Recall@100 and MRR@10 (document-level, as BEIR/pytrec_eval).
+    """
+    from .evaluate import evaluate_beir, evaluate_gold, load_gold
+
+    if beir:
+        result = evaluate_beir(beir, work, split=split, settings=_settings(), limit=limit)
+        if as_json:
+            click.echo(json.dumps(asdict(result), indent=2, ensure_ascii=False))
+            return
+        click.echo(
+            f"{result.dataset} ({result.split}, {result.queries} queries, {result.documents} "
+            f"documents): nDCG@10 {result.ndcg10:.4f}  Recall@10 {result.recall10:.4f}  "
+            f"Recall@100 {result.recall100:.4f}  MRR@10 {result.mrr10:.4f}"
+        )
+        click.echo(
+            f"build {result.build_seconds:.1f}s ({result.embedded} chunks embedded); "
+            f"query latency p50 {result.p50_ms:.0f} ms, p95 {result.p95_ms:.0f} ms"
+        )
+        return
+    if not gold:
+        raise click.UsageError("give a GOLD.jsonl file or --beir DIR")
     report = evaluate_gold(load_gold(gold), index_dir=index_dir, k=k, settings=_settings())
     if as_json:
         click.echo(json.dumps(asdict(report), indent=2, ensure_ascii=False))

@@ -25,7 +25,7 @@ HASH_MODEL = "hash-384"
 SCHEMA_VERSION = 1
 # Best answer-sentence cosine below which ask() says the articles do not answer the question.
 # Calibrated per model on answerable vs unanswerable questions (see README, "Evaluation").
-ABSTAIN_BELOW = {DEFAULT_MODEL: 0.30, HASH_MODEL: 0.0}
+ABSTAIN_BELOW = {DEFAULT_MODEL: 0.35, HASH_MODEL: 0.0}
 CLEANER_VERSION = 1
 
 

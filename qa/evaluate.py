@@ -136,3 +136,123 @@ def evaluate_gold(
     report.p95_ms = percentile(latencies, 95)
     report.confidences = {"answerable": answerable_conf, "unanswerable": unanswerable_conf}
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# BEIR datasets (qa eval --beir DIR)
+
+
+@dataclass
+class BeirReport:
+    dataset: str
+    split: str
+    queries: int
+    documents: int
+    ndcg10: float
+    recall10: float
+    recall100: float
+    mrr10: float
+    build_seconds: float
+    embedded: int
+    p50_ms: float
+    p95_ms: float
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load_qrels(path: Path) -> dict[str, dict[str, int]]:
+    qrels: dict[str, dict[str, int]] = {}
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            parts = line.rstrip("\n").split("\t")
+            if n == 0 and not parts[-1].strip().lstrip("-").isdigit():
+                continue  # header
+            if len(parts) >= 3:
+                qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
+    return qrels
+
+
+def _safe_name(doc_id: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in doc_id) + ".txt"
+
+
+def materialise_beir(dataset: Path, corpus_dir: Path) -> dict[str, str]:
+    """Write each BEIR document as ``title\\n\\ntext`` to a file; returns file name -> doc id."""
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    names: dict[str, str] = {}
+    for doc in _read_jsonl(dataset / "corpus.jsonl"):
+        doc_id = str(doc["_id"])
+        name = _safe_name(doc_id)
+        names[name] = doc_id
+        body = f"{doc.get('title', '').strip()}\n\n{doc.get('text', '').strip()}\n"
+        path = corpus_dir / name
+        if not path.exists() or path.read_text(encoding="utf-8") != body:
+            path.write_text(body, encoding="utf-8")
+    return names
+
+
+def evaluate_beir(
+    dataset: str | os.PathLike[str],
+    work_dir: str | os.PathLike[str] = ".eval-cache",
+    split: str = "test",
+    settings: Settings | None = None,
+    limit: int | None = None,
+    depth: int = 100,
+) -> BeirReport:
+    """Build (or reuse) an index over a BEIR dataset and score its queries, document-level."""
+    from .api import _hits as ranked_hits
+    from .api import _load, _SentenceVectors, build_index
+    from .metrics import dedupe, mrr_at, ndcg_at, recall_at
+
+    settings = settings if settings is not None else Settings.from_env()
+    root = Path(dataset)
+    for needed in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv"):
+        if not (root / needed).is_file():
+            raise QAError(f"{root} is not a BEIR dataset: {needed} is missing")
+    work = Path(work_dir) / root.resolve().name
+    names = materialise_beir(root, work / "corpus")
+    t0 = time.perf_counter()
+    report = build_index(work / "corpus", work / "index", settings=settings)
+    build_seconds = time.perf_counter() - t0
+    qrels = load_qrels(root / "qrels" / f"{split}.tsv")
+    queries = {str(q["_id"]): str(q["text"]) for q in _read_jsonl(root / "queries.jsonl")}
+    ids = [qid for qid in qrels if qid in queries][:limit]
+    loaded = _load(work / "index", settings)
+    totals = {"ndcg10": 0.0, "recall10": 0.0, "recall100": 0.0, "mrr10": 0.0}
+    latencies = []
+    chunks_deep = depth * 3  # enough chunks for `depth` distinct documents
+    for qid in ids:
+        t = time.perf_counter()
+        vector = loaded.embedder.encode([queries[qid]])[0]
+        hits = ranked_hits(
+            loaded, queries[qid], vector, chunks_deep, settings, _SentenceVectors(loaded.embedder)
+        )
+        latencies.append((time.perf_counter() - t) * 1000)
+        ranking = dedupe([names.get(src, src) for h in hits for src in (h.source, *h.also_in)])[
+            :depth
+        ]
+        rel = qrels[qid]
+        totals["ndcg10"] += ndcg_at(ranking, rel, 10)
+        totals["recall10"] += recall_at(ranking, rel, 10)
+        totals["recall100"] += recall_at(ranking, rel, 100)
+        totals["mrr10"] += mrr_at(ranking, rel, 10)
+    n = max(len(ids), 1)
+    return BeirReport(
+        dataset=root.name,
+        split=split,
+        queries=len(ids),
+        documents=report.files,
+        ndcg10=totals["ndcg10"] / n,
+        recall10=totals["recall10"] / n,
+        recall100=totals["recall100"] / n,
+        mrr10=totals["mrr10"] / n,
+        build_seconds=build_seconds,
+        embedded=report.embedded,
+        p50_ms=percentile(latencies, 50),
+        p95_ms=percentile(latencies, 95),
+        settings=settings.as_dict(),
+    )

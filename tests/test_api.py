@@ -338,3 +338,19 @@ def test_vectors_are_normalised(corpus: Path, tmp_path: Path, hash_settings: Set
     build_index(corpus, index, settings=hash_settings)
     vectors = np.load(_gen_dir(index) / "vectors.npy")
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_syndicated_copies_collapse_into_one_passage(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    original = corpus / "003_23efa5f91a399b49.txt"
+    (corpus / "syndicated.txt").write_text(original.read_text(encoding="utf-8"), "utf-8")
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    hits = search(
+        "Vinokourov broke his femur in 2011", k=5, index_dir=index, settings=hash_settings
+    )
+    top = hits[0]
+    assert {top.source, *top.also_in} == {"003_23efa5f91a399b49.txt", "syndicated.txt"}
+    texts = [" ".join(h.text.split()) for h in hits]
+    assert len(set(texts)) == len(texts)  # no passage shown twice

@@ -1,0 +1,77 @@
+"""Evaluation runners on tiny hand-made data (hashing embedder)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from qa import Settings
+from qa.errors import QAError
+from qa.evaluate import evaluate_beir, load_qrels, materialise_beir
+
+DOCS = {
+    "d1": ("Tandem bicycles", "A tandem bicycle carries two riders who pedal together."),
+    "d2": ("Volcanoes", "Magma rises through the crust and erupts as lava from volcanoes."),
+    "d3": ("Honey bees", "Honey bees dance to tell the hive where flowers with nectar are."),
+    "d4": ("Glaciers", "Glaciers carve valleys as compacted snow slowly flows downhill."),
+}
+QUERIES = {
+    "q1": "bees dance nectar hive",
+    "q2": "lava erupts magma",
+    "q3": "tandem riders",
+    "q4": "snow valleys",
+}
+# q3 also counts d4 (tandem riders in snow valleys); q4's only relevant document is missing.
+QRELS = [("q1", "d3", 1), ("q2", "d2", 1), ("q3", "d1", 2), ("q3", "d4", 1), ("q4", "d9", 1)]
+
+
+@pytest.fixture
+def beir(tmp_path: Path) -> Path:
+    root = tmp_path / "tiny"
+    (root / "qrels").mkdir(parents=True)
+    with (root / "corpus.jsonl").open("w") as f:
+        for i, (title, text) in DOCS.items():
+            f.write(json.dumps({"_id": i, "title": title, "text": text}) + "\n")
+    with (root / "queries.jsonl").open("w") as f:
+        for i, text in QUERIES.items():
+            f.write(json.dumps({"_id": i, "text": text}) + "\n")
+    lines = ["query-id\tcorpus-id\tscore"] + [f"{q}\t{d}\t{s}" for q, d, s in QRELS]
+    (root / "qrels" / "test.tsv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_qrels_and_materialised_corpus(beir: Path, tmp_path: Path) -> None:
+    assert load_qrels(beir / "qrels" / "test.tsv") == {
+        "q1": {"d3": 1},
+        "q2": {"d2": 1},
+        "q3": {"d1": 2, "d4": 1},
+        "q4": {"d9": 1},
+    }
+    names = materialise_beir(beir, tmp_path / "corpus")
+    assert names == {"d1.txt": "d1", "d2.txt": "d2", "d3.txt": "d3", "d4.txt": "d4"}
+    assert (tmp_path / "corpus" / "d2.txt").read_text().startswith("Volcanoes\n\nMagma")
+
+
+def test_beir_metrics_are_document_level(beir: Path, tmp_path: Path) -> None:
+    report = evaluate_beir(beir, tmp_path / "work", settings=Settings(model="hash-384"))
+    assert (report.queries, report.documents) == (4, 4)
+    # Only 4 documents: every ranking holds all of them, so recall is 1 for q1-q3 and 0 for
+    # q4 (its relevant document does not exist). q1-q3 rank a relevant document first.
+    assert report.mrr10 == pytest.approx(3 / 4)
+    assert report.recall100 == pytest.approx(3 / 4)
+    assert report.recall10 == pytest.approx(3 / 4)
+    # q3: d1 (gain 2) first, d4 (gain 1) at rank r in 2..4:
+    # nDCG = (2 + 1/log2(r+1)) / (2 + 1/log2(3))
+    ideal = 2 + 1 / math.log2(3)
+    q3_choices = [(2 + 1 / math.log2(r + 1)) / ideal for r in (2, 3, 4)]
+    assert any(report.ndcg10 == pytest.approx((2 + q3) / 4) for q3 in q3_choices)
+    again = evaluate_beir(beir, tmp_path / "work", settings=Settings(model="hash-384"))
+    assert again.embedded == 0 and again.ndcg10 == pytest.approx(report.ndcg10)
+
+
+def test_not_a_beir_folder(tmp_path: Path) -> None:
+    with pytest.raises(QAError, match=r"corpus\.jsonl"):
+        evaluate_beir(tmp_path, tmp_path / "work", settings=Settings(model="hash-384"))
