@@ -2,7 +2,9 @@
 
 Each sentence of the top passages is scored by
 ``W_DENSE * cosine(question, sentence) + W_LEXICAL * share of the question's keyword stems it
-contains + W_PASSAGE * (its passage's fused score relative to the best passage)``.
+contains + W_PASSAGE * (its passage's score relative to the best passage) + W_TYPE * (1 if it
+holds the kind of answer the question asks for: a reason, a date, a number)``. Sentence vectors
+are computed at build time, so answering costs no model call beyond the question's.
 The best sentence is the answer; the sentence right after it joins when it scores nearly as
 well (a fact told over two sentences). No language model is involved, so every word of an
 answer is a quotation with exact offsets.
@@ -16,8 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sentences import split_sentences
-from .types import Citation, Hit
+from .types import Citation, Hit, Span
 
 W_DENSE = 0.6
 W_LEXICAL = 0.3
@@ -74,18 +75,26 @@ class Candidate:
     order: int  # position of the sentence within its passage
 
 
-def candidates(hits: Sequence[Hit], max_passages: int = MAX_PASSAGES) -> list[Candidate]:
+SentencesOf = Callable[[Hit], tuple[list[Span], list[str], np.ndarray]]
+
+
+def candidates(
+    hits: Sequence[Hit], sentences_of: SentencesOf, max_passages: int = MAX_PASSAGES
+) -> tuple[list[Candidate], np.ndarray]:
+    """The distinct sentences of the top passages worth quoting, with their vectors."""
     out: list[Candidate] = []
+    vecs: list[np.ndarray] = []
     seen: set[str] = set()
     for p, hit in enumerate(hits[:max_passages]):
-        for order, span in enumerate(split_sentences(hit.text)):
-            text = span.of(hit.text)
+        spans, texts, vectors = sentences_of(hit)
+        for order, (span, text) in enumerate(zip(spans, texts, strict=True)):
             key = " ".join(text.lower().split())
             if key in seen or len(_WORD.findall(text)) < MIN_WORDS:
                 continue
             seen.add(key)
-            out.append(Candidate(p, hit.start + span.start, hit.start + span.end, text, order))
-    return out
+            out.append(Candidate(p, span.start, span.end, text, order))
+            vecs.append(vectors[order])
+    return out, np.array(vecs, dtype=np.float32)
 
 
 def choose(
@@ -93,14 +102,13 @@ def choose(
     question_vector: np.ndarray,
     question_terms: Sequence[str],
     hits: Sequence[Hit],
-    encode: Callable[[list[str]], np.ndarray],
+    sentences_of: SentencesOf,
     stem_terms: Callable[[str], list[str]],
 ) -> tuple[list[Candidate], float]:
     """The answer sentences (one or two) and the best sentence's score."""
-    cands = candidates(hits)
+    cands, vecs = candidates(hits, sentences_of)
     if not cands:
         return [], 0.0
-    vecs = encode([c.text for c in cands])
     dense = vecs @ question_vector
     terms = set(question_terms)
     lexical = np.array(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import answer as _answer
-from .chunking import chunk_text
+from .chunking import chunk_document
 from .config import SCHEMA_VERSION, Settings
 from .dedup import collapse
 from .documents import load_corpus
@@ -33,7 +33,6 @@ from .errors import (
 )
 from .keyword import KeywordIndex
 from .retrieval import rank
-from .sentences import split_sentences
 from .store import (
     StoredIndex,
     build_lock,
@@ -135,20 +134,40 @@ def build_index(
         by_hash = {meta["sha256"]: meta for meta in old_docs.values()}
 
         chunks: list[Chunk] = []
-        vector_rows: list[np.ndarray | None] = []  # old vector, or None to embed
+        chunk_vecs: list[np.ndarray | None] = []  # reused vector, or None: embed it
+        sent_spans: list[tuple[int, int]] = []
+        sent_vecs: list[np.ndarray | None] = []
+        sent_texts: list[str] = []
         documents: dict[str, Any] = {}
         new_files = changed_files = unchanged_files = reused = 0
         for doc in corpus.documents:
-            first = len(chunks)
+            first, first_sentence = len(chunks), len(sent_spans)
             old = by_hash.get(doc.sha256) if previous else None
             if old is not None and previous is not None:
                 lo, n = old["first_chunk"], old["chunks"]
+                s_lo, s_n = old["first_sentence"], old["sentences"]
+                shift = first_sentence - s_lo
                 for row in range(lo, lo + n):
                     c = previous.chunks[row]
                     chunks.append(
-                        Chunk(doc.source, c.start, c.end, c.text, doc.title, doc.date, doc.sha256)
+                        Chunk(
+                            doc.source,
+                            c.start,
+                            c.end,
+                            c.text,
+                            doc.title,
+                            doc.date,
+                            doc.sha256,
+                            c.sentence_start + shift,
+                            c.sentence_end + shift,
+                        )
                     )
-                    vector_rows.append(previous.vectors[row])
+                    chunk_vecs.append(previous.vectors[row])
+                for row in range(s_lo, s_lo + s_n):
+                    a, b = (int(x) for x in previous.sentence_spans[row])
+                    sent_spans.append((a, b))
+                    sent_vecs.append(previous.sentence_vectors[row])
+                    sent_texts.append("")
                 reused += n
                 unchanged_files += 1
             else:
@@ -156,9 +175,14 @@ def build_index(
                     changed_files += 1
                 else:
                     new_files += 1
-                for span in chunk_text(
+                chunked = chunk_document(
                     doc.text, doc.segments, count, settings.chunk_tokens, settings.chunk_overlap
-                ):
+                )
+                for unit in chunked.units:
+                    sent_spans.append((unit.start, unit.end))
+                    sent_vecs.append(None)
+                    sent_texts.append(unit.of(doc.text))
+                for r, span in zip(chunked.ranges, chunked.spans(), strict=True):
                     chunks.append(
                         Chunk(
                             doc.source,
@@ -168,9 +192,11 @@ def build_index(
                             doc.title,
                             doc.date,
                             doc.sha256,
+                            first_sentence + r.start,
+                            first_sentence + r.end,
                         )
                     )
-                    vector_rows.append(None)
+                    chunk_vecs.append(None)
             stat = (corpus.root / doc.source).stat()
             documents[doc.source] = {
                 "sha256": doc.sha256,
@@ -180,28 +206,39 @@ def build_index(
                 "date": doc.date,
                 "first_chunk": first,
                 "chunks": len(chunks) - first,
+                "first_sentence": first_sentence,
+                "sentences": len(sent_spans) - first_sentence,
             }
 
-        todo = [i for i, v in enumerate(vector_rows) if v is None]
+        todo = [i for i, v in enumerate(chunk_vecs) if v is None]
+        todo_s = [i for i, v in enumerate(sent_vecs) if v is None]
         vectors = np.empty((len(chunks), embedder.dimension), dtype=np.float32)
-        for i, v in enumerate(vector_rows):
+        sentence_vectors = np.empty((len(sent_spans), embedder.dimension), dtype=np.float32)
+        for i, v in enumerate(chunk_vecs):
             if v is not None:
                 vectors[i] = v
+        for i, v in enumerate(sent_vecs):
+            if v is not None:
+                sentence_vectors[i] = v
         truncated = 0
-        if todo:
-            done = 0
+        if todo or todo_s:
+            total, done = len(todo) + len(todo_s), 0
 
             def step(n: int) -> None:
                 nonlocal done
                 done += n
                 if progress:
-                    progress(done, len(todo))
+                    progress(done, total)
 
             if progress:
-                progress(0, len(todo))
-            vectors[todo] = embedder.encode(
-                [chunks[i].text for i in todo], settings.batch_size, progress=step
+                progress(0, total)
+            both = embedder.encode(
+                [chunks[i].text for i in todo] + [sent_texts[i] for i in todo_s],
+                settings.batch_size,
+                progress=step,
             )
+            vectors[todo] = both[: len(todo)]
+            sentence_vectors[todo_s] = both[len(todo) :]
             truncated = sum(
                 1 for i in todo if embedder.count_tokens(chunks[i].text) > embedder.max_tokens
             )
@@ -229,12 +266,21 @@ def build_index(
             "documents": documents,
             "skipped": {s.source: s.reason for s in corpus.skipped},
         }
-        generation = write_index(index_path, manifest, chunks, vectors, keyword)
+        generation = write_index(
+            index_path,
+            manifest,
+            chunks,
+            vectors,
+            keyword,
+            np.array(sent_spans, dtype=np.int64).reshape(-1, 2),
+            sentence_vectors,
+        )
 
     return BuildReport(
         files=len(documents),
         chunks=len(chunks),
         embedded=len(todo),
+        embedded_sentences=len(todo_s),
         reused=reused,
         removed=len(removed_sources),
         removed_chunks=removed_chunks,
@@ -295,30 +341,12 @@ def _load(index_dir: str | os.PathLike[str], settings: Settings) -> _Loaded:
     return loaded
 
 
-class _SentenceVectors:
-    """Embeds sentences once per query and remembers them (rerank and answer share them)."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self._embedder = embedder
-        self._cache: dict[str, np.ndarray] = {}
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if todo:
-            for t, v in zip(todo, self._embedder.encode(todo), strict=True):
-                self._cache[t] = v
-        if not texts:
-            return np.empty((0, self._embedder.dimension), dtype=np.float32)
-        return np.stack([self._cache[t] for t in texts])
-
-
 def _hits(
     loaded: _Loaded,
     query: str,
     vector: np.ndarray,
     k: int,
     settings: Settings,
-    sentences: _SentenceVectors,
 ) -> list[Hit]:
     """The k best passages: fused ranking, its head re-scored by each passage's best sentence."""
     depth = settings.rerank_depth if settings.sentence_weight > 0 else 0
@@ -337,9 +365,8 @@ def _hits(
     if head:
         best = []
         for s in head:
-            text = loaded.index.chunks[s.row].text
-            parts = [span.of(text) for span in split_sentences(text)] or [text]
-            sims = sentences(parts) @ vector + _answer.W_TYPE * _answer.type_match(query, parts)
+            _, texts, vecs = loaded.index.sentences(s.row)
+            sims = vecs @ vector + _answer.W_TYPE * _answer.type_match(query, texts)
             best.append(float(sims.max()))
         for i, b in enumerate(best):
             final[i] += settings.sentence_weight * b
@@ -392,7 +419,7 @@ def search(
     k = check_k(k, settings)
     loaded = _load(index_dir, settings)
     vector = loaded.embedder.encode([q])[0]
-    return _hits(loaded, q, vector, k, settings, _SentenceVectors(loaded.embedder))
+    return _hits(loaded, q, vector, k, settings)
 
 
 def ask(
@@ -408,15 +435,14 @@ def ask(
     k = check_k(k, settings)
     loaded = _load(index_dir, settings)
     vector = loaded.embedder.encode([q])[0]
-    sentences = _SentenceVectors(loaded.embedder)
-    hits = _hits(loaded, q, vector, k, settings, sentences)
+    hits = _hits(loaded, q, vector, k, settings)
     keyword = loaded.index.keyword
     chosen, confidence = _answer.choose(
         q,
         vector,
         keyword.query_terms(q),
         hits,
-        encode=sentences,
+        sentences_of=lambda hit: loaded.index.sentences(hit.chunk_id),
         stem_terms=keyword.query_terms,
     )
     answerable = bool(chosen) and confidence >= settings.abstain_threshold()

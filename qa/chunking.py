@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from .sentences import split_sentences
 from .types import Span
@@ -61,14 +62,24 @@ def _split_long(text: str, span: Span, count: Callable[[str], int], max_tokens: 
     return pieces
 
 
-def chunk_segment(
-    text: str,
-    segment: Span,
-    count: Callable[[str], int],
-    max_tokens: int,
-    overlap: int,
-) -> list[Span]:
-    """Chunk one content segment of ``text`` into spans."""
+@dataclass(frozen=True)
+class Chunked:
+    """A document's chunks, as ranges over its sentence units.
+
+    ``units`` are the sentences (and pieces of over-long sentences) of the content, in order;
+    chunk ``c`` holds ``units[c.start:c.end]`` and spans their text.
+    """
+
+    units: tuple[Span, ...]
+    ranges: tuple[Span, ...]  # unit index ranges [start, end), one per chunk
+
+    def spans(self) -> list[Span]:
+        return [Span(self.units[r.start].start, self.units[r.end - 1].end) for r in self.ranges]
+
+
+def _units(
+    text: str, segment: Span, count: Callable[[str], int], max_tokens: int
+) -> list[tuple[Span, int]]:
     units: list[tuple[Span, int]] = []
     prev_end: int | None = None
     for sentence in split_sentences(text, segment.start, segment.end):
@@ -82,28 +93,65 @@ def chunk_segment(
             units.extend(
                 (p, count(p.of(text))) for p in _split_long(text, sentence, count, max_tokens)
             )
-    chunks: list[Span] = []
+    return units
+
+
+def _pack(sizes: Sequence[int], max_tokens: int, overlap: int) -> list[Span]:
+    """Greedy packing of unit sizes into [start, end) ranges with a whole-unit overlap."""
+    ranges: list[Span] = []
     i = 0
-    while i < len(units):
+    while i < len(sizes):
         j, used = i, 0
-        while j < len(units) and (j == i or used + units[j][1] <= max_tokens):
-            used += units[j][1]
+        while j < len(sizes) and (j == i or used + sizes[j] <= max_tokens):
+            used += sizes[j]
             j += 1
-        chunks.append(Span(units[i][0].start, units[j - 1][0].end))
-        if j >= len(units):
+        ranges.append(Span(i, j))
+        if j >= len(sizes):
             break
         # Step back over trailing sentences that fit in the overlap, but always move forward.
         k, carried = j, 0
-        while k - 1 > i and carried + units[k - 1][1] <= overlap:
-            carried += units[k - 1][1]
+        while k - 1 > i and carried + sizes[k - 1] <= overlap:
+            carried += sizes[k - 1]
             k -= 1
         # The carried sentences must leave room for the next one, or the next chunk would be
         # nothing but a copy of them.
-        while k < j and carried + units[j][1] > max_tokens:
-            carried -= units[k][1]
+        while k < j and carried + sizes[j] > max_tokens:
+            carried -= sizes[k]
             k += 1
         i = k
-    return chunks
+    return ranges
+
+
+def chunk_document(
+    text: str,
+    segments: Sequence[Span],
+    count: Callable[[str], int],
+    max_tokens: int,
+    overlap: int,
+) -> Chunked:
+    """Chunk every content segment of ``text``; chunks never cross a segment boundary."""
+    units: list[Span] = []
+    ranges: list[Span] = []
+    for segment in segments:
+        seg_units = _units(text, segment, count, max_tokens)
+        base = len(units)
+        units.extend(u for u, _ in seg_units)
+        ranges.extend(
+            Span(base + r.start, base + r.end)
+            for r in _pack([n for _, n in seg_units], max_tokens, overlap)
+        )
+    return Chunked(tuple(units), tuple(ranges))
+
+
+def chunk_segment(
+    text: str,
+    segment: Span,
+    count: Callable[[str], int],
+    max_tokens: int,
+    overlap: int,
+) -> list[Span]:
+    """Chunk one content segment of ``text`` into spans."""
+    return chunk_document(text, [segment], count, max_tokens, overlap).spans()
 
 
 def chunk_text(
@@ -114,8 +162,4 @@ def chunk_text(
     overlap: int,
 ) -> list[Span]:
     """Chunk every content segment of ``text``, in order."""
-    return [
-        chunk
-        for segment in segments
-        for chunk in chunk_segment(text, segment, count, max_tokens, overlap)
-    ]
+    return chunk_document(text, segments, count, max_tokens, overlap).spans()

@@ -22,7 +22,7 @@ from .errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HASH_MODEL = "hash-384"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Best answer-sentence cosine below which ask() says the articles do not answer the question.
 # Calibrated per model on answerable vs unanswerable questions (see README, "Evaluation").
 ABSTAIN_BELOW = {DEFAULT_MODEL: 0.35, HASH_MODEL: 0.0}

@@ -205,7 +205,7 @@ def evaluate_beir(
 ) -> BeirReport:
     """Build (or reuse) an index over a BEIR dataset and score its queries, document-level."""
     from .api import _hits as ranked_hits
-    from .api import _load, _SentenceVectors, build_index
+    from .api import _load, build_index
     from .metrics import dedupe, mrr_at, ndcg_at, recall_at
 
     settings = settings if settings is not None else Settings.from_env()
@@ -228,9 +228,7 @@ def evaluate_beir(
     for qid in ids:
         t = time.perf_counter()
         vector = loaded.embedder.encode([queries[qid]])[0]
-        hits = ranked_hits(
-            loaded, queries[qid], vector, chunks_deep, settings, _SentenceVectors(loaded.embedder)
-        )
+        hits = ranked_hits(loaded, queries[qid], vector, chunks_deep, settings)
         latencies.append((time.perf_counter() - t) * 1000)
         ranking = dedupe([names.get(src, src) for h in hits for src in (h.source, *h.also_in)])[
             :depth

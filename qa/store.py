@@ -9,7 +9,9 @@ Layout of ``index/``::
                             (content hash, size, mtime, title, date, chunk rows), and the
                             size and sha256 of every other file below
         chunks.jsonl        one JSON record per chunk (row order = vector order)
-        vectors.npy         float32 L2-normalised embeddings (kept for incremental reuse)
+        vectors.npy         float32 L2-normalised chunk embeddings (kept for incremental reuse)
+        sentences.npy       int64 (start, end) file offsets of every sentence of every chunk
+        sentence_vectors.npy  float32 L2-normalised sentence embeddings (answer extraction)
         dense.faiss         FAISS inner-product index over the vectors
         keyword/            bm25s index files (JSON + .npy)
 
@@ -38,12 +40,14 @@ import numpy as np
 from .config import SCHEMA_VERSION
 from .errors import BuildInProgressError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .keyword import KeywordIndex
-from .types import Chunk
+from .types import Chunk, Span
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.npy"
+SENTENCES = "sentences.npy"
+SENTENCE_VECTORS = "sentence_vectors.npy"
 DENSE = "dense.faiss"
 KEYWORD = "keyword"
 KEEP_GENERATIONS = 2
@@ -58,10 +62,20 @@ class StoredIndex:
     vectors: np.ndarray
     dense: Any  # faiss.Index
     keyword: KeywordIndex
+    sentence_spans: np.ndarray  # (n, 2) int64 file offsets
+    sentence_vectors: np.ndarray  # (n, dim) float32
 
     @property
     def model(self) -> str:
         return str(self.manifest["model"]["id"])
+
+    def sentences(self, row: int) -> tuple[list[Span], list[str], np.ndarray]:
+        """The sentences of chunk ``row``: file-offset spans, texts, and their vectors."""
+        chunk = self.chunks[row]
+        rows = slice(chunk.sentence_start, chunk.sentence_end)
+        spans = [Span(int(a), int(b)) for a, b in self.sentence_spans[rows]]
+        texts = [chunk.text[sp.start - chunk.start : sp.end - chunk.start] for sp in spans]
+        return spans, texts, self.sentence_vectors[rows]
 
 
 def _sha256(path: Path) -> str:
@@ -122,6 +136,8 @@ def write_index(
     chunks: list[Chunk],
     vectors: np.ndarray,
     keyword: KeywordIndex,
+    sentence_spans: np.ndarray,
+    sentence_vectors: np.ndarray,
 ) -> str:
     """Write a new generation and make it live. Returns the generation name."""
     import faiss
@@ -135,6 +151,12 @@ def write_index(
             for chunk in chunks:
                 f.write(_chunk_record(chunk) + "\n")
         np.save(tmp / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+        np.save(tmp / SENTENCES, np.asarray(sentence_spans, dtype=np.int64), allow_pickle=False)
+        np.save(
+            tmp / SENTENCE_VECTORS,
+            np.ascontiguousarray(sentence_vectors, dtype=np.float32),
+            allow_pickle=False,
+        )
         dense = faiss.IndexFlatIP(int(vectors.shape[1]))
         if len(vectors):
             dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
@@ -241,16 +263,37 @@ def load_index(index_dir: Path) -> StoredIndex:
         vectors = np.load(gen_dir / VECTORS, allow_pickle=False)
         dense = faiss.read_index(str(gen_dir / DENSE))
         keyword = KeywordIndex.load(gen_dir / KEYWORD)
+        sentence_spans = np.load(gen_dir / SENTENCES, allow_pickle=False)
+        sentence_vectors = np.load(gen_dir / SENTENCE_VECTORS, allow_pickle=False)
     except Exception as exc:  # verified files that still fail to parse
         raise IndexCorruptError(
             f"index {index_dir} is damaged: {exc}; rebuild with `qa build --full`"
         ) from exc
     dim = int(manifest["model"]["dimension"])
     n = len(chunks)
-    if vectors.shape != (n, dim) or dense.ntotal != n or dense.d != dim or len(keyword) != n:
+    m = len(sentence_spans)
+    if (
+        vectors.shape != (n, dim)
+        or dense.ntotal != n
+        or dense.d != dim
+        or len(keyword) != n
+        or sentence_spans.shape != (m, 2)
+        or sentence_vectors.shape != (m, dim)
+        or any(not 0 <= c.sentence_start < c.sentence_end <= m for c in chunks)
+    ):
         raise IndexCorruptError(
             f"index {index_dir} is inconsistent (chunks {n}, vectors {vectors.shape}, "
             f"faiss {dense.ntotal}x{dense.d}, keyword {len(keyword)}); "
             "rebuild with `qa build --full`"
         )
-    return StoredIndex(gen_dir, generation, manifest, chunks, vectors, dense, keyword)
+    return StoredIndex(
+        gen_dir,
+        generation,
+        manifest,
+        chunks,
+        vectors,
+        dense,
+        keyword,
+        sentence_spans,
+        sentence_vectors,
+    )

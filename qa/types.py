@@ -56,6 +56,8 @@ class Chunk:
     title: str
     date: str | None
     doc_sha256: str
+    sentence_start: int = 0  # rows [sentence_start, sentence_end) of the index's sentence table
+    sentence_end: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class BuildReport:
 
     files: int  # files in the index after the build
     chunks: int  # chunks in the index after the build
-    embedded: int  # chunks embedded in this run
+    embedded: int  # chunks embedded in this run (their sentences are embedded too)
     reused: int  # chunks whose vectors were reused from the previous index
     removed: int  # files dropped from the index because they left the corpus
     removed_chunks: int = 0
@@ -120,6 +122,7 @@ class BuildReport:
     warnings: tuple[str, ...] = ()
     full: bool = False  # True when everything was re-embedded
     reason: str = ""  # why a full rebuild happened
+    embedded_sentences: int = 0
     truncated_chunks: int = 0  # chunks longer than the model reads (should be 0)
     seconds: float = 0.0
     index_dir: str = ""

@@ -49,7 +49,7 @@ def test_build_reports_counts_and_writes_manifest(
     assert report.chunks == report.embedded > 5
     assert report.full and report.reason == "no previous index"
     manifest = json.loads((_gen_dir(index) / "manifest.json").read_text())
-    assert manifest["schema_version"] == 1
+    assert manifest["schema_version"] == 2
     assert manifest["model"] == {
         "id": "hash-384",
         "dimension": 384,
@@ -354,3 +354,29 @@ def test_syndicated_copies_collapse_into_one_passage(
     assert {top.source, *top.also_in} == {"003_23efa5f91a399b49.txt", "syndicated.txt"}
     texts = [" ".join(h.text.split()) for h in hits]
     assert len(set(texts)) == len(texts)  # no passage shown twice
+
+
+def test_sentence_table_matches_chunks_and_survives_reuse(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    from qa.store import load_index
+
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    fresh = load_index(index)
+    for row, chunk in enumerate(fresh.chunks):
+        spans, texts, vecs = fresh.sentences(row)
+        assert spans and len(texts) == len(vecs) == len(spans)
+        assert spans[0].start == chunk.start and spans[-1].end == chunk.end
+        source = (corpus / chunk.source).read_text(encoding="utf-8")
+        assert [source[s.start : s.end] for s in spans] == texts
+    (corpus / "001_1bde5f3f857fbb0b.txt").unlink()  # shifts every later document's rows
+    report = build_index(corpus, index, settings=hash_settings)
+    assert report.embedded == 0 and report.embedded_sentences == 0
+    reused = load_index(index)
+    for row, chunk in enumerate(reused.chunks):
+        _, texts, vecs = reused.sentences(row)
+        again = np.stack([np.asarray(v) for v in vecs])
+        from qa.embedding import HashEmbedder
+
+        assert np.allclose(again, HashEmbedder().encode(texts), atol=1e-6), chunk.source
