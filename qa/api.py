@@ -81,6 +81,15 @@ def check_k(k: object, settings: Settings) -> int:
 # Build
 
 
+def indexed_text(chunk: Chunk, settings: Settings) -> str:
+    """What is embedded and keyword-indexed for a chunk: with its article's title in front
+    (when the chunk does not already start with it), so a passage deep in an article still
+    carries what the article is about."""
+    if settings.title_prefix and chunk.title and not chunk.text.startswith(chunk.title):
+        return f"{chunk.title}\n{chunk.text}"
+    return chunk.text
+
+
 def _compatible(manifest: dict[str, Any], settings: Settings, embedder: Embedder) -> str:
     """Why the old index cannot be reused ('' when it can)."""
     if manifest["model"]["id"] != embedder.model_id:
@@ -233,14 +242,16 @@ def build_index(
             if progress:
                 progress(0, total)
             both = embedder.encode(
-                [chunks[i].text for i in todo] + [sent_texts[i] for i in todo_s],
+                [indexed_text(chunks[i], settings) for i in todo] + [sent_texts[i] for i in todo_s],
                 settings.batch_size,
                 progress=step,
             )
             vectors[todo] = both[: len(todo)]
             sentence_vectors[todo_s] = both[len(todo) :]
             truncated = sum(
-                1 for i in todo if embedder.count_tokens(chunks[i].text) > embedder.max_tokens
+                1
+                for i in todo
+                if embedder.count_tokens(indexed_text(chunks[i], settings)) > embedder.max_tokens
             )
             if truncated:
                 warnings.append(
@@ -250,7 +261,7 @@ def build_index(
 
         removed_sources = [s for s in old_docs if s not in documents]
         removed_chunks = sum(old_docs[s]["chunks"] for s in removed_sources)
-        keyword = KeywordIndex.build([c.text for c in chunks])
+        keyword = KeywordIndex.build([indexed_text(c, settings) for c in chunks])
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

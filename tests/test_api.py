@@ -380,3 +380,23 @@ def test_sentence_table_matches_chunks_and_survives_reuse(
         from qa.embedding import HashEmbedder
 
         assert np.allclose(again, HashEmbedder().encode(texts), atol=1e-6), chunk.source
+
+
+def test_chunks_are_indexed_with_their_article_title(
+    tmp_path: Path, hash_settings: Settings
+) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    body = " ".join(f"Sentence number {i} talks about nothing in particular." for i in range(80))
+    (corpus / "a.md").write_text(f"# Zeppelin airships\n\n{body}\n")
+    (corpus / "b.md").write_text(f"# Garden snails\n\n{body.replace('nothing', 'little')}\n")
+    index = tmp_path / "index"
+    titled = hash_settings.with_(chunk_tokens=64, chunk_overlap=8, title_prefix=True)
+    report = build_index(corpus, index, settings=titled)
+    assert report.chunks > 4
+    # The later chunks of a.md never mention zeppelins, but its title does.
+    hits = search("zeppelin airships", k=3, index_dir=index, settings=titled)
+    assert all(h.source == "a.md" for h in hits)
+    assert any("Zeppelin" not in h.text for h in hits)
+    plain = titled.with_(title_prefix=False)
+    assert build_index(corpus, index, settings=plain).full  # a chunker setting: full rebuild

@@ -273,6 +273,7 @@ def test_default_settings() -> None:
         "max_tokens": 200,
         "overlap_tokens": 40,
         "sentence_aligned": True,
+        "title_prefix": False,
         "cleaner_version": 1,
         "extensions": [".txt", ".md"],
     }
