@@ -90,12 +90,10 @@ def indexed_text(chunk: Chunk, settings: Settings) -> str:
     return chunk.text
 
 
-def _compatible(manifest: dict[str, Any], settings: Settings, embedder: Embedder) -> str:
+def _compatible(manifest: dict[str, Any], settings: Settings) -> str:
     """Why the old index cannot be reused ('' when it can)."""
-    if manifest["model"]["id"] != embedder.model_id:
-        return f"model changed ({manifest['model']['id']} -> {embedder.model_id})"
-    if int(manifest["model"]["dimension"]) != embedder.dimension:
-        return "embedding dimension changed"
+    if manifest["model"]["id"] != settings.model:
+        return f"model changed ({manifest['model']['id']} -> {settings.model})"
     if manifest.get("chunker") != settings.chunker():
         return "chunker settings changed"
     return ""
@@ -119,7 +117,6 @@ def build_index(
     t0 = time.perf_counter()
     index_path = Path(index_dir).expanduser()
     corpus = load_corpus(Path(corpus_dir), settings)  # raises before anything is touched
-    embedder = get_embedder(settings.model, settings.device)
     count = token_counter(settings.encoding)
     warnings = list(corpus.warnings)
 
@@ -135,7 +132,7 @@ def build_index(
                 reason = f"previous index unusable ({exc})"
                 warnings.append(reason)
             if previous is not None:
-                why = _compatible(previous.manifest, settings, embedder)
+                why = _compatible(previous.manifest, settings)
                 if why:
                     reason, previous = why, None
 
@@ -221,8 +218,22 @@ def build_index(
 
         todo = [i for i, v in enumerate(chunk_vecs) if v is None]
         todo_s = [i for i, v in enumerate(sent_vecs) if v is None]
-        vectors = np.empty((len(chunks), embedder.dimension), dtype=np.float32)
-        sentence_vectors = np.empty((len(sent_spans), embedder.dimension), dtype=np.float32)
+        # The model loads only when something needs embedding: an unchanged corpus never
+        # pays for it, and its description then comes from the previous manifest.
+        embedder = get_embedder(settings.model, settings.device) if todo or todo_s else None
+        if embedder is not None:
+            model_info: dict[str, Any] = {
+                "id": embedder.model_id,
+                "dimension": embedder.dimension,
+                "normalized": True,
+                "max_tokens": embedder.max_tokens,
+            }
+        else:
+            assert previous is not None  # nothing to embed implies everything was reused
+            model_info = dict(previous.manifest["model"])
+        dimension = int(model_info["dimension"])
+        vectors = np.empty((len(chunks), dimension), dtype=np.float32)
+        sentence_vectors = np.empty((len(sent_spans), dimension), dtype=np.float32)
         for i, v in enumerate(chunk_vecs):
             if v is not None:
                 vectors[i] = v
@@ -230,7 +241,7 @@ def build_index(
             if v is not None:
                 sentence_vectors[i] = v
         truncated = 0
-        if todo or todo_s:
+        if embedder is not None:
             total, done = len(todo) + len(todo_s), 0
 
             def step(n: int) -> None:
@@ -266,12 +277,7 @@ def build_index(
             "schema_version": SCHEMA_VERSION,
             "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "corpus_dir": str(corpus.root),
-            "model": {
-                "id": embedder.model_id,
-                "dimension": embedder.dimension,
-                "normalized": True,
-                "max_tokens": embedder.max_tokens,
-            },
+            "model": model_info,
             "chunker": settings.chunker(),
             "keyword": {"engine": "bm25s", "stemmer": "english", "stopwords": "en"},
             "documents": documents,

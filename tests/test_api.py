@@ -400,3 +400,22 @@ def test_chunks_are_indexed_with_their_article_title(
     assert any("Zeppelin" not in h.text for h in hits)
     plain = titled.with_(title_prefix=False)
     assert build_index(corpus, index, settings=plain).full  # a chunker setting: full rebuild
+
+
+def test_unchanged_rebuild_never_loads_the_model(
+    corpus: Path, tmp_path: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qa.api
+
+    index = tmp_path / "index"
+    first = build_index(corpus, index, settings=hash_settings)
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(qa.api, "get_embedder", no_model)
+    again = build_index(corpus, index, settings=hash_settings)
+    assert (again.embedded, again.reused) == (0, first.chunks)
+    (corpus / "new.txt").write_text("A new article about tandems.\n")
+    with pytest.raises(AssertionError, match="model was loaded"):
+        build_index(corpus, index, settings=hash_settings)
