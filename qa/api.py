@@ -252,17 +252,14 @@ def build_index(
 
             if progress:
                 progress(0, total)
+            chunk_texts = [indexed_text(chunks[i], settings) for i in todo]
             both = embedder.encode(
-                [indexed_text(chunks[i], settings) for i in todo] + [sent_texts[i] for i in todo_s],
-                settings.batch_size,
-                progress=step,
+                chunk_texts + [sent_texts[i] for i in todo_s], settings.batch_size, progress=step
             )
             vectors[todo] = both[: len(todo)]
             sentence_vectors[todo_s] = both[len(todo) :]
             truncated = sum(
-                1
-                for i in todo
-                if embedder.count_tokens(indexed_text(chunks[i], settings)) > embedder.max_tokens
+                1 for t in chunk_texts if embedder.count_tokens(t) > embedder.max_tokens
             )
             if truncated:
                 warnings.append(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .sentences import split_sentences
+from .sentences import split_sentences, trim
 from .types import Span
 
 _I = re.IGNORECASE
@@ -95,16 +95,8 @@ def _lines(text: str, start: int) -> list[_Line]:
     return lines
 
 
-def _strip(text: str, start: int, end: int) -> Span | None:
-    while start < end and (text[start].isspace() or text[start] == "\ufeff"):
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return Span(start, end) if end > start else None
-
-
 def _classify_line(text: str, line: _Line) -> None:
-    span = _strip(text, line.start, line.end)
+    span = trim(text, line.start, line.end)
     if span is None:
         return
     raw = span.of(text)

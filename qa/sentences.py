@@ -61,13 +61,19 @@ def _split_block(text: str, start: int, end: int, out: list[Span]) -> None:
     _emit(text, start + cut, end, out)
 
 
-def _emit(text: str, start: int, end: int, out: list[Span]) -> None:
+def trim(text: str, start: int, end: int) -> Span | None:
+    """``[start, end)`` without leading/trailing whitespace (and a leading BOM); None if empty."""
     while start < end and (text[start].isspace() or text[start] == "\ufeff"):
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    if end > start:
-        out.append(Span(start, end))
+    return Span(start, end) if end > start else None
+
+
+def _emit(text: str, start: int, end: int, out: list[Span]) -> None:
+    span = trim(text, start, end)
+    if span is not None:
+        out.append(span)
 
 
 def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
