@@ -2,7 +2,7 @@
 
 Each sentence of the top passages is scored by
 ``W_DENSE * cosine(question, sentence) + W_LEXICAL * share of the question's keyword stems it
-contains + W_PASSAGE * (its passage's score relative to the best passage) + W_TYPE * (1 if it
+contains + W_PASSAGE * (1 / its passage's rank) + W_TYPE * (1 if it
 holds the kind of answer the question asks for: a reason, a date, a number)``. Sentence vectors
 are computed at build time, so answering costs no model call beyond the question's.
 The best sentence is the answer; the sentence right after it joins when it scores nearly as
@@ -18,52 +18,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .answertype import W_TYPE, type_match
 from .types import Citation, Hit, Span
 
 W_DENSE = 0.6
 W_LEXICAL = 0.3
 W_PASSAGE = 0.1
-W_TYPE = 0.15  # bonus when the sentence holds the kind of answer the question asks for
 SECOND_SENTENCE_RATIO = 0.92
 MIN_WORDS = 4
 MAX_PASSAGES = 3
 
 _WORD = re.compile(r"\w+")
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
-# Expected answer type from the question's wording -> what a sentence of that type holds.
-_ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (
-        re.compile(r"^\W*(?:and\s+)?why\b|\breason\b|\bwhat (?:made|led)\b", re.I),
-        re.compile(
-            r"\b(?:because|since|so that|in order to|aim|aims|aiming|goal|target|targets|"
-            r"quest|bid|to (?:win|break|chase|become|target|attempt)|looks to|reason|"
-            r"record|dream|mission)\b",
-            re.I,
-        ),
-    ),
-    (
-        re.compile(r"^\W*(?:and\s+)?when\b|\bwhat (?:year|month|day|date)\b", re.I),
-        re.compile(
-            rf"\b(?:{_MONTHS}|\d{{4}}|monday|tuesday|wednesday|thursday|friday|saturday|"
-            r"sunday|yesterday|today|last (?:week|month|year)|next (?:week|month|year))\b",
-            re.I,
-        ),
-    ),
-    (
-        re.compile(r"\bhow (?:many|much|old|far|long)\b|\bwhat (?:number|age)\b", re.I),
-        re.compile(
-            r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-            r"dozen|hundred|thousand|first|second|third)\b",
-            re.I,
-        ),
-    ),
-]
-
-
-def type_match(question: str, sentences: Sequence[str]) -> np.ndarray:
-    """1.0 for each sentence holding the kind of answer the question asks for, else 0.0."""
-    wanted = [found for asks, found in _ANSWER_TYPES if asks.search(question)]
-    return np.array([1.0 if any(w.search(s) for w in wanted) else 0.0 for s in sentences])
 
 
 @dataclass(frozen=True)
@@ -114,8 +79,7 @@ def choose(
     lexical = np.array(
         [len(terms & set(stem_terms(c.text))) / len(terms) if terms else 0.0 for c in cands]
     )
-    top = max(h.score for h in hits[:MAX_PASSAGES]) or 1.0
-    prior = np.array([hits[c.passage].score / top for c in cands])
+    prior = np.array([1.0 / (1 + c.passage) for c in cands])  # 1, 1/2, 1/3 by passage rank
     typed = type_match(question, [c.text for c in cands])
     score = W_DENSE * dense + W_LEXICAL * lexical + W_PASSAGE * prior + W_TYPE * typed
     best = int(np.argmax(score))

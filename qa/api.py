@@ -362,50 +362,33 @@ def _hits(
     k: int,
     settings: Settings,
 ) -> list[Hit]:
-    """The k best passages: fused ranking, its head re-scored by each passage's best sentence."""
-    depth = settings.rerank_depth if settings.sentence_weight > 0 else 0
+    """The k best passages: fused ranking, near-duplicates collapsed."""
     scored = rank(
         loaded.index,
         query,
         vector,
-        max(k, depth),
+        k + 10,  # room for near-duplicates that collapse into one hit
         mode=settings.retrieval,
         candidates=max(settings.fusion_candidates, k),
         fusion=settings.fusion,
         alpha=settings.fusion_alpha,
+        sentence_weight=settings.sentence_weight,
     )
-    final = [s.score for s in scored]
-    head = scored[:depth]
-    if head:
-        best = []
-        for s in head:
-            _, texts, vecs = loaded.index.sentences(s.row)
-            sims = vecs @ vector + _answer.W_TYPE * _answer.type_match(query, texts)
-            best.append(float(sims.max()))
-        for i, b in enumerate(best):
-            final[i] += settings.sentence_weight * b
-        # The tail keeps its fused order below the head: it gets the head's lowest bonus.
-        floor = settings.sentence_weight * min(best)
-        for i in range(len(head), len(scored)):
-            final[i] += floor
-    order = sorted(range(len(scored)), key=lambda i: -final[i])
-    chunks = [loaded.index.chunks[scored[i].row] for i in order]
+    chunks = [loaded.index.chunks[s.row] for s in scored]
     distinct = collapse(
         [c.text for c in chunks],
         [c.source for c in chunks],
-        loaded.index.vectors[[scored[i].row for i in order]],
+        loaded.index.vectors[[s.row for s in scored]],
         k,
     )
     hits = []
-    for rank_, (o, also_in) in enumerate(distinct, start=1):
-        i = order[o]
-        s = scored[i]
-        c = chunks[o]
+    for rank_, (i, also_in) in enumerate(distinct, start=1):
+        s, c = scored[i], chunks[i]
         hits.append(
             Hit(
                 text=c.text,
                 source=c.source,
-                score=round(final[i], 6),
+                score=round(s.score, 6),
                 start=c.start,
                 end=c.end,
                 title=c.title,
@@ -414,6 +397,7 @@ def _hits(
                 chunk_id=s.row,
                 dense_score=round(s.dense, 6),
                 keyword_score=round(s.keyword, 6),
+                sentence_score=None if s.sentence is None else round(s.sentence, 6),
                 also_in=also_in,
             )
         )

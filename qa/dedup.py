@@ -38,17 +38,18 @@ def collapse(
     other sources of the near-duplicates folded into it."""
     kept: list[int] = []
     others: dict[int, list[str]] = {}
-    grams = [shingles(t) for t in texts]
+    vectors = np.asarray(vectors, dtype=np.float32)
+    cosine = vectors @ vectors.T
+    grams: dict[int, frozenset[tuple[str, ...]]] = {}  # computed only for close pairs
+
+    def gram(i: int) -> frozenset[tuple[str, ...]]:
+        if i not in grams:
+            grams[i] = shingles(texts[i])
+        return grams[i]
+
     for i in range(len(texts)):
-        twin = next(
-            (
-                j
-                for j in kept
-                if float(vectors[i] @ vectors[j]) >= MIN_COSINE
-                and jaccard(grams[i], grams[j]) >= MIN_JACCARD
-            ),
-            None,
-        )
+        close = [j for j in kept if cosine[i, j] >= MIN_COSINE] if kept else []
+        twin = next((j for j in close if jaccard(gram(i), gram(j)) >= MIN_JACCARD), None)
         if twin is not None:
             if sources[i] != sources[twin] and sources[i] not in others[twin]:
                 others[twin].append(sources[i])

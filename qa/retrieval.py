@@ -1,4 +1,10 @@
-"""Ranking chunks for a query: dense (FAISS), keyword (BM25) and their fusion."""
+"""Ranking chunks for a query: dense (FAISS), keyword (BM25), and their fusion with the
+best-sentence signal.
+
+Hybrid ranking takes the union of the dense and the keyword top candidates, computes all three
+signals for every candidate (exact cosine from the stored vectors, BM25, and the best cosine of
+one of the chunk's sentences plus the answer-type bonus), and fuses them (``qa.fusion``).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fusion import convex, rrf
+from .answertype import W_TYPE, asked
+from .fusion import fuse
 from .store import StoredIndex
-
-DEFAULT_ALPHA = 0.5
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,7 @@ class Scored:
     score: float
     dense: float
     keyword: float
+    sentence: float | None = None  # best sentence cosine (+ answer-type bonus), where computed
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
@@ -28,6 +34,27 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     return part[np.argsort(-scores[part], kind="stable")]
 
 
+def best_sentence(
+    index: StoredIndex, rows: np.ndarray, query_vector: np.ndarray, question: str = ""
+) -> np.ndarray:
+    """For each chunk row, the highest cosine between the query and one of its sentences, plus
+    W_TYPE when that sentence holds the kind of answer the question asks for."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if rows.size == 0:
+        return np.empty(0, dtype=np.float32)
+    first, stop = index.sentence_first[rows], index.sentence_stop[rows]
+    lengths = stop - first
+    offsets = np.zeros(len(rows), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offsets[1:])
+    # Sentence row of every (chunk, sentence) pair, chunk by chunk.
+    flat = np.repeat(first - offsets, lengths) + np.arange(int(lengths.sum()))
+    sims = index.sentence_vectors[flat] @ np.asarray(query_vector, dtype=np.float32)
+    mask = asked(question) if question else 0
+    if mask:
+        sims = sims + W_TYPE * ((index.sentence_kinds(flat) & mask) != 0)
+    return np.maximum.reduceat(sims, offsets)
+
+
 def rank(
     index: StoredIndex,
     query: str,
@@ -35,8 +62,9 @@ def rank(
     n: int,
     mode: str = "hybrid",
     candidates: int = 100,
-    fusion: str = "convex",
-    alpha: float = DEFAULT_ALPHA,
+    fusion: str = "zscore",
+    alpha: float = 0.5,
+    sentence_weight: float = 0.5,
 ) -> list[Scored]:
     """The best ``n`` chunks for the query, best first."""
     total = len(index.chunks)
@@ -62,14 +90,21 @@ def rank(
             Scored(int(r), float(s), float(s), float(kw_all[r]))
             for r, s in zip(d_rows[:n], d_scores[:n], strict=True)
         ]
-    k_rows = [int(r) for r in _top(kw_all, depth) if kw_all[r] > 0]
-    union = np.array(sorted(set(map(int, d_rows)) | set(k_rows)), dtype=np.int64)
+    k_rows = _top(kw_all, depth)
+    k_rows = k_rows[kw_all[k_rows] > 0]
+    union = np.union1d(d_rows.astype(np.int64), k_rows.astype(np.int64))
     dense = index.vectors[union] @ q[0]
     kw = kw_all[union]
-    if fusion == "rrf":
-        fused_map = rrf([list(map(int, d_rows)), k_rows])
-        fused = np.array([fused_map[int(r)] for r in union])
-    else:
-        fused = convex(dense, kw, alpha)
+    sentence = best_sentence(index, union, q[0], query) if sentence_weight > 0 else None
+    fused = fuse(dense, kw, sentence, fusion, alpha, sentence_weight)
     order = np.argsort(-fused, kind="stable")[:n]
-    return [Scored(int(union[i]), float(fused[i]), float(dense[i]), float(kw[i])) for i in order]
+    return [
+        Scored(
+            int(union[i]),
+            float(fused[i]),
+            float(dense[i]),
+            float(kw[i]),
+            None if sentence is None else float(sentence[i]),
+        )
+        for i in order
+    ]

@@ -31,12 +31,13 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .answertype import held
 from .config import SCHEMA_VERSION
 from .errors import BuildInProgressError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .keyword import KeywordIndex
@@ -64,6 +65,34 @@ class StoredIndex:
     keyword: KeywordIndex
     sentence_spans: np.ndarray  # (n, 2) int64 file offsets
     sentence_vectors: np.ndarray  # (n, dim) float32
+    # Sentence rows of each chunk: chunk i holds sentences sentence_first[i]:sentence_stop[i].
+    sentence_first: np.ndarray = field(init=False, repr=False)
+    sentence_stop: np.ndarray = field(init=False, repr=False)
+
+    # Answer kinds each sentence holds (qa.answertype bit mask), filled in on first use.
+    _kinds: np.ndarray = field(init=False, repr=False)
+    _owner: np.ndarray = field(init=False, repr=False)  # a chunk holding each sentence
+
+    def __post_init__(self) -> None:
+        self.sentence_first = np.array([c.sentence_start for c in self.chunks], dtype=np.int64)
+        self.sentence_stop = np.array([c.sentence_end for c in self.chunks], dtype=np.int64)
+        self._kinds = np.full(len(self.sentence_spans), -1, dtype=np.int8)
+        self._owner = np.zeros(len(self.sentence_spans), dtype=np.int64)
+        for i, c in enumerate(self.chunks):
+            self._owner[c.sentence_start : c.sentence_end] = i
+
+    def sentence_text(self, sentence_row: int) -> str:
+        chunk = self.chunks[int(self._owner[sentence_row])]
+        a, b = (int(x) - chunk.start for x in self.sentence_spans[sentence_row])
+        return chunk.text[a:b]
+
+    def sentence_kinds(self, sentence_rows: np.ndarray) -> np.ndarray:
+        """The answer-kind bit mask of each sentence row (computed once per sentence)."""
+        kinds = self._kinds[sentence_rows]
+        for p in np.flatnonzero(kinds < 0):
+            row = int(sentence_rows[p])
+            kinds[p] = self._kinds[row] = held(self.sentence_text(row))
+        return np.asarray(kinds, dtype=np.int8)
 
     @property
     def model(self) -> str:

@@ -75,6 +75,7 @@ class Hit:
     chunk_id: int = -1
     dense_score: float | None = None  # cosine similarity to the question, where computed
     keyword_score: float | None = None  # BM25 score, where computed
+    sentence_score: float | None = None  # best sentence cosine (+ answer-type bonus)
     also_in: tuple[str, ...] = ()  # other sources holding (nearly) the same passage
 
 
