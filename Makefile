@@ -42,8 +42,8 @@ browser:
 	fi
 
 lint: install
-	$(BIN)/ruff check qa tests app.py
-	$(BIN)/ruff format --check qa tests app.py
+	$(BIN)/ruff check qa tests app.py benchmarks
+	$(BIN)/ruff format --check qa tests app.py benchmarks
 
 typecheck: install
 	$(BIN)/mypy

@@ -117,7 +117,7 @@ class Settings:
         """Settings from ``QA_*`` environment variables, then explicit overrides.
 
         ``QA_MODEL``, ``QA_DEVICE``, ``QA_BATCH_SIZE``, ``QA_CHUNK_TOKENS``, ``QA_CHUNK_OVERLAP``,
-        ``QA_RETRIEVAL``.
+        ``QA_RETRIEVAL``, ``QA_FUSION``, ``QA_FUSION_ALPHA``, ``QA_SENTENCE_WEIGHT``.
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -128,6 +128,9 @@ class Settings:
             ("chunk_tokens", "QA_CHUNK_TOKENS", int),
             ("chunk_overlap", "QA_CHUNK_OVERLAP", int),
             ("retrieval", "QA_RETRIEVAL", str),
+            ("fusion", "QA_FUSION", str),
+            ("fusion_alpha", "QA_FUSION_ALPHA", float),
+            ("sentence_weight", "QA_SENTENCE_WEIGHT", float),
         ):
             raw = env.get(key)
             if raw is None or raw == "":

@@ -39,7 +39,6 @@ def collapse(
     kept: list[int] = []
     others: dict[int, list[str]] = {}
     vectors = np.asarray(vectors, dtype=np.float32)
-    cosine = vectors @ vectors.T
     grams: dict[int, frozenset[tuple[str, ...]]] = {}  # computed only for close pairs
 
     def gram(i: int) -> frozenset[tuple[str, ...]]:
@@ -48,7 +47,10 @@ def collapse(
         return grams[i]
 
     for i in range(len(texts)):
-        close = [j for j in kept if cosine[i, j] >= MIN_COSINE] if kept else []
+        # One row at a time (a matrix-vector product): a full similarity matrix would wake
+        # BLAS's thread pool, whose spinning threads then slow the next question's encoding.
+        cosine = vectors[kept] @ vectors[i] if kept else np.empty(0)
+        close = [kept[p] for p in np.flatnonzero(cosine >= MIN_COSINE)]
         twin = next((j for j in close if jaccard(gram(i), gram(j)) >= MIN_JACCARD), None)
         if twin is not None:
             if sources[i] != sources[twin] and sources[i] not in others[twin]:

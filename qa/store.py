@@ -277,6 +277,18 @@ def _verify(gen_dir: Path, manifest: dict[str, Any]) -> None:
             )
 
 
+def _one_thread_per_query() -> None:
+    """Queries come one at a time and their matrix products are small: thread pools in FAISS
+    (OpenMP) and numpy (OpenBLAS) only spin against torch's threads that encode the next
+    question. Measured on 2 cores, SciFact, 300 passages deep: 107 ms per query with them,
+    <20 ms without."""
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    faiss.omp_set_num_threads(1)
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def load_index(index_dir: Path) -> StoredIndex:
     """Load and verify the live generation."""
     import faiss
@@ -284,6 +296,7 @@ def load_index(index_dir: Path) -> StoredIndex:
     generation, manifest = read_manifest(index_dir)
     gen_dir = index_dir / generation
     _verify(gen_dir, manifest)
+    _one_thread_per_query()
     try:
         chunks = []
         with (gen_dir / CHUNKS).open(encoding="utf-8") as f:

@@ -361,6 +361,9 @@ def test_from_env_reads_variables() -> None:
             "QA_BATCH_SIZE": "8",
             "QA_DEVICE": "cpu",
             "QA_RETRIEVAL": "keyword",
+            "QA_FUSION": "rrf",
+            "QA_FUSION_ALPHA": "0.25",
+            "QA_SENTENCE_WEIGHT": "0",
             "UNRELATED": "x",
         }
     )
@@ -370,6 +373,7 @@ def test_from_env_reads_variables() -> None:
     assert s.batch_size == 8
     assert s.device == "cpu"
     assert s.retrieval == "keyword"
+    assert (s.fusion, s.fusion_alpha, s.sentence_weight) == ("rrf", 0.25, 0.0)
 
 
 def test_from_env_empty_environment_gives_defaults() -> None:
@@ -408,3 +412,9 @@ def test_from_env_validates_values() -> None:
         Settings.from_env({"QA_CHUNK_TOKENS": "10"})
     with pytest.raises(ConfigError, match="retrieval"):
         Settings.from_env({"QA_RETRIEVAL": "fuzzy"})
+    with pytest.raises(ConfigError, match="fusion must be one of zscore, convex, rrf"):
+        Settings.from_env({"QA_FUSION": "borda"})
+    with pytest.raises(ConfigError, match="fusion_alpha"):
+        Settings.from_env({"QA_FUSION_ALPHA": "2"})
+    with pytest.raises(ConfigError, match="sentence_weight"):
+        Settings.from_env({"QA_SENTENCE_WEIGHT": "-1"})
