@@ -45,14 +45,33 @@ def test_why_question_quotes_the_reason(real_index: Path) -> None:
     assert answer.citations[0].source.endswith(".txt")
 
 
-def test_seed_question_set(real_index: Path) -> None:
-    questions = load_gold(DATA / "seeds_questions.jsonl")
+@pytest.mark.parametrize(
+    ("name", "hit1", "hit5", "mrr5"),
+    [
+        # Measured with the shipped settings: hit@1 0.53, hit@5 0.93, MRR@5 0.69.
+        ("seeds_questions", 0.47, 0.90, 0.63),
+        # Measured: hit@1 0.52, hit@5 0.88, MRR@5 0.65 (the set the settings were chosen on).
+        ("seeds_dev", 0.46, 0.84, 0.60),
+    ],
+)
+def test_seed_question_sets(
+    real_index: Path, name: str, hit1: float, hit5: float, mrr5: float
+) -> None:
+    questions = load_gold(DATA / f"{name}.jsonl")
     assert len(questions) >= 30
     report = evaluate_gold(questions, index_dir=real_index, settings=Settings())
-    # Measured with the shipped settings: hit@1 0.51, hit@5 0.95, MRR@5 0.66.
-    assert report.hit5 >= 0.90
-    assert report.mrr5 >= 0.60
-    assert report.hit1 >= 0.42
+    assert report.hit5 >= hit5
+    assert report.mrr5 >= mrr5
+    assert report.hit1 >= hit1
+
+
+def test_hybrid_beats_each_single_retriever(real_index: Path) -> None:
+    questions = load_gold(DATA / "seeds_questions.jsonl") + load_gold(DATA / "seeds_dev.jsonl")
+    mrr = {
+        mode: evaluate_gold(questions, index_dir=real_index, settings=Settings(retrieval=mode)).mrr5
+        for mode in ("hybrid", "dense", "keyword")
+    }
+    assert mrr["hybrid"] > max(mrr["dense"], mrr["keyword"]) + 0.02, mrr
 
 
 def test_unanswerable_questions_score_lower(real_index: Path) -> None:
@@ -60,14 +79,18 @@ def test_unanswerable_questions_score_lower(real_index: Path) -> None:
         load_gold(DATA / "seeds_questions.jsonl"), index_dir=real_index, settings=Settings()
     ).confidences["answerable"]
     unanswerable = evaluate_gold(
-        load_gold(DATA / "seeds_unanswerable.jsonl"), index_dir=real_index, settings=Settings()
+        load_gold(DATA / "seeds_unanswerable.jsonl")
+        + load_gold(DATA / "seeds_unanswerable_dev.jsonl"),
+        index_dir=real_index,
+        settings=Settings(),
     ).confidences["unanswerable"]
     assert sum(answerable) / len(answerable) > sum(unanswerable) / len(unanswerable) + 0.1
 
 
-def test_gold_phrases_really_are_in_their_sources() -> None:
+@pytest.mark.parametrize("name", ["seeds_questions", "seeds_dev"])
+def test_every_gold_source_holds_a_gold_phrase(name: str) -> None:
     seeds = Path(__file__).resolve().parent.parent / "seeds"
-    for gold in load_gold(DATA / "seeds_questions.jsonl"):
-        assert any(
-            answers_it((seeds / s).read_text(encoding="utf-8"), s, gold) for s in gold.sources
-        ), gold.id
+    for gold in load_gold(DATA / f"{name}.jsonl"):
+        for source in gold.sources:
+            text = (seeds / source).read_text(encoding="utf-8")
+            assert answers_it(text, source, gold), (gold.id, source)
