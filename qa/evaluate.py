@@ -18,7 +18,7 @@ from typing import Any
 
 from .api import ask
 from .config import Settings
-from .errors import QAError
+from .errors import QAError, QuestionError
 from .metrics import percentile
 
 
@@ -204,8 +204,7 @@ def evaluate_beir(
     depth: int = 100,
 ) -> BeirReport:
     """Build (or reuse) an index over a BEIR dataset and score its queries, document-level."""
-    from .api import _hits as ranked_hits
-    from .api import _load, build_index
+    from .api import build_index, search
     from .metrics import dedupe, mrr_at, ndcg_at, recall_at
 
     settings = settings if settings is not None else Settings.from_env()
@@ -221,14 +220,19 @@ def evaluate_beir(
     qrels = load_qrels(root / "qrels" / f"{split}.tsv")
     queries = {str(q["_id"]): str(q["text"]) for q in _read_jsonl(root / "queries.jsonl")}
     ids = [qid for qid in qrels if qid in queries][:limit]
-    loaded = _load(work / "index", settings)
+    if not ids:
+        raise QAError(f"{root}: no query in queries.jsonl has judgements in qrels/{split}.tsv")
+    chunks_deep = depth * 3  # enough chunks for `depth` distinct documents
+    deep = settings.with_(max_k=max(settings.max_k, chunks_deep))
+    search(queries[ids[0]], k=chunks_deep, index_dir=work / "index", settings=deep)  # warm up
     totals = {"ndcg10": 0.0, "recall10": 0.0, "recall100": 0.0, "mrr10": 0.0}
     latencies = []
-    chunks_deep = depth * 3  # enough chunks for `depth` distinct documents
     for qid in ids:
         t = time.perf_counter()
-        vector = loaded.embedder.encode([queries[qid]])[0]
-        hits = ranked_hits(loaded, queries[qid], vector, chunks_deep, settings)
+        try:
+            hits = search(queries[qid], k=chunks_deep, index_dir=work / "index", settings=deep)
+        except QuestionError:  # e.g. a query with no words: it finds nothing
+            hits = []
         latencies.append((time.perf_counter() - t) * 1000)
         ranking = dedupe([names.get(src, src) for h in hits for src in (h.source, *h.also_in)])[
             :depth

@@ -75,3 +75,19 @@ def test_beir_metrics_are_document_level(beir: Path, tmp_path: Path) -> None:
 def test_not_a_beir_folder(tmp_path: Path) -> None:
     with pytest.raises(QAError, match=r"corpus\.jsonl"):
         evaluate_beir(tmp_path, tmp_path / "work", settings=Settings(model="hash-384"))
+
+
+def test_split_without_judged_queries_is_a_clear_error(beir: Path, tmp_path: Path) -> None:
+    (beir / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\nq99\td1\t1\n")
+    with pytest.raises(QAError, match=r"no query .* qrels/train\.tsv"):
+        evaluate_beir(beir, tmp_path / "work", split="train", settings=Settings(model="hash-384"))
+
+
+def test_a_query_without_words_counts_as_finding_nothing(beir: Path, tmp_path: Path) -> None:
+    with (beir / "queries.jsonl").open("a") as f:
+        f.write(json.dumps({"_id": "q5", "text": "?!"}) + "\n")
+    with (beir / "qrels" / "test.tsv").open("a") as f:
+        f.write("q5\td2\t1\n")
+    report = evaluate_beir(beir, tmp_path / "work", settings=Settings(model="hash-384"))
+    assert report.queries == 5
+    assert report.recall100 == pytest.approx(3 / 5)  # q4 and q5 find nothing relevant
