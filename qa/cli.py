@@ -174,13 +174,15 @@ def eval_(
     if as_json:
         click.echo(json.dumps(asdict(report), indent=2, ensure_ascii=False))
         return
-    click.echo(
-        f"{report.questions} questions: hit@1 {report.hit1:.3f}  hit@5 {report.hit5:.3f}  "
-        f"MRR@5 {report.mrr5:.3f}  answer sentence {report.answer_sentence:.3f}  "
-        f"latency p50 {report.p50_ms:.0f} ms, p95 {report.p95_ms:.0f} ms"
-    )
+    if report.questions:
+        click.echo(
+            f"{report.questions} questions: hit@1 {report.hit1:.3f}  hit@5 {report.hit5:.3f}  "
+            f"MRR@5 {report.mrr5:.3f}  answer sentence {report.answer_sentence:.3f}  "
+            f"answered {report.answered:.3f}"
+        )
     if report.unanswerable:
         click.echo(f"{report.unanswerable} unanswerable: abstained on {report.abstained:.3f}")
+    click.echo(f"latency p50 {report.p50_ms:.0f} ms, p95 {report.p95_ms:.0f} ms")
     for miss in report.misses:
         click.echo(f"miss {miss['id']} (rank {miss['rank'] or '-'}): {miss['question']}")
 

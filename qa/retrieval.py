@@ -16,6 +16,8 @@ from .answertype import W_TYPE, asked
 from .fusion import fuse
 from .store import StoredIndex
 
+MIN_SENTENCE_WORDS = 6  # shorter sentences are left out of the best-sentence signal
+
 
 @dataclass(frozen=True)
 class Scored:
@@ -37,8 +39,9 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
 def best_sentence(
     index: StoredIndex, rows: np.ndarray, query_vector: np.ndarray, question: str = ""
 ) -> np.ndarray:
-    """For each chunk row, the highest cosine between the query and one of its sentences, plus
-    W_TYPE when that sentence holds the kind of answer the question asks for."""
+    """For each chunk row, the highest cosine between the query and one of its sentences of at
+    least MIN_SENTENCE_WORDS words, plus W_TYPE when that sentence holds the kind of answer the
+    question asks for."""
     rows = np.asarray(rows, dtype=np.int64)
     if rows.size == 0:
         return np.empty(0, dtype=np.float32)
@@ -52,7 +55,13 @@ def best_sentence(
     mask = asked(question) if question else 0
     if mask:
         sims = sims + W_TYPE * ((index.sentence_kinds(flat) & mask) != 0)
-    return np.maximum.reduceat(sims, offsets)
+    # A fragment (a heading, "But Cav's still Cav.") answers nothing, yet being short it sits
+    # close to every question on its topic; it does not count. A chunk of fragments only
+    # falls back to its own cosine.
+    sims = np.where(index.sentence_words(flat) >= MIN_SENTENCE_WORDS, sims, -np.inf)
+    best = np.maximum.reduceat(sims, offsets)
+    fallback = index.vectors[rows] @ np.asarray(query_vector, dtype=np.float32)
+    return np.where(np.isfinite(best), best, fallback)
 
 
 def rank(

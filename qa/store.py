@@ -28,6 +28,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -52,6 +53,7 @@ SENTENCE_VECTORS = "sentence_vectors.npy"
 DENSE = "dense.faiss"
 KEYWORD = "keyword"
 KEEP_GENERATIONS = 2
+_WORD = re.compile(r"\w+")
 
 
 @dataclass
@@ -69,14 +71,17 @@ class StoredIndex:
     sentence_first: np.ndarray = field(init=False, repr=False)
     sentence_stop: np.ndarray = field(init=False, repr=False)
 
-    # Answer kinds each sentence holds (qa.answertype bit mask), filled in on first use.
+    # Per sentence, filled in on first use: the answer kinds it holds (qa.answertype bit
+    # mask) and its word count; -1 = not yet computed.
     _kinds: np.ndarray = field(init=False, repr=False)
+    _words: np.ndarray = field(init=False, repr=False)
     _owner: np.ndarray = field(init=False, repr=False)  # a chunk holding each sentence
 
     def __post_init__(self) -> None:
         self.sentence_first = np.array([c.sentence_start for c in self.chunks], dtype=np.int64)
         self.sentence_stop = np.array([c.sentence_end for c in self.chunks], dtype=np.int64)
         self._kinds = np.full(len(self.sentence_spans), -1, dtype=np.int8)
+        self._words = np.full(len(self.sentence_spans), -1, dtype=np.int32)
         self._owner = np.zeros(len(self.sentence_spans), dtype=np.int64)
         for i, c in enumerate(self.chunks):
             self._owner[c.sentence_start : c.sentence_end] = i
@@ -86,13 +91,21 @@ class StoredIndex:
         a, b = (int(x) - chunk.start for x in self.sentence_spans[sentence_row])
         return chunk.text[a:b]
 
+    def _describe(self, sentence_rows: np.ndarray) -> None:
+        for row in sentence_rows[self._words[sentence_rows] < 0]:
+            text = self.sentence_text(int(row))
+            self._kinds[row] = held(text)
+            self._words[row] = len(_WORD.findall(text))
+
     def sentence_kinds(self, sentence_rows: np.ndarray) -> np.ndarray:
         """The answer-kind bit mask of each sentence row (computed once per sentence)."""
-        kinds = self._kinds[sentence_rows]
-        for p in np.flatnonzero(kinds < 0):
-            row = int(sentence_rows[p])
-            kinds[p] = self._kinds[row] = held(self.sentence_text(row))
-        return np.asarray(kinds, dtype=np.int8)
+        self._describe(sentence_rows)
+        return np.asarray(self._kinds[sentence_rows], dtype=np.int8)
+
+    def sentence_words(self, sentence_rows: np.ndarray) -> np.ndarray:
+        """The word count of each sentence row (computed once per sentence)."""
+        self._describe(sentence_rows)
+        return np.asarray(self._words[sentence_rows], dtype=np.int32)
 
     @property
     def model(self) -> str:

@@ -1,5 +1,5 @@
 """Tests of the best-sentence signal (qa.retrieval.best_sentence) and answer kinds
-(qa.answertype), on a hand-made index of two chunks and five sentences."""
+(qa.answertype), on a hand-made index of three chunks and six sentences."""
 
 from __future__ import annotations
 
@@ -9,45 +9,50 @@ import numpy as np
 import pytest
 
 from qa.answertype import W_TYPE, asked, held, type_match
-from qa.retrieval import best_sentence
+from qa.retrieval import MIN_SENTENCE_WORDS, best_sentence
 from qa.store import StoredIndex
 from qa.types import Chunk
 
-TEXT = "He won in 2021. The team was happy. Fans cheered loudly. He crashed. It rained."
-#       0               16                  36                  57          69
+SENTENCES = [
+    "He won the sprint stage in 2021.",
+    "The whole team was very happy afterwards.",
+    "Fans along the road cheered him loudly.",
+    "He crashed badly on the next stage.",
+    "Rain fell all day long there.",
+    "Astana 2024",  # a fragment: fewer than MIN_SENTENCE_WORDS words
+]
+TEXT = " ".join(SENTENCES)
+
+
+def _chunk(first: int, last: int, spans: np.ndarray) -> Chunk:
+    a, b = int(spans[first][0]), int(spans[last - 1][1])
+    return Chunk("a.txt", a, b, TEXT[a:b], "T", None, "h", first, last)
 
 
 def _index() -> StoredIndex:
-    spans = np.array([[0, 15], [16, 35], [36, 56], [57, 68], [69, 80]], dtype=np.int64)
-    # Chunk 0: sentences 0-2; chunk 1: sentences 2-4 (sentence 2 is the overlap).
-    chunks = [
-        Chunk("a.txt", 0, 56, TEXT[0:56], "T", None, "h", 0, 3),
-        Chunk("a.txt", 36, 80, TEXT[36:80], "T", None, "h", 2, 5),
-    ]
+    starts = [TEXT.index(s) for s in SENTENCES]
+    spans = np.array([[a, a + len(s)] for a, s in zip(starts, SENTENCES, strict=True)])
+    # Chunk 0: sentences 0-2; chunk 1: sentences 2-4 (sentence 2 is the overlap); chunk 2: the
+    # fragment alone.
+    chunks = [_chunk(0, 3, spans), _chunk(2, 5, spans), _chunk(5, 6, spans)]
     unit = np.eye(4, dtype=np.float32)
-    sentence_vectors = np.stack([unit[0], unit[1], unit[2], unit[3], unit[0] * 0.5])
+    sentence_vectors = np.stack([unit[0], unit[1], unit[2], unit[3], unit[0] * 0.5, unit[1]])
     return StoredIndex(
         Path("."),
         "gen-test",
         {"model": {"id": "test", "dimension": 4}},
         chunks,
-        np.stack([unit[0], unit[3]]),
+        np.stack([unit[0], unit[3], unit[1] * 0.3]),
         None,
         None,  # type: ignore[arg-type]
-        spans,
+        spans.astype(np.int64),
         sentence_vectors,
     )
 
 
 def test_sentence_text_follows_spans() -> None:
     index = _index()
-    assert [index.sentence_text(i) for i in range(5)] == [
-        "He won in 2021.",
-        "The team was happy.",
-        "Fans cheered loudly.",
-        "He crashed.",
-        "It rained.",
-    ]
+    assert [index.sentence_text(i) for i in range(6)] == SENTENCES
 
 
 def test_best_sentence_is_the_max_over_each_chunks_own_sentences() -> None:
@@ -70,13 +75,24 @@ def test_answer_type_bonus_goes_to_sentences_holding_the_kind_asked_for() -> Non
     np.testing.assert_allclose(plain, [0.6, 0.6])
 
 
-def test_sentence_kinds_are_computed_once_and_cached() -> None:
+def test_fragments_do_not_count_and_a_chunk_of_fragments_falls_back_to_its_cosine() -> None:
+    index = _index()
+    q = np.array([0.0, 0.9, 0.0, 0.0], dtype=np.float32)
+    # The fragment's vector matches best (0.9), but it has 2 words: chunk 2 scores its own
+    # cosine 0.27, chunk 0 its 7-word sentence 1 (0.9).
+    assert MIN_SENTENCE_WORDS > 2
+    np.testing.assert_allclose(best_sentence(index, np.array([2, 0]), q), [0.27, 0.9])
+
+
+def test_sentence_kinds_and_words_are_computed_once_and_cached() -> None:
     index = _index()
     rows = np.array([0, 3])
-    first = index.sentence_kinds(rows)
-    assert first.tolist() == [held("He won in 2021."), held("He crashed.")]
-    index.sentence_spans[0] = [16, 35]  # would change the text, but the kind is cached
-    assert index.sentence_kinds(rows).tolist() == first.tolist()
+    kinds = index.sentence_kinds(rows)
+    assert kinds.tolist() == [held(SENTENCES[0]), held(SENTENCES[3])]
+    assert index.sentence_words(rows).tolist() == [7, 7]
+    index.sentence_spans[0] = [0, 2]  # would change the text, but both are cached
+    assert index.sentence_kinds(rows).tolist() == kinds.tolist()
+    assert index.sentence_words(rows).tolist() == [7, 7]
 
 
 @pytest.mark.parametrize(
