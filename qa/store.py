@@ -91,20 +91,16 @@ class StoredIndex:
         a, b = (int(x) - chunk.start for x in self.sentence_spans[sentence_row])
         return chunk.text[a:b]
 
-    def _describe(self, sentence_rows: np.ndarray) -> None:
-        for row in sentence_rows[self._words[sentence_rows] < 0]:
-            text = self.sentence_text(int(row))
-            self._kinds[row] = held(text)
-            self._words[row] = len(_WORD.findall(text))
-
     def sentence_kinds(self, sentence_rows: np.ndarray) -> np.ndarray:
         """The answer-kind bit mask of each sentence row (computed once per sentence)."""
-        self._describe(sentence_rows)
+        for row in sentence_rows[self._kinds[sentence_rows] < 0]:
+            self._kinds[row] = held(self.sentence_text(int(row)))
         return np.asarray(self._kinds[sentence_rows], dtype=np.int8)
 
     def sentence_words(self, sentence_rows: np.ndarray) -> np.ndarray:
         """The word count of each sentence row (computed once per sentence)."""
-        self._describe(sentence_rows)
+        for row in sentence_rows[self._words[sentence_rows] < 0]:
+            self._words[row] = len(_WORD.findall(self.sentence_text(int(row))))
         return np.asarray(self._words[sentence_rows], dtype=np.int32)
 
     @property
@@ -291,14 +287,12 @@ def _verify(gen_dir: Path, manifest: dict[str, Any]) -> None:
 
 
 def _one_thread_per_query() -> None:
-    """Queries come one at a time and their matrix products are small: thread pools in FAISS
-    (OpenMP) and numpy (OpenBLAS) only spin against torch's threads that encode the next
-    question. Measured on 2 cores, SciFact, 300 passages deep: 107 ms per query with them,
-    <20 ms without."""
-    import faiss
+    """Queries come one at a time and their matrix products are small: numpy's OpenBLAS thread
+    pool only spins against torch's threads that encode the next question. Measured on 2 cores,
+    SciFact, 300 passages deep: 107 ms per query with it, 20 ms without. Only BLAS is limited:
+    OpenMP (FAISS) shares its setting with torch, and one OpenMP thread halves embedding speed."""
     from threadpoolctl import threadpool_limits
 
-    faiss.omp_set_num_threads(1)
     threadpool_limits(limits=1, user_api="blas")
 
 
