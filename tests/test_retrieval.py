@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa import Settings, build_index
 from qa.answertype import W_TYPE, asked, held, type_match
 from qa.retrieval import MIN_SENTENCE_WORDS, best_sentence
-from qa.store import StoredIndex
+from qa.store import StoredIndex, load_index
 from qa.types import Chunk
 
 SENTENCES = [
@@ -109,3 +110,17 @@ def test_sentence_kinds_and_words_are_computed_once_and_cached() -> None:
 def test_type_match(question: str, sentence: str, match: bool) -> None:
     assert bool(asked(question) & held(sentence)) is match
     assert type_match(question, [sentence]).tolist() == [1.0 if match else 0.0]
+
+
+def test_loading_an_index_limits_blas_but_not_torch_threads(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    torch = pytest.importorskip("torch")
+    from threadpoolctl import threadpool_info
+
+    build_index(corpus, tmp_path / "index", settings=hash_settings)
+    before = torch.get_num_threads()
+    load_index(tmp_path / "index")
+    assert torch.get_num_threads() == before
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+    assert blas and all(p["num_threads"] == 1 for p in blas)
