@@ -84,10 +84,11 @@ def test_split_without_judged_queries_is_a_clear_error(beir: Path, tmp_path: Pat
 
 
 def test_a_query_without_words_counts_as_finding_nothing(beir: Path, tmp_path: Path) -> None:
-    with (beir / "queries.jsonl").open("a") as f:
-        f.write(json.dumps({"_id": "q5", "text": "?!"}) + "\n")
-    with (beir / "qrels" / "test.tsv").open("a") as f:
-        f.write("q5\td2\t1\n")
+    # q5 comes first, so nothing before it has loaded the index.
+    queries = (beir / "queries.jsonl").read_text()
+    (beir / "queries.jsonl").write_text(json.dumps({"_id": "q5", "text": "?!"}) + "\n" + queries)
+    qrels = (beir / "qrels" / "test.tsv").read_text().splitlines()
+    (beir / "qrels" / "test.tsv").write_text("\n".join([qrels[0], "q5\td2\t1", *qrels[1:]]) + "\n")
     report = evaluate_beir(beir, tmp_path / "work", settings=Settings(model="hash-384"))
     assert report.queries == 5
     assert report.recall100 == pytest.approx(3 / 5)  # q4 and q5 find nothing relevant
