@@ -39,6 +39,7 @@ def collapse(
     kept: list[int] = []
     others: dict[int, list[str]] = {}
     vectors = np.asarray(vectors, dtype=np.float32)
+    kept_vectors = np.empty((max(min(keep, len(texts)), 0), vectors.shape[-1]), np.float32)
     grams: dict[int, frozenset[tuple[str, ...]]] = {}  # computed only for close pairs
 
     def gram(i: int) -> frozenset[tuple[str, ...]]:
@@ -47,15 +48,15 @@ def collapse(
         return grams[i]
 
     for i in range(len(texts)):
-        # One row at a time (a matrix-vector product): a full similarity matrix would wake
-        # BLAS's thread pool, whose spinning threads then slow the next question's encoding.
-        cosine = vectors[kept] @ vectors[i] if kept else np.empty(0)
+        # Compared with the kept passages only: one matrix-vector product per passage.
+        cosine = kept_vectors[: len(kept)] @ vectors[i]
         close = [kept[p] for p in np.flatnonzero(cosine >= MIN_COSINE)]
         twin = next((j for j in close if jaccard(gram(i), gram(j)) >= MIN_JACCARD), None)
         if twin is not None:
             if sources[i] != sources[twin] and sources[i] not in others[twin]:
                 others[twin].append(sources[i])
         elif len(kept) < keep:
+            kept_vectors[len(kept)] = vectors[i]
             kept.append(i)
             others[i] = []
     return [(i, tuple(others[i])) for i in kept]
