@@ -51,8 +51,9 @@ def best_sentence(
     np.cumsum(lengths[:-1], out=offsets[1:])
     # Sentence row of every (chunk, sentence) pair, chunk by chunk.
     flat = np.repeat(first - offsets, lengths) + np.arange(int(lengths.sum()))
-    sims = index.sentence_vectors[flat] @ np.asarray(query_vector, dtype=np.float32)
-    mask = asked(question) if question else 0
+    q = np.asarray(query_vector, dtype=np.float32)
+    sims = index.sentence_vectors[flat] @ q
+    mask = asked(question)
     if mask:
         sims = sims + W_TYPE * ((index.sentence_kinds(flat) & mask) != 0)
     # A fragment (a heading, "But Cav's still Cav.") answers nothing, yet being short it sits
@@ -60,8 +61,10 @@ def best_sentence(
     # falls back to its own cosine.
     sims = np.where(index.sentence_words(flat) >= MIN_SENTENCE_WORDS, sims, -np.inf)
     best = np.maximum.reduceat(sims, offsets)
-    fallback = index.vectors[rows] @ np.asarray(query_vector, dtype=np.float32)
-    return np.where(np.isfinite(best), best, fallback)
+    fragments_only = ~np.isfinite(best)
+    if fragments_only.any():
+        best[fragments_only] = index.vectors[rows[fragments_only]] @ q
+    return best
 
 
 def rank(

@@ -87,9 +87,8 @@ class StoredIndex:
             self._owner[c.sentence_start : c.sentence_end] = i
 
     def sentence_text(self, sentence_row: int) -> str:
-        chunk = self.chunks[int(self._owner[sentence_row])]
-        a, b = (int(x) - chunk.start for x in self.sentence_spans[sentence_row])
-        return chunk.text[a:b]
+        a, b = self.sentence_spans[sentence_row]
+        return _text_of(self.chunks[int(self._owner[sentence_row])], int(a), int(b))
 
     def sentence_kinds(self, sentence_rows: np.ndarray) -> np.ndarray:
         """The answer-kind bit mask of each sentence row (computed once per sentence)."""
@@ -112,8 +111,13 @@ class StoredIndex:
         chunk = self.chunks[row]
         rows = slice(chunk.sentence_start, chunk.sentence_end)
         spans = [Span(int(a), int(b)) for a, b in self.sentence_spans[rows]]
-        texts = [chunk.text[sp.start - chunk.start : sp.end - chunk.start] for sp in spans]
+        texts = [_text_of(chunk, sp.start, sp.end) for sp in spans]
         return spans, texts, self.sentence_vectors[rows]
+
+
+def _text_of(chunk: Chunk, start: int, end: int) -> str:
+    """The text at file offsets start:end, taken from a chunk that holds them."""
+    return chunk.text[start - chunk.start : end - chunk.start]
 
 
 def _sha256(path: Path) -> str:
