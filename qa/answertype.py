@@ -39,6 +39,18 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
             re.I,
         ),
     ),
+    (
+        re.compile(r"^\W*(?:and\s+)?who\b|\bwhich (?:rider|coach|person|man|woman|boss)\b", re.I),
+        re.compile(r"(?<!^)\b[A-Z][\w’'-]+\s+[A-Z][\w’'-]+"),
+    ),
+    (
+        re.compile(r"\binjur|\bhurt\b|\bwound", re.I),
+        re.compile(
+            r"\b(?:injur\w*|collarbone|fractur\w*|broke|broken|crash\w*|bones?|"
+            r"concussion|surgery|abandon\w*)\b",
+            re.I,
+        ),
+    ),
 ]
 
 

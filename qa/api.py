@@ -420,6 +420,57 @@ def search(
     return _hits(loaded, q, vector, k, settings)
 
 
+@dataclass(frozen=True)
+class Signals:
+    """Everything ask() decides from: the passages, the chosen sentences, the key terms no
+    passage mentions, and the confidence's inputs (also read by evaluation and calibration)."""
+
+    question: str
+    hits: list[Hit]
+    choice: _answer.Choice | None
+    missing: tuple[str, ...]
+    features: dict[str, float]
+
+
+def answer_signals(
+    question: str,
+    k: int = 5,
+    index_dir: str | os.PathLike[str] = "index",
+    *,
+    settings: Settings | None = None,
+) -> Signals:
+    """Search, choose the answer sentences and compute the confidence's inputs."""
+    settings = _settings(settings)
+    q = check_question(question, settings)
+    k = check_k(k, settings)
+    loaded = _load(index_dir, settings)
+    keyword = loaded.index.keyword
+    # Words no article holds are embedded with the question (one model call), to tell a
+    # paraphrase from a real gap.
+    unknown = _answer.unknown_words(q, keyword.vocabulary, keyword.stems)
+    vectors = loaded.embedder.encode([q, *unknown])
+    vector = vectors[0]
+    hits = _hits(loaded, q, vector, k, settings)
+    choice = _answer.choose(
+        q,
+        vector,
+        _answer.topic_terms(q, keyword.query_terms),
+        hits,
+        sentences_of=lambda hit: loaded.index.sentences(hit.chunk_id),
+        stem_terms=keyword.query_terms,
+    )
+    similarity: list[float] = []
+    if unknown:
+        sentences = np.vstack([loaded.index.sentences(h.chunk_id)[2] for h in hits])
+        similarity = [float(s) for s in (sentences @ vectors[1:].T).max(axis=0)]
+    missing = _answer.missing_terms(q, [h.text for h in hits], keyword.stems, unknown, similarity)
+    features: dict[str, float] = {}
+    if choice is not None:
+        top_dense = hits[0].dense_score or 0.0
+        features = _answer.confidence_features(choice, len(missing), top_dense)
+    return Signals(q, hits, choice, missing, features)
+
+
 def ask(
     question: str,
     k: int = 5,
@@ -427,31 +478,31 @@ def ask(
     *,
     settings: Settings | None = None,
 ) -> Answer:
-    """Search, then quote the sentence(s) of the top passages that best answer the question."""
+    """Search, then quote the sentence(s) of the top passages that answer the question, or say
+    that no sentence is certain enough (status ``passages``) or that nothing answers it
+    (``not_found``)."""
     settings = _settings(settings)
-    q = check_question(question, settings)
-    k = check_k(k, settings)
-    loaded = _load(index_dir, settings)
-    vector = loaded.embedder.encode([q])[0]
-    hits = _hits(loaded, q, vector, k, settings)
-    keyword = loaded.index.keyword
-    chosen, confidence = _answer.choose(
-        q,
-        vector,
-        keyword.query_terms(q),
-        hits,
-        sentences_of=lambda hit: loaded.index.sentences(hit.chunk_id),
-        stem_terms=keyword.query_terms,
+    signals = answer_signals(question, k, index_dir, settings=settings)
+    choice, hits = signals.choice, signals.hits
+    probability = _answer.confidence(signals.features) if choice is not None else 0.0
+    status = _answer.outcome(
+        choice,
+        probability,
+        answer_from=settings.answer_threshold(),
+        not_found_below=settings.not_found_threshold(),
+        min_cosine=settings.abstain_threshold(),
     )
-    answerable = bool(chosen) and confidence >= settings.abstain_threshold()
+    chosen = choice.sentences if choice is not None and status != "not_found" else ()
+    if status == "passages":
+        chosen = chosen[:1]  # the likeliest sentence, highlighted in its passage
     return Answer(
-        question=q,
-        text=" ".join(c.text for c in chosen),
+        question=signals.question,
+        text=" ".join(c.text for c in chosen) if status == "answered" else "",
         citations=_answer.citations(chosen, hits),
         passages=tuple(hits),
-        query=q,
-        answerable=answerable,
-        confidence=round(confidence, 6),
+        status=status,
+        confidence=round(probability, 6),
+        missing=signals.missing,
     )
 
 

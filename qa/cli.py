@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .config import Settings
 from .errors import QAError
+
+if TYPE_CHECKING:
+    from .evaluate import GoldReport
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -82,19 +85,23 @@ def build(corpus: str, index_dir: str, full: bool, device: str | None, as_json: 
 @click.option("--json", "as_json", is_flag=True, help="Print answer and passages as JSON.")
 def ask(question: str, k: int, index_dir: str, as_json: bool) -> None:
     """Answer QUESTION with quoted sentences and the passages they come from."""
+    from .answer import status_line
     from .api import ask as ask_
 
     answer = ask_(question, k=k, index_dir=index_dir, settings=_settings())
     if as_json:
-        click.echo(json.dumps(asdict(answer), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return
-    if not answer.answerable:
-        click.echo("Nothing in these articles answers that well. Closest passages:")
-    else:
+    if answer.status == "answered":
         marks = " ".join(f"[{c.number}]" for c in answer.citations)
         click.echo(f"{answer.text} {marks}")
         for c in answer.citations:
             click.echo(f"  [{c.number}] {c.source} (chars {c.start}-{c.end}) {c.title}")
+    else:
+        click.echo(status_line(answer.status, answer.missing))
+        for c in answer.citations:
+            click.echo(f"  likeliest sentence: {c.text} ({c.source}, chars {c.start}-{c.end})")
+    click.echo(f"(confidence {answer.confidence:.2f})")
     click.echo("")
     for h in answer.passages:
         date = f", {h.date}" if h.date else ""
@@ -124,7 +131,7 @@ def serve(index_dir: str, host: str, port: int) -> None:
 
 
 @cli.command(name="eval")
-@click.argument("gold", required=False, type=click.Path(dir_okay=False))
+@click.argument("gold", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
 @click.option("-k", "k", default=5, show_default=True, help="Passages per question.")
 @click.option("--beir", "beir", default=None, help="Evaluate on a BEIR dataset folder instead.")
@@ -134,8 +141,8 @@ def serve(index_dir: str, host: str, port: int) -> None:
     "--work", default=".eval-cache", show_default=True, help="BEIR: where corpus and index go."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def eval_(
-    gold: str | None,
+def evaluate(
+    gold: tuple[str, ...],
     index_dir: str,
     k: int,
     beir: str | None,
@@ -144,11 +151,12 @@ def eval_(
     work: str,
     as_json: bool,
 ) -> None:
-    """Score the index against GOLD.jsonl, or a BEIR dataset with --beir DIR.
+    """Score the index against GOLD.jsonl files (scored as one set), or a BEIR dataset.
 
-    GOLD.jsonl has one {"question", "sources", "answers"} object a line; prints hit@1, hit@5,
-    MRR@5, how often the quoted sentence holds a gold phrase, latency and the misses. With
-    --beir, builds (or reuses) an index of the dataset under --work and prints nDCG@10,
+    GOLD.jsonl has one {"question", "sources", "answers"} object a line (no sources: the
+    articles do not answer it). Prints hit@k, the precision and coverage of quoted answers,
+    lead accuracy, declines, a reliability table of the confidence, latency and the misses.
+    With --beir, builds (or reuses) an index of the dataset under --work and prints nDCG@10,
     Recall@10, Recall@100 and MRR@10 (document-level, as BEIR/pytrec_eval).
     """
     from .evaluate import evaluate_beir, evaluate_gold, load_gold
@@ -169,22 +177,43 @@ def eval_(
         )
         return
     if not gold:
-        raise click.UsageError("give a GOLD.jsonl file or --beir DIR")
-    report = evaluate_gold(load_gold(gold), index_dir=index_dir, k=k, settings=_settings())
+        raise click.UsageError("give GOLD.jsonl files or --beir DIR")
+    questions = [q for path in gold for q in load_gold(path)]
+    report = evaluate_gold(questions, index_dir=index_dir, k=k, settings=_settings())
     if as_json:
         click.echo(json.dumps(asdict(report), indent=2, ensure_ascii=False))
         return
+    for line in _gold_lines(report):
+        click.echo(line)
+
+
+def _gold_lines(report: GoldReport) -> list[str]:
+    lines = []
     if report.questions:
-        click.echo(
-            f"{report.questions} questions: hit@1 {report.hit1:.3f}  hit@5 {report.hit5:.3f}  "
-            f"MRR@5 {report.mrr5:.3f}  answer sentence {report.answer_sentence:.3f}  "
-            f"answered {report.answered:.3f}"
-        )
+        lines += [
+            f"{report.questions} answerable: hit@1 {report.hit1:.3f}  hit@5 {report.hit5:.3f}  "
+            f"MRR@5 {report.mrr5:.3f}  likeliest sentence right {report.answer_sentence:.3f}",
+            f"  answered: coverage {report.coverage:.3f}, precision {report.precision:.3f}; "
+            f"lead accuracy {report.lead:.3f}; false declines (not_found) "
+            f"{report.false_declines:.3f}",
+        ]
     if report.unanswerable:
-        click.echo(f"{report.unanswerable} unanswerable: abstained on {report.abstained:.3f}")
-    click.echo(f"latency p50 {report.p50_ms:.0f} ms, p95 {report.p95_ms:.0f} ms")
-    for miss in report.misses:
-        click.echo(f"miss {miss['id']} (rank {miss['rank'] or '-'}): {miss['question']}")
+        lines.append(
+            f"{report.unanswerable} unanswerable: no answer asserted {report.no_answer:.3f}, "
+            f"not_found {report.not_found:.3f}"
+        )
+    lines.append(f"confidence: expected calibration error {report.ece:.3f}")
+    lines += [
+        f"  {low:.1f}-{high:.1f}: {count:3d} questions, mean confidence {mean:.2f}, "
+        f"right {accuracy:.2f}"
+        for low, high, count, mean, accuracy in report.reliability
+    ]
+    lines.append(f"latency p50 {report.p50_ms:.0f} ms, p95 {report.p95_ms:.0f} ms")
+    lines += [
+        f"miss {m['id']} ({m['status']}, rank {m['rank'] or '-'}): {m['question']}"
+        for m in report.misses
+    ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:

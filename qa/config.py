@@ -26,6 +26,11 @@ SCHEMA_VERSION = 2
 # Best answer-sentence cosine below which ask() says the articles do not answer the question.
 # Calibrated per model on answerable vs unanswerable questions (see README, "Evaluation").
 ABSTAIN_BELOW = {DEFAULT_MODEL: 0.35, HASH_MODEL: 0.0}
+# Confidence (qa.answer.confidence) from which ask() quotes an answer, and below which it says
+# the articles do not answer: chosen on the development question sets by
+# benchmarks/fit_confidence.py. The hashing embedder is not semantic: it always quotes.
+ANSWER_FROM = {DEFAULT_MODEL: 0.51, HASH_MODEL: 0.0}
+NOT_FOUND_BELOW = {DEFAULT_MODEL: 0.0, HASH_MODEL: 0.0}
 CLEANER_VERSION = 1
 FUSION_METHODS = ("zscore", "convex", "rrf")
 
@@ -55,11 +60,23 @@ class Settings:
     sentence_weight: float = 0.5
     fusion_candidates: int = 100  # from each of dense and keyword search
     abstain_below: float | None = None  # None: the calibrated value for the model
+    answer_from: float | None = None  # None: the calibrated value for the model
+    not_found_below: float | None = None  # None: the calibrated value for the model
 
     def abstain_threshold(self) -> float:
         if self.abstain_below is not None:
             return self.abstain_below
         return ABSTAIN_BELOW.get(self.model, 0.0)
+
+    def answer_threshold(self) -> float:
+        if self.answer_from is not None:
+            return self.answer_from
+        return ANSWER_FROM.get(self.model, ANSWER_FROM[DEFAULT_MODEL])
+
+    def not_found_threshold(self) -> float:
+        if self.not_found_below is not None:
+            return self.not_found_below
+        return NOT_FOUND_BELOW.get(self.model, NOT_FOUND_BELOW[DEFAULT_MODEL])
 
     def __post_init__(self) -> None:
         if not self.model.strip():
@@ -91,6 +108,10 @@ class Settings:
             raise ConfigError(f"fusion_alpha must be in [0, 1], got {self.fusion_alpha}")
         if self.sentence_weight < 0:
             raise ConfigError(f"sentence_weight must be >= 0, got {self.sentence_weight}")
+        for name in ("answer_from", "not_found_below"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], got {value}")
         if self.fusion_candidates < 1:
             raise ConfigError("fusion_candidates must be >= 1")
 

@@ -1,10 +1,12 @@
 """Score an index against a question file (``qa eval GOLD.jsonl``).
 
 A gold file has one JSON object a line: ``question``, ``sources`` (files that answer it) and
-``answers`` (phrases quoted from those files). A passage *answers* when it comes from a gold
-source and contains a gold phrase (case and spacing ignored). Reported: hit@1, hit@5 and MRR@5
-of the first answering passage, how often the quoted answer sentence contains a gold phrase,
-and query latency. Unanswerable questions (no ``sources``) measure abstention instead.
+``answers`` (phrases quoted from those files). A passage or sentence *answers* when it comes
+from a gold source and contains a gold phrase (case and spacing ignored). Reported (see
+``GoldReport``): hit@1, hit@5 and MRR@5 of the first answering passage; the precision and
+coverage of ``answered`` replies; lead accuracy; declines on unanswerable questions (no
+``sources``) and false declines on answerable ones; how well the confidence is calibrated
+(reliability table, expected calibration error); latency.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any
 from .api import ask
 from .config import Settings
 from .errors import QAError, QuestionError
-from .metrics import percentile
+from .metrics import expected_calibration_error, percentile, reliability
+from .types import Answer
 
 
 @dataclass(frozen=True)
@@ -32,18 +35,27 @@ class GoldQuestion:
 
 @dataclass
 class GoldReport:
-    questions: int = 0
+    """Scores of one question file. Shares of answerable questions unless the name says
+    otherwise; ``lead`` is what a reply leads with: the quoted sentence when ``answered``, the
+    passage holding the likeliest sentence when ``passages``, nothing when ``not_found``."""
+
+    questions: int = 0  # answerable questions
     hit1: float = 0.0
     hit5: float = 0.0
     mrr5: float = 0.0
-    answer_sentence: float = 0.0  # share whose quoted answer contains a gold phrase
-    answered: float = 0.0  # share of answerable questions not abstained on
+    answer_sentence: float = 0.0  # the likeliest sentence holds a gold phrase, whatever status
+    coverage: float = 0.0  # status "answered"
+    precision: float = 0.0  # of all "answered" replies (unanswerable questions included)
+    lead: float = 0.0  # lead accuracy
+    false_declines: float = 0.0  # status "not_found"
     unanswerable: int = 0
-    abstained: float = 0.0  # share of unanswerable questions abstained on
+    no_answer: float = 0.0  # share of unanswerable questions not "answered"
+    not_found: float = 0.0  # share of unanswerable questions "not_found"
+    ece: float = 0.0  # expected calibration error of the confidence, all questions
+    reliability: list[tuple[float, float, int, float, float]] = field(default_factory=list)
     p50_ms: float = 0.0
     p95_ms: float = 0.0
     misses: list[dict[str, Any]] = field(default_factory=list)
-    confidences: dict[str, list[float]] = field(default_factory=dict)
 
 
 def _norm(text: str) -> str:
@@ -81,6 +93,15 @@ def answers_it(text: str, source: str, gold: GoldQuestion) -> bool:
     return source in gold.sources and any(_norm(a) in t for a in gold.answers)
 
 
+def _lead_right(answer: Answer, gold: GoldQuestion) -> bool:
+    if answer.status == "answered":
+        return any(answers_it(c.text, c.source, gold) for c in answer.citations)
+    if answer.status == "passages" and answer.passages:
+        lead = answer.passages[answer.citations[0].passage if answer.citations else 0]
+        return answers_it(lead.text, lead.source, gold)
+    return False
+
+
 def evaluate_gold(
     questions: list[GoldQuestion],
     index_dir: str | os.PathLike[str] = "index",
@@ -89,21 +110,29 @@ def evaluate_gold(
 ) -> GoldReport:
     report = GoldReport()
     latencies: list[float] = []
-    answerable_conf: list[float] = []
-    unanswerable_conf: list[float] = []
-    n_ans = n_sentence = n_answered = n_abstained = 0
+    confidences: list[float] = []
+    sentence_right: list[bool] = []
+    answered_right: list[bool] = []
+    n_ans = n_covered = n_lead = n_false_declines = n_no_answer = n_not_found = 0
     for gold in questions:
         t0 = time.perf_counter()
         answer = ask(gold.question, k=k, index_dir=index_dir, settings=settings)
         latencies.append((time.perf_counter() - t0) * 1000)
+        right = any(answers_it(c.text, c.source, gold) for c in answer.citations)
+        confidences.append(answer.confidence)
+        sentence_right.append(right)
+        if answer.status == "answered":
+            answered_right.append(right)
         if not gold.sources:
             report.unanswerable += 1
-            unanswerable_conf.append(answer.confidence)
-            n_abstained += not answer.answerable
+            n_no_answer += answer.status != "answered"
+            n_not_found += answer.status == "not_found"
             continue
         n_ans += 1
-        answerable_conf.append(answer.confidence)
-        n_answered += answer.answerable
+        n_covered += answer.status == "answered"
+        n_false_declines += answer.status == "not_found"
+        lead_ok = _lead_right(answer, gold)
+        n_lead += lead_ok
         rank = next(
             (i for i, h in enumerate(answer.passages[:k], 1) if answers_it(h.text, h.source, gold)),
             0,
@@ -111,16 +140,14 @@ def evaluate_gold(
         report.hit1 += rank == 1
         report.hit5 += 0 < rank <= 5
         report.mrr5 += 1.0 / rank if 0 < rank <= 5 else 0.0
-        sentence_ok = any(answers_it(c.text, c.source, gold) for c in answer.citations)
-        n_sentence += sentence_ok
-        if rank != 1 or not sentence_ok:
+        if not lead_ok:
             report.misses.append(
                 {
                     "id": gold.id,
                     "question": gold.question,
                     "rank": rank,
-                    "answer": answer.text,
-                    "top": answer.passages[0].source if answer.passages else None,
+                    "status": answer.status,
+                    "lead": answer.citations[0].text if answer.citations else "",
                 }
             )
     report.questions = n_ans
@@ -128,13 +155,21 @@ def evaluate_gold(
         report.hit1 /= n_ans
         report.hit5 /= n_ans
         report.mrr5 /= n_ans
-        report.answer_sentence = n_sentence / n_ans
-        report.answered = n_answered / n_ans
+        report.answer_sentence = (
+            sum(r for r, g in zip(sentence_right, questions, strict=True) if g.sources) / n_ans
+        )
+        report.coverage = n_covered / n_ans
+        report.lead = n_lead / n_ans
+        report.false_declines = n_false_declines / n_ans
+    if answered_right:
+        report.precision = sum(answered_right) / len(answered_right)
     if report.unanswerable:
-        report.abstained = n_abstained / report.unanswerable
+        report.no_answer = n_no_answer / report.unanswerable
+        report.not_found = n_not_found / report.unanswerable
+    report.ece = expected_calibration_error(confidences, sentence_right)
+    report.reliability = reliability(confidences, sentence_right)
     report.p50_ms = percentile(latencies, 50)
     report.p95_ms = percentile(latencies, 95)
-    report.confidences = {"answerable": answerable_conf, "unanswerable": unanswerable_conf}
     return report
 
 

@@ -5,9 +5,10 @@ Saved as bm25s's own files (JSON and ``.npy`` arrays, no pickle) in the index ge
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,13 @@ _TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _TOKEN = re.compile(_TOKEN_PATTERN)
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+@functools.cache
+def _stopwords() -> frozenset[str]:
+    import bm25s
+
+    return frozenset(bm25s.stopwords.STOPWORDS_EN)
 
 
 def _stemmer() -> Any:
@@ -52,14 +60,19 @@ class KeywordIndex:
 
         return cls(bm25s.BM25.load(str(folder), show_progress=False, allow_pickle=False))
 
+    def stems(self, text: str) -> list[str]:
+        """The stemmed words of a text, stopwords left out, in order."""
+        words = [w.lower() for w in _TOKEN.findall(text)]
+        return list(self._stem.stemWords([w for w in words if w not in _stopwords()]))
+
     def query_terms(self, query: str) -> list[str]:
         """The stemmed query terms that occur in the index."""
-        import bm25s
+        return [s for s in self.stems(query) if s in self._vocab]
 
-        words = [w.lower() for w in _TOKEN.findall(query)]
-        stop = set(bm25s.stopwords.STOPWORDS_EN)
-        stems = self._stem.stemWords([w for w in words if w not in stop])
-        return [s for s in stems if s in self._vocab]
+    @property
+    def vocabulary(self) -> Collection[str]:
+        """Every stem that occurs in the indexed texts."""
+        return self._vocab.keys()
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for the query (zeros when no term matches)."""

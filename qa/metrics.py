@@ -60,3 +60,38 @@ def percentile(values: Sequence[float], q: float) -> float:
     lo = math.floor(pos)
     hi = min(lo + 1, len(xs) - 1)
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def reliability(
+    confidences: Sequence[float], correct: Sequence[bool], bins: int = 10
+) -> list[tuple[float, float, int, float, float]]:
+    """Confidence bins against observed accuracy: (low, high, count, mean confidence,
+    accuracy) for each non-empty bin of equal width over [0, 1]."""
+    if len(confidences) != len(correct):
+        raise ValueError("one correctness flag per confidence")
+    rows = []
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [
+            (c, ok)
+            for c, ok in zip(confidences, correct, strict=True)
+            if low <= c < high or (b == bins - 1 and c == high)
+        ]
+        if inside:
+            mean = sum(c for c, _ in inside) / len(inside)
+            accuracy = sum(ok for _, ok in inside) / len(inside)
+            rows.append((low, high, len(inside), mean, accuracy))
+    return rows
+
+
+def expected_calibration_error(
+    confidences: Sequence[float], correct: Sequence[bool], bins: int = 10
+) -> float:
+    """Sum over bins of (share of the predictions in the bin) x |accuracy - mean confidence|."""
+    n = len(confidences)
+    if n == 0:
+        return 0.0
+    return sum(
+        count / n * abs(accuracy - mean)
+        for _, _, count, mean, accuracy in reliability(confidences, correct, bins)
+    )

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .answer import status_line
 from .documents import decode
 from .types import Answer, Citation, Hit
 
@@ -155,16 +156,21 @@ def render_answer(
     question: str | None = None,
     read_article: ArticleReader | None = None,
 ) -> str:
-    """The chat reply to a question: answer with citations, then the passages it came from.
+    """The chat reply to a question, by the answer's status (see ``qa.types.Answer``):
+
+    * ``answered``: the quoted sentence(s) with citations, then the passages they come from;
+    * ``passages``: what is uncertain or missing, then the passage holding the likeliest
+      sentence (marked) first, open;
+    * ``not_found``: that nothing answers it, then the closest passages, collapsed.
 
     ``question`` is what the person typed; when the search ran on something else (a follow-up
     carrying terms of the previous question) the reply says what was searched for.
     """
-    parts = ['<div class="qa-reply">']
+    parts = [f'<div class="qa-reply" data-status="{answer.status}">']
     searched = ""
-    if question is not None and answer.query and answer.query != question.strip():
-        searched = f'<p class="qa-query">Searched for: <q>{esc(answer.query)}</q></p>'
-    if answer.answerable and answer.citations:
+    if question is not None and answer.question != question.strip():
+        searched = f'<p class="qa-query">Searched for: <q>{esc(answer.question)}</q></p>'
+    if answer.status == "answered":
         sentences = " ".join(
             f'<span class="qa-sentence">{esc(c.text)}</span> <sup class="qa-ref">[{c.number}]</sup>'
             for c in answer.citations
@@ -175,10 +181,19 @@ def render_answer(
         parts.append(
             render_passages(answer.passages, answer.citations, label="Top passages", open_=True)
         )
+    elif answer.status == "passages":
+        parts.append(
+            f'<p class="qa-uncertain">{esc(status_line(answer.status, answer.missing))}</p>'
+        )
+        parts.append(searched)
+        lead = answer.citations[0].passage if answer.citations else 0
+        ordered = [answer.passages[lead]] + [h for i, h in enumerate(answer.passages) if i != lead]
+        parts.append(render_passage(ordered[0], answer.citations))
+        parts.append(render_passages(ordered[1:], label="More passages", open_=False))
     else:
         parts.append(
             f'<p class="qa-nothing"><strong>{NOTHING_RELEVANT}.</strong> '
-            "No passage answers this question well enough to quote.</p>"
+            f"{esc(status_line(answer.status, answer.missing))}</p>"
         )
         parts.append(searched)
         parts.append(render_passages(answer.passages, label="Closest passages", open_=False))
@@ -257,40 +272,3 @@ def article_reader(corpus_dir: str | os.PathLike[str]) -> ArticleReader:
         return text
 
     return read
-
-
-def answer_to_dict(answer: Answer) -> dict[str, Any]:
-    """The answer as plain JSON-able data (the ``/ask`` API's result)."""
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "answerable": answer.answerable,
-        "confidence": answer.confidence,
-        "query": answer.query,
-        "citations": [
-            {
-                "number": c.number,
-                "source": c.source,
-                "title": c.title,
-                "date": c.date,
-                "text": c.text,
-                "start": c.start,
-                "end": c.end,
-                "passage": c.passage,
-            }
-            for c in answer.citations
-        ],
-        "passages": [
-            {
-                "rank": h.rank,
-                "source": h.source,
-                "title": h.title,
-                "date": h.date,
-                "score": h.score,
-                "text": h.text,
-                "start": h.start,
-                "end": h.end,
-            }
-            for h in answer.passages
-        ],
-    }

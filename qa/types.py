@@ -7,7 +7,9 @@ Character offsets (``start``, ``end``) always index the text of the original fil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -93,17 +95,48 @@ class Citation:
     passage: int  # index into Answer.passages of the passage holding the sentence
 
 
+STATUSES = ("answered", "passages", "not_found")
+
+
 @dataclass(frozen=True)
 class Answer:
-    """An extractive answer: the best-matching sentence(s), their citations, and the passages."""
+    """An extractive answer, with one of three outcomes (``status``):
+
+    * ``answered``: ``text`` is a quoted sentence (or two) the system stands behind;
+    * ``passages``: relevant passages exist but no sentence is confident enough; ``text`` is
+      empty, and ``citations`` holds the likeliest sentence, to highlight in its passage;
+    * ``not_found``: nothing in the articles answers the question (``passages`` are only the
+      closest ones).
+
+    ``confidence`` estimates the probability that the lead (the quoted sentence, or the
+    likeliest one) answers the question. ``missing`` lists key terms of the question (names,
+    numbers, rare words) that none of the passages mention.
+    """
 
     question: str
     text: str
     citations: tuple[Citation, ...]
     passages: tuple[Hit, ...]
-    query: str = ""  # what was actually searched (after follow-up expansion)
-    answerable: bool = True  # False when nothing in the index matches well enough
+    status: str = "answered"
     confidence: float = 0.0
+    missing: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
+        if (self.status == "answered") != bool(self.text):
+            raise ValueError("an answer has text exactly when its status is 'answered'")
+
+    @property
+    def answerable(self) -> bool:
+        """False when nothing in the articles answers the question."""
+        return self.status != "not_found"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer as JSON-able data: every field, plus ``answerable`` (the one shape of
+        ``qa ask --json`` and the web app's ``/ask`` endpoint)."""
+        data: dict[str, Any] = json.loads(json.dumps(asdict(self)))  # tuples become lists
+        return {**data, "answerable": self.answerable}
 
 
 @dataclass(frozen=True)

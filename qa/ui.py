@@ -28,7 +28,6 @@ from .config import Settings
 from .errors import QAError
 from .followup import expand_followup
 from .render import (
-    answer_to_dict,
     article_reader,
     render_answer,
     render_error,
@@ -149,7 +148,7 @@ def reply_html(
         reader = article_reader(index_info(index_dir)["corpus_dir"])
     except Exception:  # the answer still shows, without the full-article view
         log.exception("finding the corpus folder failed")
-    return render_answer(answer, question=question, read_article=reader), answer.query
+    return render_answer(answer, question=question, read_article=reader), query
 
 
 def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | None = None) -> Any:
@@ -183,7 +182,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
             answer = ask(question, k=n, index_dir=index, settings=cfg)
         except QAError as exc:
             raise gr.Error(str(exc)) from None
-        return answer_to_dict(answer)
+        return answer.to_dict()
 
     chat_buttons: list[Any] = ["copy", "copy_all"]  # no "share": nothing leaves this machine
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:

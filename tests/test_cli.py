@@ -122,11 +122,12 @@ def test_eval_scores_a_gold_file(tmp_path: Path, built: Path) -> None:
     assert report["questions"] == 1 and report["unanswerable"] == 1
     assert report["hit5"] == 1.0 and 0 < report["mrr5"] <= 1.0
     text = qa("eval", str(gold), "--index", str(built), cwd=tmp_path).stdout
-    assert text.startswith("1 questions: hit@1 ") and "answered " in text
-    assert "1 unanswerable: abstained on " in text and "latency p50 " in text
+    assert text.startswith("1 answerable: hit@1 ") and "coverage 1.000" in text
+    assert "expected calibration error" in text and "1 unanswerable" in text
+    assert "1 unanswerable: no answer asserted " in text and "latency p50 " in text
     only_unanswerable = tmp_path / "unanswerable.jsonl"
     only_unanswerable.write_text(json.dumps({"question": "What is the capital of Peru?"}) + "\n")
     text = qa("eval", str(only_unanswerable), "--index", str(built), cwd=tmp_path).stdout
-    assert text.startswith("1 unanswerable: abstained on ") and "hit@1" not in text
+    assert text.startswith("1 unanswerable: no answer asserted ") and "hit@1" not in text
     bad = qa("eval", str(tmp_path / "missing.jsonl"), "--index", str(built), cwd=tmp_path)
     assert bad.returncode == 1 and bad.stderr.startswith("Error:")

@@ -27,7 +27,6 @@ import pytest
 from qa import Answer, Citation, Hit, Settings, ask, build_index, index_info
 from qa.render import (
     NOTHING_RELEVANT,
-    answer_to_dict,
     article_reader,
     highlight,
     render_answer,
@@ -153,9 +152,7 @@ def hostile_answer() -> Answer:
         rank=1,
     )
     cite = Citation(1, hit.source, start, start + len(sentence), sentence, hit.title, hit.date, 0)
-    return Answer(
-        question="q", text=sentence, citations=(cite,), passages=(hit,), query="q", confidence=0.9
-    )
+    return Answer(question="q", text=sentence, citations=(cite,), passages=(hit,), confidence=0.9)
 
 
 def test_reply_escapes_document_text_titles_and_names() -> None:
@@ -262,9 +259,10 @@ def test_article_reader_stays_inside_the_corpus(ui_corpus: Path) -> None:
 
 def test_api_result_is_plain_json(ui_index: Path) -> None:
     answer = ask(PREVIOUS_Q, k=2, index_dir=ui_index, settings=HASH)
-    data = json.loads(json.dumps(answer_to_dict(answer)))
-    assert data["answer"] == answer.text and data["answerable"] is answer.answerable
-    assert data["query"] == PREVIOUS_Q and len(data["passages"]) == 2
+    data = json.loads(json.dumps(answer.to_dict()))
+    assert data["text"] == answer.text and data["answerable"] is answer.answerable
+    assert data["status"] == answer.status and data["missing"] == list(answer.missing)
+    assert data["question"] == PREVIOUS_Q and len(data["passages"]) == 2
     assert set(data["passages"][0]) >= {"source", "title", "date", "score", "text", "start", "end"}
     assert set(data["citations"][0]) >= {"number", "source", "start", "end", "text"}
 
@@ -316,7 +314,7 @@ def test_qa_serve_command_is_listed() -> None:
 
 
 def expected(question: str, k: int, ui_index: Path) -> dict[str, Any]:
-    return answer_to_dict(ask(question, k=k, index_dir=ui_index, settings=HASH))
+    return ask(question, k=k, index_dir=ui_index, settings=HASH).to_dict()
 
 
 def test_client_asks_through_the_named_endpoint(
@@ -328,14 +326,14 @@ def test_client_asks_through_the_named_endpoint(
     assert "/ask" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     result = client.predict("why did Cavendish un-retire?", 5, api_name="/ask")
     assert result == expected("why did Cavendish un-retire?", 5, ui_index)
-    assert result["answerable"] and result["answer"] and len(result["passages"]) == 5
+    assert result["answerable"] and result["text"] and len(result["passages"]) == 5
     for c in result["citations"]:
         text = (ui_corpus / c["source"]).read_text(encoding="utf-8")
         assert text[c["start"] : c["end"]] == c["text"]
-        assert c["text"] in result["answer"]
+        assert c["text"] in result["text"]
 
     who = client.predict("Who is Vasilis Anastopoulos?", 3, api_name="/ask")
-    assert "Anastopoulos" in who["answer"]
+    assert "Anastopoulos" in who["text"]
     assert who["citations"][0]["source"] == "000_2f40f508961ca104.txt"
     assert len(who["passages"]) == 3
 
