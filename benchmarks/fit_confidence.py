@@ -10,8 +10,9 @@ wrong), and fits an L2-regularised logistic regression by Newton's method. It th
 
 * ANSWER_FROM: the lowest confidence at which the quoted answers of the development set are
   right at least TARGET_PRECISION of the time (the highest precision found if none reaches it);
-* NOT_FOUND_BELOW: the highest confidence below which at most MAX_FALSE_DECLINES of the
-  answerable development questions would be declined.
+* ABSTAIN_BELOW, then NOT_FOUND_BELOW: the highest best-sentence cosine, then the highest
+  confidence, below which at most MAX_FALSE_DECLINES of the answerable development questions
+  would be declined.
 
 It prints the values to paste into qa/answer.py and qa/config.py. The test sets are never read.
 """
@@ -93,11 +94,18 @@ def main() -> None:
             break
         if precision > best:
             best, answer_from = precision, float(t)
-    min_cos = settings.abstain_threshold()
+    def false_declines(min_cos: float, below: float) -> float:
+        declined = ((p < below) | (cos < min_cos)) & is_answerable
+        return float(declined.sum() / max(is_answerable.sum(), 1))
+
+    min_cos = 0.0
+    for t in np.round(np.arange(0.0, 0.61, 0.01), 2):
+        if false_declines(float(t), 0.0) > MAX_FALSE_DECLINES:
+            break
+        min_cos = float(t)
     not_found_below = 0.0
     for t in grid:
-        declined = ((p < t) | (cos < min_cos)) & is_answerable
-        if declined.sum() / max(is_answerable.sum(), 1) > MAX_FALSE_DECLINES:
+        if false_declines(min_cos, float(t)) > MAX_FALSE_DECLINES:
             break
         not_found_below = float(t)
     answered = p >= answer_from
@@ -109,6 +117,7 @@ def main() -> None:
     print(f"ANSWER_FROM = {answer_from:.2f}  (dev precision {y[answered].mean():.3f}, ", end="")
     print(f"coverage {answered[is_answerable].mean():.3f})")
     declined_unans = ((p < not_found_below) | (cos < min_cos))[~is_answerable].mean()
+    print(f"ABSTAIN_BELOW = {min_cos:.2f} (best sentence cosine)")
     print(f"NOT_FOUND_BELOW = {not_found_below:.2f}  (dev unanswerable declined ", end="")
     print(f"{declined_unans:.3f})")
 
