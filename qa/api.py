@@ -576,6 +576,6 @@ def _source_in(docs: dict[str, Any], root: Path, file: str | os.PathLike[str]) -
         if rel in docs:
             return rel
     raise InvalidArgumentError(
-        f"{name} is not in the index (it holds {len(docs)} files from {root}); "
-        "give a name that `qa status` lists"
+        f"{name} is not in the index (it holds {len(docs)} files from {root}; give the path "
+        "of one, or its name relative to that folder)"
     )
