@@ -139,7 +139,7 @@ class _Line:
 def visible_chars(text: str, start: int = 0, end: int | None = None) -> int:
     """Characters of ``text[start:end]`` that are not whitespace (nor a byte-order mark)."""
     piece = text[start:end]
-    return sum(1 for ch in piece if not ch.isspace() and ch != "\ufeff")
+    return sum(map(len, piece.split())) - piece.count("\ufeff")
 
 
 def check_mode(mode: str) -> str:

@@ -391,6 +391,9 @@ def test_property_removed_spans_well_formed_and_apart_from_segments(text: str, m
         assert piece.strip() and not piece[0].isspace() and not piece[-1].isspace()
     if mode == "none" or not cleaned.web_page:
         assert cleaned.removed == ()
+    if not _METADATA.search(text):  # then segments and removed spans hold every character
+        held = sum(visible_chars(text, s.start, s.end) for s in spans)
+        assert held == visible_chars(text)
 
 
 # --- what is a web page ----------------------------------------------------------------------
@@ -448,6 +451,12 @@ def test_ordinary_corpus_holds_the_nine_sentences_in_paragraphs() -> None:
         assert holders, sentence
         # Inside a paragraph or list, not alone in a file.
         assert all(len(t.split()) > 3 * len(sentence.split()) for t in holders)
+
+
+def test_visible_chars_ignores_whitespace_and_bom() -> None:
+    text = "\ufeffA b\tc\n\n d\u00a0e\u2003"
+    assert visible_chars(text) == sum(1 for ch in text if not ch.isspace() and ch != "\ufeff")
+    assert visible_chars(text) == 5 and visible_chars(text, 1, 6) == 3
 
 
 @pytest.mark.parametrize("mode", CLEAN_MODES)
