@@ -1,6 +1,6 @@
 """qa: local, offline question answering over a folder of articles, with citations."""
 
-from .api import ask, build_index, index_info, search
+from .api import ask, build_index, index_info, removed_text, search
 from .config import Settings
 from .errors import QAError
 from .types import Answer, BuildReport, Citation, Hit
@@ -15,6 +15,7 @@ __all__ = [
     "ask",
     "build_index",
     "index_info",
+    "removed_text",
     "search",
 ]
 __version__ = "0.1.0"

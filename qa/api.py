@@ -1,4 +1,4 @@
-"""The public functions: build_index, search, ask, index_info.
+"""The public functions: build_index, search, ask, index_info, removed_text.
 
 The embedding model and each index load once per process and are reused; a rebuilt index is
 picked up on the next call (the live generation is re-read, and swapped in atomically).
@@ -7,6 +7,7 @@ picked up on the next call (the live generation is re-read, and swapped in atomi
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import os
 import threading
 import time
@@ -19,11 +20,13 @@ import numpy as np
 
 from . import answer as _answer
 from .chunking import chunk_document
-from .config import SCHEMA_VERSION, Settings
+from .cleaning import visible_chars
+from .config import SCHEMA_VERSION, WARN_REMOVED_SHARE, Settings
 from .dedup import collapse
-from .documents import load_corpus
+from .documents import decode, load_corpus
 from .embedding import Embedder, get_embedder
 from .errors import (
+    CorpusError,
     IndexCorruptError,
     IndexError_,
     IndexMismatchError,
@@ -42,7 +45,16 @@ from .store import (
     write_index,
 )
 from .tokens import token_counter
-from .types import Answer, BuildReport, Chunk, Hit
+from .types import (
+    Answer,
+    BuildReport,
+    Chunk,
+    CleaningStats,
+    Document,
+    Hit,
+    RemovedSpan,
+    RemovedText,
+)
 
 ProgressFn = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
@@ -90,13 +102,21 @@ def indexed_text(chunk: Chunk, settings: Settings) -> str:
     return chunk.text
 
 
-def _compatible(manifest: dict[str, Any], settings: Settings) -> str:
+def _incompatibility(manifest: dict[str, Any], settings: Settings) -> str:
     """Why the old index cannot be reused ('' when it can)."""
     if manifest["model"]["id"] != settings.model:
         return f"model changed ({manifest['model']['id']} -> {settings.model})"
-    if manifest.get("chunker") != settings.chunker():
+    old = manifest.get("chunker") or {}
+    if old != settings.chunker():
+        if old.get("clean", "auto") != settings.clean:
+            return f"cleaning changed ({old.get('clean', 'auto')} -> {settings.clean})"
         return "chunker settings changed"
     return ""
+
+
+def _cleaning(doc: Document) -> CleaningStats:
+    removed = sum(visible_chars(doc.text, s.start, s.end) for s in doc.removed)
+    return CleaningStats(doc.source, removed, visible_chars(doc.text), doc.web_page)
 
 
 def build_index(
@@ -132,7 +152,7 @@ def build_index(
                 reason = f"previous index unusable ({exc})"
                 warnings.append(reason)
             if previous is not None:
-                why = _compatible(previous.manifest, settings)
+                why = _incompatibility(previous.manifest, settings)
                 if why:
                     reason, previous = why, None
 
@@ -145,6 +165,7 @@ def build_index(
         sent_vecs: list[np.ndarray | None] = []
         sent_texts: list[str] = []
         documents: dict[str, Any] = {}
+        cleaning: list[CleaningStats] = []
         new_files = changed_files = unchanged_files = reused = 0
         for doc in corpus.documents:
             first, first_sentence = len(chunks), len(sent_spans)
@@ -204,6 +225,14 @@ def build_index(
                     )
                     chunk_vecs.append(None)
             stat = (corpus.root / doc.source).stat()
+            stats = _cleaning(doc)
+            cleaning.append(stats)
+            if stats.share > WARN_REMOVED_SHARE:
+                warnings.append(
+                    f"{doc.source}: {stats.share:.0%} of its text was removed as boilerplate "
+                    f"(more than {WARN_REMOVED_SHARE:.0%}); see `qa status --removed "
+                    f"{doc.source}`, or build with `--clean none` to keep everything"
+                )
             documents[doc.source] = {
                 "sha256": doc.sha256,
                 "bytes": stat.st_size,
@@ -214,6 +243,12 @@ def build_index(
                 "chunks": len(chunks) - first,
                 "first_sentence": first_sentence,
                 "sentences": len(sent_spans) - first_sentence,
+                "boilerplate": {
+                    "web_page": doc.web_page,
+                    "removed_chars": stats.removed_chars,
+                    "total_chars": stats.total_chars,
+                    "spans": [[s.start, s.end] for s in doc.removed],
+                },
             }
 
         todo = [i for i, v in enumerate(chunk_vecs) if v is None]
@@ -309,6 +344,7 @@ def build_index(
         seconds=time.perf_counter() - t0,
         index_dir=str(index_path),
         generation=generation,
+        cleaning=tuple(cleaning),
     )
 
 
@@ -530,9 +566,67 @@ def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
         "model": manifest["model"]["id"],
         "dimension": manifest["model"]["dimension"],
         "chunker": manifest.get("chunker"),
+        "clean": (manifest.get("chunker") or {}).get("clean"),
         "files": len(docs),
         "chunks": manifest.get("index", {}).get("count"),
         "changed_files": changed,
         "missing_files": missing,
         "stale": bool(changed or missing),
     }
+
+
+def removed_text(
+    file: str | os.PathLike[str], index_dir: str | os.PathLike[str] = "index"
+) -> RemovedText:
+    """What the cleaner removed from one indexed file: offsets and text of every removed span.
+
+    ``file`` is the file's name in the index (as ``qa status`` lists it, relative to the corpus
+    folder) or a path to it. The text comes from the file, which must not have changed since
+    the build.
+    """
+    path = Path(index_dir).expanduser()
+    _, manifest = read_manifest(path)
+    root = Path(manifest.get("corpus_dir", ""))
+    docs: dict[str, Any] = manifest.get("documents", {})
+    source = _source_in(docs, root, file)
+    meta = docs[source]
+    boilerplate = meta.get("boilerplate")
+    if boilerplate is None:
+        raise IndexMismatchError(
+            f"index {path} was built before removed text was recorded; run `qa build`"
+        )
+    try:
+        data = (root / source).read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"cannot read {root / source} ({exc.strerror or exc})") from exc
+    text, _ = decode(data)
+    if text is None or hashlib.sha256(data).hexdigest() != meta["sha256"]:
+        raise CorpusError(f"{source} changed since the index was built; run `qa build` first")
+    spans = tuple(RemovedSpan(a, b, text[a:b]) for a, b in boilerplate["spans"])
+    return RemovedText(
+        source=source,
+        clean=str((manifest.get("chunker") or {}).get("clean", "auto")),
+        web_page=bool(boilerplate["web_page"]),
+        removed_chars=int(boilerplate["removed_chars"]),
+        total_chars=int(boilerplate["total_chars"]),
+        spans=spans,
+    )
+
+
+def _source_in(docs: dict[str, Any], root: Path, file: str | os.PathLike[str]) -> str:
+    """The index's name for file: itself, or its path relative to the corpus folder."""
+    name = os.fspath(file)
+    if name in docs:
+        return name
+    candidate = Path(name).expanduser()
+    for base in (Path.cwd(), root):
+        try:
+            rel = (base / candidate).resolve().relative_to(root.resolve()).as_posix()
+        except (OSError, ValueError):
+            continue
+        if rel in docs:
+            return rel
+    raise InvalidArgumentError(
+        f"{name} is not in the index (it holds {len(docs)} files from {root}; give the path "
+        "of one, or its name relative to that folder)"
+    )

@@ -1,58 +1,99 @@
-"""Separate article content from web boilerplate, keeping exact offsets (pure).
+"""Separate a document's content from web boilerplate, keeping exact offsets (pure).
 
 The cleaner never rewrites text: it returns the *segments* of the original text that are
-article content. Everything between segments is boilerplate that scrapers of news sites carry
-along: newsletter sign-up blocks, paywall lines, image credits, "also read" lists, teaser lists
-of related articles ("-" / title / standfirst / "By X Published") and author bios at the foot of
-the page. Metadata comes out too: the publication date where the file states one
-(``date 2023-10-05`` at its top, or ``date:`` in front matter) and a title (front matter
-``title:``, else the first content line, shortened to its first sentence when long).
+content, and the *removed* spans between them. Metadata comes out too: the publication date
+where the file states one (``date 2023-10-05`` at its top, or ``date:`` in front matter) and a
+title (front matter ``title:``, else the first content line, shortened to its first sentence).
+
+People point ``qa`` at any folder, so most documents are not web pages, and ordinary text uses
+the words that sign-up boxes use ("newsletter", "terms and conditions", "sign up for"). So the
+cleaner first looks for *web-page signals*, each a whole line or a sentence in a form that only
+scraped pages have:
+
+* ``signup``: a newsletter sign-up box ("Get The Leadout Newsletter", "... direct to your
+  inbox!", "You will receive a verification email shortly.");
+* ``paywall``: "Thank you for reading 20 articles this month", "Join now for unlimited access",
+  "Enjoy your first month for just £1";
+* ``byline``: "By Jane Doe Published" under a teaser headline;
+* ``credit``: a caption ending "(Image credit: Getty Images)", or a short "Photo credit: X" line;
+* ``teaser``: "Also read:" / "You may also like" / "Related articles" and the bullets under it.
+
+Mode ``auto`` (the default) treats a document as a web page only when the signals agree: two
+kinds or more, or three signal lines of one kind (a sign-up box or a teaser list is several
+lines; one sentence is never enough). Mode ``web`` always applies the web rules, ``none`` never.
+On a web page the cleaner removes only what the signals mark: the signal lines and sentences,
+separator lines ("-"), the headline and standfirst above each byline, the bullets of a teaser
+list, and a short run of lines (an author bio) wedged between the sign-up or paywall boxes and
+the teasers at the foot of the page. Everything else, on any page, is kept.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
+from .errors import ConfigError
 from .sentences import split_sentences, trim
 from .types import Span
 
+# Bump when the segments of some text change: the build then re-chunks every document.
+CLEANER_VERSION = 2
+CLEAN_MODES = ("auto", "web", "none")
+
 _I = re.IGNORECASE
 
-# A sentence matching one of these is boilerplate wherever it stands.
-_BOILERPLATE_SENTENCE = [
-    re.compile(p, _I)
-    for p in (
-        r"\bnewsletter\b",
-        r"\bsign(?:ing)? up (?:to|for)\b",
-        r"\bdirect to your inbox\b",
-        r"\byour email address\b",
-        r"\bcontact me with news and offers\b",
-        r"\bverification email\b",
-        r"^there was a problem\.?$",
-        r"\bplease refresh the page\b",
-        r"\bby submitting your information\b",
-        r"\bterms (?:&|and) conditions\b",
-        r"\bthank you for reading \d+ (?:free )?articles\b",
-        r"\bjoin now for unlimited access\b",
-        r"\b(?:enjoy|try) (?:your )?first month for just\b",
-        r"\bfree articles? (?:per|a|this) month\b",
-        r"\bwithout a subscription\b",
-        r"\b(?:subscribe|log ?in|sign ?in) (?:now|today|here) (?:to|for)\b",
-        r"\balready a subscriber\b",
-        r"\(image credit:[^)]*\)\s*$",
-        r"^(?:image|photo|picture) credit:",
-        r"^[A-Z][\w’'.-]+(?: [A-Z][\w’'.-]+)? (?:has been|is) (?:writing|working|reporting) for\b",
+# Sentences that only scraped web pages hold, by kind of signal. Each is anchored or specific
+# enough that an ordinary sentence using the same words ("Our weekly newsletter goes out every
+# Friday", "Sign up for the on-call rota") does not match.
+_SENTENCE_SIGNALS: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
+    (kind, tuple(re.compile(p, _I) for p in patterns))
+    for kind, patterns in (
+        (
+            "signup",
+            (
+                r"^(?:get|join|subscribe to|sign up (?:to|for))\b.{0,60}\bnewsletters?\s*[!.]?$",
+                r"^newsletter sign[- ]?up\s*[!.]?$",
+                r"\bdirect to your inbox\b",
+                r"\bcontact me with news and offers\b",
+                r"\bthank you for signing up\b",
+                r"\byou will receive a verification email\b",
+                r"^there was a problem\.?$",
+                r"^please refresh the page and try again\.?$",
+                r"\bby submitting your information\b",
+            ),
+        ),
+        (
+            "paywall",
+            (
+                r"\bthank you for reading \d+ (?:free )?articles\b",
+                r"\b(?:join|subscribe)(?: now| today)? for unlimited access\b",
+                r"\bfirst month for (?:just|only) [£$€]\s?\d",
+                r"\b\d+ free articles? (?:per|a|each|this) month\b",
+                r"^already a subscriber\b",
+                r"\bsubscribe (?:now |today )?to (?:continue|keep) reading\b",
+            ),
+        ),
+        (
+            "credit",
+            (
+                r"\((?:image|photo|picture) credits?:[^)]*\)\s*$",
+                r"^(?:image|photo|picture)s? credits?:\s*(?:\S+ ){0,5}\S+$",
+            ),
+        ),
     )
-]
-# A whole line matching one of these is boilerplate.
+)
+# Whole lines.
 _SEPARATOR = re.compile(r"^\s*[-–—•*|]\s*$")
 _BYLINE = re.compile(
     r"^\s*By [A-Z][\w’'.-]*(?: [A-Za-z][\w’'.-]*){0,4},? (?:Published|Last updated)\b.*$"
 )
+# Headers of teaser lists. Only phrasings that notes do not use for their own lists: "Related:",
+# "Read more:", "Recommended:" and "See also:" head lists that people write themselves.
 _LIST_HEADER = re.compile(
-    r"^\s*(?:also read|read more|related(?: articles| stories)?|more from \w+|"
-    r"you may also like|recommended(?: for you)?|most popular|trending)\s*:?\s*$",
+    r"^\s*(?:also read|related (?:articles|stories)|you (?:may|might) also like|"
+    r"recommended for you|most (?:read|popular (?:articles|stories))|trending (?:now|stories))"
+    r"\s*:?\s*$",
     _I,
 )
 _BULLET = re.compile(r"^\s*(?:[-–•*]|\d+[.)])\s+\S")
@@ -64,21 +105,47 @@ _HEADING_MARK = re.compile(r"^#{1,6}\s+")
 TITLE_MAX_CHARS = 150
 FOOTER_MAX_LINES = 3
 FOOTER_MAX_SHARE = 0.15
+# A web page needs signals of this many kinds, or this many signal lines of one kind.
+WEB_MIN_KINDS = 2
+WEB_MIN_LINES = 3
+# Boilerplate lines that can open the foot of a page (a caption cannot).
+_FOOTER_KINDS = frozenset({"signup", "paywall", "separator", "teaser", "byline"})
 
 
 @dataclass(frozen=True)
 class Cleaned:
-    segments: tuple[Span, ...]
+    segments: tuple[Span, ...]  # content, in order; whitespace trimmed at both ends
     title: str
     date: str | None
+    removed: tuple[Span, ...] = ()  # boilerplate, in order; blank text between segments is not
+    web_page: bool = False  # whether the web rules were applied
+    signals: tuple[tuple[str, int], ...] = ()  # (kind, lines or sentences) of web-page signal
 
 
 @dataclass
 class _Line:
     start: int
     end: int
-    kept: list[Span]  # content pieces of the line; empty when the line is boilerplate or blank
-    boilerplate: bool = False  # the line held something and all of it was removed
+    span: Span | None = None  # the line without surrounding whitespace; None when blank
+    kind: str = ""  # the signal or rule that marks the whole line as boilerplate
+    sentences: list[tuple[Span, str]] = field(default_factory=list)  # (sentence, signal kind)
+    kept: list[Span] = field(default_factory=list)  # content pieces of the line
+
+    @property
+    def boilerplate(self) -> bool:
+        return self.span is not None and not self.kept
+
+
+def visible_chars(text: str, start: int = 0, end: int | None = None) -> int:
+    """Characters of ``text[start:end]`` that are not whitespace (nor a byte-order mark)."""
+    piece = text[start:end]
+    return sum(map(len, piece.split())) - piece.count("\ufeff")
+
+
+def check_mode(mode: str) -> str:
+    if mode not in CLEAN_MODES:
+        raise ConfigError(f"clean must be one of {', '.join(CLEAN_MODES)}, got {mode!r}")
+    return mode
 
 
 def _lines(text: str, start: int) -> list[_Line]:
@@ -88,30 +155,72 @@ def _lines(text: str, start: int) -> list[_Line]:
     while pos <= n:
         nl = text.find("\n", pos)
         end = n if nl == -1 else nl
-        lines.append(_Line(pos, end, []))
+        lines.append(_Line(pos, end))
         if nl == -1:
             break
         pos = nl + 1
     return lines
 
 
-def _classify_line(text: str, line: _Line) -> None:
-    span = trim(text, line.start, line.end)
-    if span is None:
+def _sentence_signal(sentence: str) -> str:
+    for kind, patterns in _SENTENCE_SIGNALS:
+        if any(p.search(sentence) for p in patterns):
+            return kind
+    return ""
+
+
+def _classify(text: str, line: _Line) -> None:
+    """Find the line's own signals: a whole boilerplate line, or signal sentences in it."""
+    line.span = trim(text, line.start, line.end)
+    if line.span is None:
         return
-    raw = span.of(text)
-    if _SEPARATOR.match(raw) or _BYLINE.match(raw) or _LIST_HEADER.match(raw):
-        line.boilerplate = True
-        return
-    kept = [
-        s
-        for s in split_sentences(text, span.start, span.end)
-        if not any(p.search(s.of(text)) for p in _BOILERPLATE_SENTENCE)
-    ]
-    if kept:
-        line.kept = _merge_adjacent(text, kept)
+    raw = line.span.of(text)
+    if _SEPARATOR.match(raw):
+        line.kind = "separator"
+    elif _BYLINE.match(raw):
+        line.kind = "byline"
+    elif _LIST_HEADER.match(raw):
+        line.kind = "teaser"
     else:
-        line.boilerplate = True
+        line.sentences = [
+            (s, _sentence_signal(s.of(text)))
+            for s in split_sentences(text, line.span.start, line.span.end)
+        ]
+        if line.sentences and all(kind for _, kind in line.sentences):
+            line.kind = line.sentences[0][1]
+
+
+def _mark_teaser_lists(text: str, lines: list[_Line]) -> None:
+    """The bullets under a teaser-list header are teasers too; a blank line ends the list."""
+    for i, line in enumerate(lines):
+        if line.span is None or not _LIST_HEADER.match(line.span.of(text)):
+            continue
+        for j in range(i + 1, len(lines)):
+            item = lines[j]
+            if item.span is None:
+                if j > i + 1:
+                    break
+                continue
+            if _BULLET.match(item.span.of(text)):
+                item.kind = item.kind or "teaser"
+            elif not item.kind:
+                break
+
+
+def _signals(lines: list[_Line]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for line in lines:
+        sentences = [kind for _, kind in line.sentences if kind]
+        if sentences:
+            counts.update(sentences)  # a sign-up box run into one line is several signals
+        elif line.kind and line.kind != "separator":
+            counts[line.kind] += 1
+    return counts
+
+
+def is_web_page(signals: Counter[str]) -> bool:
+    """Whether the signals of a document agree that it is a scraped web page."""
+    return len(signals) >= WEB_MIN_KINDS or max(signals.values(), default=0) >= WEB_MIN_LINES
 
 
 def _merge_adjacent(text: str, pieces: list[Span]) -> list[Span]:
@@ -124,34 +233,25 @@ def _merge_adjacent(text: str, pieces: list[Span]) -> list[Span]:
     return merged
 
 
-def _drop(line: _Line) -> None:
-    if line.kept:
-        line.kept = []
-        line.boilerplate = True
-
-
-def _remove_lists(text: str, lines: list[_Line]) -> None:
-    """Teaser lists: "Also read:" + bullets, and "-"/title/standfirst/"By X Published" groups."""
+def _apply_web_rules(text: str, lines: list[_Line]) -> None:
+    for line in lines:
+        if line.span is None or line.kind:
+            continue
+        kept = [s for s, kind in line.sentences if not kind]
+        line.kept = _merge_adjacent(text, kept)
+    # The headline and standfirst above a byline are a teaser of another article.
     for i, line in enumerate(lines):
-        raw = text[line.start : line.end]
-        if _LIST_HEADER.match(raw):
-            j = i + 1
-            while j < len(lines) and (
-                _BULLET.match(text[lines[j].start : lines[j].end]) or not lines[j].kept
-            ):
-                if not lines[j].kept and not lines[j].boilerplate and j > i + 1:
-                    break  # a blank line ends the list
-                _drop(lines[j])
-                j += 1
-        elif _BYLINE.match(raw):
-            j, dropped = i - 1, 0
-            while j >= 0 and dropped < 2 and lines[j].kept:
-                _drop(lines[j])
-                dropped += 1
-                j -= 1
+        if line.kind != "byline":
+            continue
+        j, dropped = i - 1, 0
+        while j >= 0 and dropped < 2 and lines[j].kept:
+            lines[j].kept, lines[j].kind = [], "teaser"
+            dropped += 1
+            j -= 1
+    _remove_footer(lines)
 
 
-def _remove_footer(lines: list[_Line], text: str) -> None:
+def _remove_footer(lines: list[_Line]) -> None:
     """Drop a short run of content (an author bio) wedged between footer boilerplate blocks."""
     total = sum(len(s) for line in lines for s in line.kept)
     if not total:
@@ -159,16 +259,31 @@ def _remove_footer(lines: list[_Line], text: str) -> None:
     last_kept = max((i for i, line in enumerate(lines) if line.kept), default=-1)
     last_removed = max((i for i, line in enumerate(lines) if line.boilerplate), default=-1)
     if last_removed < last_kept:
-        return  # the article ends with content: nothing is wedged
+        return  # the page ends with content: nothing is wedged
     for marker, line in enumerate(lines):
-        if not line.boilerplate:
+        if not (line.boilerplate and line.kind in _FOOTER_KINDS):
             continue
         after = [ln for ln in lines[marker + 1 :] if ln.kept]
         chars = sum(len(s) for ln in after for s in ln.kept)
         if after and len(after) <= FOOTER_MAX_LINES and chars <= FOOTER_MAX_SHARE * total:
             for ln in after:
-                _drop(ln)
+                ln.kept, ln.kind = [], "footer"
             return
+
+
+def _removed(text: str, lines: list[_Line]) -> tuple[Span, ...]:
+    """The non-blank text of the lines that is not kept, joined across blank gaps."""
+    pieces: list[Span] = []
+    for line in lines:
+        if line.span is None:
+            continue
+        pos = line.span.start
+        for keep in [*line.kept, Span(line.span.end, line.span.end)]:
+            gap = trim(text, pos, keep.start)
+            if gap is not None:
+                pieces.append(gap)
+            pos = keep.end
+    return tuple(_merge_adjacent(text, pieces))
 
 
 def _title(text: str, segments: tuple[Span, ...]) -> str:
@@ -187,8 +302,13 @@ def _title(text: str, segments: tuple[Span, ...]) -> str:
     return line
 
 
-def clean(text: str) -> Cleaned:
-    """Find the content segments, title and date of an article's text."""
+def clean(text: str, mode: str = "auto") -> Cleaned:
+    """Find the content segments, removed boilerplate, title and date of a document's text.
+
+    ``mode``: ``auto`` applies the web rules only to a document whose signals say it is a
+    scraped web page, ``web`` always, ``none`` never (every non-blank line is kept).
+    """
+    check_mode(mode)
     start, title, date = 0, "", None
     fm = _FRONT_MATTER.match(text)
     if fm:
@@ -206,19 +326,32 @@ def clean(text: str) -> Cleaned:
             if m:
                 date = m.group(1)
                 line.start = m.end()
-        _classify_line(text, line)
-        if line.kept or line.boilerplate:
+        _classify(text, line)
+        if line.span is not None:
             seen_content += 1
-    _remove_lists(text, lines)
-    _remove_footer(lines, text)
+    _mark_teaser_lists(text, lines)
+    signals = _signals(lines)
+    web = mode == "web" or (mode == "auto" and is_web_page(signals))
+    if web:
+        _apply_web_rules(text, lines)
+    else:
+        for line in lines:
+            line.kind = ""
+            line.kept = [] if line.span is None else [line.span]
 
     segments: list[Span] = []
     for line in lines:
         for piece in line.kept:
-            gap = text[segments[-1].end : piece.start] if segments else "x"
-            if segments and not gap.strip():
+            if segments and not text[segments[-1].end : piece.start].strip():
                 segments[-1] = Span(segments[-1].start, piece.end)
             else:
                 segments.append(piece)
     result = tuple(segments)
-    return Cleaned(result, title or _title(text, result), date)
+    return Cleaned(
+        result,
+        title or _title(text, result),
+        date,
+        _removed(text, lines),
+        web,
+        tuple(sorted(signals.items())),
+    )

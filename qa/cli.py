@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .cleaning import CLEAN_MODES
 from .config import Settings
 from .errors import QAError
+from .types import BuildReport, RemovedText
 
 if TYPE_CHECKING:
     from .evaluate import GoldReport
@@ -23,8 +25,42 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
-def _settings(model: str | None = None, device: str | None = None) -> Settings:
-    return Settings.from_env(model=model, device=device)
+def _settings(
+    model: str | None = None, device: str | None = None, clean: str | None = None
+) -> Settings:
+    return Settings.from_env(model=model, device=device, clean=clean)
+
+
+def _cleaning_lines(report: BuildReport, clean: str) -> list[str]:
+    """One line a file that lost text as boilerplate (files that lost none are counted)."""
+    lost = [c for c in report.cleaning if c.removed_chars]
+    lines = [
+        f"Removed as boilerplate (--clean {clean}): {len(lost)} of {len(report.cleaning)} "
+        f"files lost text" + (":" if lost else "")
+    ]
+    width = max((len(c.source) for c in lost), default=0)
+    for c in lost:
+        lines.append(
+            f"  {c.source:<{width}}  {c.share:6.1%}  "
+            f"({c.removed_chars:,} of {c.total_chars:,} characters)"
+        )
+    return lines
+
+
+def _removed_lines(removed: RemovedText) -> list[str]:
+    verdict = "a web page" if removed.web_page else "not a web page"
+    if not removed.spans:
+        return [f"{removed.source}: nothing removed ({verdict}; --clean {removed.clean})"]
+    share = removed.removed_chars / removed.total_chars if removed.total_chars else 0.0
+    lines = [
+        f"{removed.source}: {removed.removed_chars:,} of {removed.total_chars:,} characters "
+        f"removed ({share:.1%}) in {len(removed.spans)} span(s); {verdict} "
+        f"(--clean {removed.clean})"
+    ]
+    for span in removed.spans:
+        lines.append(f"chars {span.start}-{span.end}:")
+        lines.extend(f"    {line}" for line in span.text.split("\n"))
+    return lines
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,10 +74,21 @@ def cli() -> None:
 @click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
 @click.option("--full", is_flag=True, help="Re-embed everything instead of only what changed.")
 @click.option("--device", default=None, help="Torch device for embedding (cpu, cuda, ...).")
+@click.option(
+    "--clean",
+    type=click.Choice(CLEAN_MODES),
+    default=None,
+    help="Boilerplate removal: auto (only files that look like scraped web pages; the "
+    "default, or QA_CLEAN), web (every file), none (keep every line).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
-def build(corpus: str, index_dir: str, full: bool, device: str | None, as_json: bool) -> None:
+def build(
+    corpus: str, index_dir: str, full: bool, device: str | None, clean: str | None, as_json: bool
+) -> None:
     """Build or update the index (only new and changed files are embedded)."""
     from .api import build_index
+
+    settings = _settings(device=device, clean=clean)
 
     bar: Any = None
 
@@ -57,9 +104,7 @@ def build(corpus: str, index_dir: str, full: bool, device: str | None, as_json: 
         bar.refresh()
 
     try:
-        report = build_index(
-            corpus, index_dir, full=full, settings=_settings(device=device), progress=progress
-        )
+        report = build_index(corpus, index_dir, full=full, settings=settings, progress=progress)
     finally:
         if bar is not None:
             bar.close()
@@ -70,6 +115,8 @@ def build(corpus: str, index_dir: str, full: bool, device: str | None, as_json: 
     if as_json:
         click.echo(json.dumps(asdict(report), indent=2))
         return
+    for line in _cleaning_lines(report, settings.clean):
+        click.echo(line)
     how = f"full rebuild: {report.reason}" if report.full else "incremental"
     click.echo(
         f"Indexed {report.files} files, {report.chunks} chunks in {report.seconds:.1f}s ({how}): "
@@ -111,12 +158,28 @@ def ask(question: str, k: int, index_dir: str, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
-def status(index_dir: str) -> None:
-    """Show what the index holds and whether the corpus changed since it was built."""
-    from .api import index_info
+@click.option(
+    "--removed",
+    "removed_file",
+    metavar="FILE",
+    default=None,
+    help="Print what was removed from FILE as boilerplate: offsets and text of each span.",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --removed: print JSON.")
+def status(index_dir: str, removed_file: str | None, as_json: bool) -> None:
+    """Show what the index holds (as JSON) and whether the corpus changed since it was built."""
+    from .api import index_info, removed_text
 
-    info = index_info(index_dir)
-    click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+    if removed_file is None:
+        info = index_info(index_dir)
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    removed = removed_text(removed_file, index_dir)
+    if as_json:
+        click.echo(json.dumps(asdict(removed), indent=2, ensure_ascii=False))
+        return
+    for line in _removed_lines(removed):
+        click.echo(line)
 
 
 @cli.command()
@@ -141,7 +204,7 @@ def serve(index_dir: str, host: str, port: int) -> None:
     "--work", default=".eval-cache", show_default=True, help="BEIR: where corpus and index go."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def evaluate(
+def eval_command(
     gold: tuple[str, ...],
     index_dir: str,
     k: int,

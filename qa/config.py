@@ -18,6 +18,7 @@ import os
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from .cleaning import CLEANER_VERSION, check_mode
 from .errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -31,7 +32,8 @@ SCHEMA_VERSION = 2
 ABSTAIN_BELOW = {DEFAULT_MODEL: 0.29, HASH_MODEL: 0.0}
 ANSWER_FROM = {DEFAULT_MODEL: 0.51, HASH_MODEL: 0.0}
 NOT_FOUND_BELOW = {DEFAULT_MODEL: 0.07, HASH_MODEL: 0.0}
-CLEANER_VERSION = 1
+# A build warns about a file that lost more than this share of its characters as boilerplate.
+WARN_REMOVED_SHARE = 0.30
 FUSION_METHODS = ("zscore", "convex", "rrf")
 
 
@@ -47,6 +49,9 @@ class Settings:
     chunk_overlap: int = 40
     title_prefix: bool = False  # embed and keyword-index each chunk with its article title
     extensions: tuple[str, ...] = (".txt", ".md")
+    # Boilerplate removal (qa.cleaning): "auto" only on documents that look like scraped web
+    # pages, "web" on every document, "none" keeps every line.
+    clean: str = "auto"
     max_file_bytes: int = 20_000_000
     max_question_chars: int = 2_000
     max_k: int = 100
@@ -92,6 +97,7 @@ class Settings:
             )
         if not self.extensions or any(not e.startswith(".") for e in self.extensions):
             raise ConfigError(f"extensions must be like ('.txt', '.md'), got {self.extensions!r}")
+        check_mode(self.clean)
         if self.max_question_chars < 10:
             raise ConfigError("max_question_chars must be >= 10")
         if self.max_k < 1:
@@ -116,7 +122,10 @@ class Settings:
             raise ConfigError("fusion_candidates must be >= 1")
 
     def chunker(self) -> dict[str, Any]:
-        """The settings that decide the chunks; a change forces a full rebuild."""
+        """The rebuild fingerprint: the settings that decide the chunks (cleaning included).
+
+        It is stored in the manifest; a build whose fingerprint differs re-embeds everything.
+        """
         return {
             "encoding": self.encoding,
             "max_tokens": self.chunk_tokens,
@@ -124,6 +133,7 @@ class Settings:
             "sentence_aligned": True,
             "title_prefix": self.title_prefix,
             "cleaner_version": CLEANER_VERSION,
+            "clean": self.clean,
             "extensions": list(self.extensions),
         }
 
@@ -138,7 +148,8 @@ class Settings:
         """Settings from ``QA_*`` environment variables, then explicit overrides.
 
         ``QA_MODEL``, ``QA_DEVICE``, ``QA_BATCH_SIZE``, ``QA_CHUNK_TOKENS``, ``QA_CHUNK_OVERLAP``,
-        ``QA_RETRIEVAL``, ``QA_FUSION``, ``QA_FUSION_ALPHA``, ``QA_SENTENCE_WEIGHT``.
+        ``QA_RETRIEVAL``, ``QA_FUSION``, ``QA_FUSION_ALPHA``, ``QA_SENTENCE_WEIGHT``,
+        ``QA_CLEAN``.
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -152,6 +163,7 @@ class Settings:
             ("fusion", "QA_FUSION", str),
             ("fusion_alpha", "QA_FUSION_ALPHA", float),
             ("sentence_weight", "QA_SENTENCE_WEIGHT", float),
+            ("clean", "QA_CLEAN", str),
         ):
             raw = env.get(key)
             if raw is None or raw == "":

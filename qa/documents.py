@@ -86,9 +86,11 @@ def load_document(
     text, warning = decode(data)
     if text is None:
         return None, warning
-    cleaned = clean(text)
+    cleaned = clean(text, settings.clean)
     if not cleaned.segments:
-        return None, "no article text left after removing boilerplate"
+        if cleaned.removed:
+            return None, "no article text left after removing boilerplate"
+        return None, "no text besides its front matter or date line"
     doc = Document(
         source=source,
         text=text,
@@ -96,6 +98,8 @@ def load_document(
         title=cleaned.title or Path(source).stem,
         date=cleaned.date,
         segments=cleaned.segments,
+        removed=cleaned.removed,
+        web_page=cleaned.web_page,
     )
     return doc, warning
 

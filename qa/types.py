@@ -40,6 +40,8 @@ class Document:
     title: str
     date: str | None  # ISO date where the file states one
     segments: tuple[Span, ...]  # contiguous content runs, boilerplate removed between them
+    removed: tuple[Span, ...] = ()  # the boilerplate the cleaner removed (qa.cleaning)
+    web_page: bool = False  # whether the cleaner treated the file as a scraped web page
 
     @property
     def content(self) -> str:
@@ -140,6 +142,41 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class CleaningStats:
+    """How much of one file the cleaner removed as boilerplate (non-whitespace characters)."""
+
+    source: str
+    removed_chars: int
+    total_chars: int
+    web_page: bool  # whether the web-page rules were applied to it
+
+    @property
+    def share(self) -> float:
+        return self.removed_chars / self.total_chars if self.total_chars else 0.0
+
+
+@dataclass(frozen=True)
+class RemovedSpan:
+    """A run of text the cleaner removed, with its offsets in the file."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class RemovedText:
+    """What the cleaner removed from one indexed file, as the index recorded it."""
+
+    source: str
+    clean: str  # the cleaning mode the index was built with
+    web_page: bool
+    removed_chars: int
+    total_chars: int
+    spans: tuple[RemovedSpan, ...]
+
+
+@dataclass(frozen=True)
 class BuildReport:
     """What a build did. Chunk counts unless the name says files."""
 
@@ -161,3 +198,4 @@ class BuildReport:
     seconds: float = 0.0
     index_dir: str = ""
     generation: str = ""
+    cleaning: tuple[CleaningStats, ...] = ()  # one record a file in the index

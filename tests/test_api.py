@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import qa.store
-from qa import Settings, ask, build_index, index_info, search
+from qa import Settings, ask, build_index, index_info, removed_text, search
+from qa.config import WARN_REMOVED_SHARE
 from qa.errors import (
     BuildInProgressError,
     CorpusError,
@@ -22,6 +23,8 @@ from qa.errors import (
     QuestionError,
 )
 from qa.store import build_lock, current_generation
+
+ORDINARY = Path(__file__).resolve().parent / "ordinary"
 
 BOILERPLATE = (
     "Newsletter",
@@ -114,6 +117,91 @@ def test_full_and_setting_changes_rebuild_everything(
     smaller = build_index(corpus, index, settings=hash_settings.with_(chunk_tokens=100))
     assert smaller.full and "chunker" in smaller.reason
     assert smaller.embedded == smaller.chunks > first.chunks
+
+
+def test_build_reports_boilerplate_removed_per_file(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    report = build_index(corpus, index, settings=hash_settings)
+    stats = {c.source[:3]: c for c in report.cleaning}
+    assert sorted(stats) == ["000", "001", "002", "003", "004"]
+    assert [stats[k].web_page for k in sorted(stats)] == [True, True, True, True, False]
+    assert stats["004"].removed_chars == 0
+    assert all(0 < stats[k].removed_chars < stats[k].total_chars for k in ("000", "001", "002"))
+    # The teaser lists, newsletter and paywall boxes make up 42% of 000, the only file over 30%.
+    assert stats["000"].share > WARN_REMOVED_SHARE
+    assert all(stats[k].share < WARN_REMOVED_SHARE for k in ("001", "002", "003", "004"))
+    lost = [w for w in report.warnings if "removed as boilerplate" in w]
+    assert len(lost) == 1 and lost[0].startswith("000_2f40f508961ca104.txt: 42% of its text")
+    manifest = json.loads((_gen_dir(index) / "manifest.json").read_text())
+    meta = manifest["documents"]["000_2f40f508961ca104.txt"]["boilerplate"]
+    assert meta["removed_chars"] == stats["000"].removed_chars and meta["web_page"]
+    assert manifest["chunker"]["clean"] == "auto"
+    again = build_index(corpus, index, settings=hash_settings)  # reused files report the same
+    assert again.embedded == 0 and again.cleaning == report.cleaning
+
+
+def test_ordinary_notes_lose_nothing(tmp_path: Path, hash_settings: Settings) -> None:
+    report = build_index(ORDINARY, tmp_path / "index", settings=hash_settings)
+    assert report.files == len(report.cleaning) >= 5
+    assert all(c.removed_chars == 0 and not c.web_page for c in report.cleaning)
+    assert not [w for w in report.warnings if "boilerplate" in w]
+    index = tmp_path / "index"
+    hits = search("weekly newsletter Friday", k=1, index_dir=index, settings=hash_settings)
+    assert "Our weekly newsletter goes out every Friday" in hits[0].text
+
+
+def test_changing_the_clean_setting_rebuilds_everything(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    auto = build_index(corpus, index, settings=hash_settings)
+    keep_all = build_index(corpus, index, settings=hash_settings.with_(clean="none"))
+    assert keep_all.full and keep_all.reason == "cleaning changed (auto -> none)"
+    assert keep_all.embedded == keep_all.chunks > auto.chunks and keep_all.reused == 0
+    assert all(c.removed_chars == 0 for c in keep_all.cleaning)
+    assert index_info(index)["clean"] == "none"
+    hits = search("Get The Leadout Newsletter", k=20, index_dir=index, settings=hash_settings)
+    assert any("Leadout Newsletter" in h.text for h in hits)
+    same = build_index(corpus, index, settings=hash_settings.with_(clean="none"))
+    assert not same.full and same.embedded == 0
+    web = build_index(corpus, index, settings=hash_settings.with_(clean="web"))
+    assert web.full and web.reason == "cleaning changed (none -> web)"
+    assert all(c.web_page for c in web.cleaning)
+
+
+def test_removed_text_quotes_the_removed_spans(
+    corpus: Path, tmp_path: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = tmp_path / "index"
+    report = build_index(corpus, index, settings=hash_settings)
+    name = "000_2f40f508961ca104.txt"
+    removed = removed_text(name, index)
+    text = (corpus / name).read_text(encoding="utf-8")
+    assert removed.source == name and removed.clean == "auto" and removed.web_page
+    assert all(text[s.start : s.end] == s.text for s in removed.spans)
+    assert removed.spans[0].text.startswith("Get The Leadout Newsletter")
+    assert any(s.text.endswith("By Tom Davidson Published") for s in removed.spans)
+    visible = sum(len("".join(s.text.split())) for s in removed.spans)
+    stats = next(c for c in report.cleaning if c.source == name)
+    assert visible == removed.removed_chars == stats.removed_chars
+    # By path, from the current directory or relative to the corpus folder.
+    assert removed_text(corpus / name, index) == removed
+    monkeypatch.chdir(corpus.parent)
+    assert removed_text(f"corpus/{name}", index) == removed
+    assert removed_text("004_230749e99c2d62ef.txt", index).spans == ()
+    with pytest.raises(InvalidArgumentError, match="not in the index"):
+        removed_text("nope.txt", index)
+    (corpus / name).write_text(text + "\nA new line.\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="changed since the index was built"):
+        removed_text(name, index)
+    manifest_path = _gen_dir(index) / "manifest.json"  # as an index of an earlier release
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["documents"]["001_1bde5f3f857fbb0b.txt"]["boilerplate"]
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="run `qa build`"):
+        removed_text("001_1bde5f3f857fbb0b.txt", index)
 
 
 def test_hits_point_at_the_original_text(

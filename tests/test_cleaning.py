@@ -1,18 +1,38 @@
-"""Tests of qa.cleaning.clean on the seed articles, synthetic cases and arbitrary text."""
+"""Tests of qa.cleaning.clean on the seed articles, ordinary documents, synthetic cases and
+arbitrary text."""
 
 from __future__ import annotations
 
+import itertools
+import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from qa.cleaning import clean
+from qa.cleaning import CLEAN_MODES, Cleaned, clean, visible_chars
+from qa.errors import ConfigError
+from qa.sentences import trim
 from qa.types import Span
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_FILES = {p.name[:3]: p for p in sorted(SEEDS.glob("*.txt"))}
+ORDINARY = Path(__file__).resolve().parent / "ordinary"
+ORDINARY_FILES = sorted(p for p in ORDINARY.rglob("*") if p.suffix in (".md", ".txt"))
+
+# Each of these was once dropped from any file it stood in, as if it were boilerplate.
+NINE_SENTENCES = [
+    "Our weekly newsletter goes out every Friday and lists the releases of the week.",
+    "Customers must accept the terms and conditions before the trial converts to a paid plan.",
+    "Sign up for the on-call rota in the first month.",
+    "Alice is working for the Berlin office since 2019.",
+    "Bob has been writing for the company blog for years, mostly about caching.",
+    "Photo credit: the photos in this report were taken by our field team in Kenya.",
+    "Please refresh the page cache after each deploy, otherwise users see stale assets.",
+    "Subscribe now to the events stream to get updates.",
+    "Enjoy your first month for just the cost of the hardware.",
+]
 
 BOILERPLATE = [
     "Newsletter",
@@ -116,9 +136,13 @@ def test_all_five_seeds_present() -> None:
 @pytest.mark.parametrize("key", sorted(DATES))
 def test_seed_boilerplate_removed(key: str) -> None:
     text = _read(key)
-    content = _content(text, clean(text).segments)
+    cleaned = clean(text)
+    content = _content(text, cleaned.segments)
+    removed = _content(text, cleaned.removed)
     for phrase in [*BOILERPLATE, *REMOVED[key]]:
         assert phrase not in content, phrase
+        if phrase in text and not phrase.startswith("date "):  # the date line is metadata
+            assert phrase in removed, phrase
 
 
 @pytest.mark.parametrize("key", sorted(DATES))
@@ -269,14 +293,18 @@ def test_teaser_group_before_byline_is_removed() -> None:
         "A standfirst for it\n"
         "By Ann Other Published\n"
     )
-    cleaned = clean(text)
+    cleaned = clean(text, mode="web")
     assert [s.of(text) for s in cleaned.segments] == ["The article body. It is here."]
+    # One byline is one signal: in auto mode the text is not a web page and stays whole.
+    assert [s.of(text) for s in clean(text).segments] == [text.strip()]
 
 
 def test_image_credit_sentence_removed_from_line() -> None:
     text = "A caption here (Image credit: Getty Images)\n\nReal text here."
-    cleaned = clean(text)
+    cleaned = clean(text, mode="web")
     assert [s.of(text) for s in cleaned.segments] == ["Real text here."]
+    assert cleaned.removed == (Span(0, text.index("\n")),)
+    assert clean(text).segments == (Span(0, len(text)),)
 
 
 def test_author_bio_wedged_between_footer_blocks_is_removed() -> None:
@@ -294,7 +322,7 @@ def test_content_after_boilerplate_at_the_very_end_is_kept() -> None:
     body = "Article body sentence number one is here. " * 20
     tail = "John writes about bikes and lives in Leeds."
     text = body + "\nNewsletter sign up\n" + tail + "\n"
-    cleaned = clean(text)
+    cleaned = clean(text, mode="web")
     assert [s.of(text) for s in cleaned.segments] == [body.rstrip(), tail]
 
 
@@ -349,3 +377,254 @@ def test_property_segments_well_formed(text: str) -> None:
         assert not piece[-1].isspace()
     assert isinstance(cleaned.title, str)
     assert "\n" not in cleaned.title
+
+
+@settings(max_examples=100, deadline=None)
+@given(_TEXT, st.sampled_from(CLEAN_MODES))
+def test_property_removed_spans_well_formed_and_apart_from_segments(text: str, mode: str) -> None:
+    cleaned = clean(text, mode)
+    spans = sorted([*cleaned.segments, *cleaned.removed])
+    for a, b in itertools.pairwise(spans):
+        assert a.end <= b.start
+    for span in cleaned.removed:
+        piece = span.of(text)
+        assert piece.strip() and not piece[0].isspace() and not piece[-1].isspace()
+    if mode == "none" or not cleaned.web_page:
+        assert cleaned.removed == ()
+    if not _METADATA.search(text):  # then segments and removed spans hold every character
+        held = sum(visible_chars(text, s.start, s.end) for s in spans)
+        assert held == visible_chars(text)
+
+
+# --- what is a web page ----------------------------------------------------------------------
+
+_METADATA = re.compile(
+    r"\A---[ \t]*\n|^\s*date:?\s+\d{4}-\d{2}-\d{2}", re.IGNORECASE | re.MULTILINE
+)
+
+
+def _front_matter_end(text: str) -> int:
+    m = re.match(r"\A---[ \t]*\n.*?\n---[ \t]*(?:\n|\Z)", text, re.DOTALL)
+    return m.end() if m else 0
+
+
+def _uncovered_lines(text: str, cleaned: Cleaned, start: int = 0) -> list[str]:
+    """The non-blank lines of text[start:] that are not wholly inside one segment."""
+    missing = []
+    pos = start
+    for line in text[start:].split("\n"):
+        span = trim(text, pos, pos + len(line))
+        pos += len(line) + 1
+        if span is not None and not any(
+            seg.start <= span.start and span.end <= seg.end for seg in cleaned.segments
+        ):
+            missing.append(span.of(text))
+    return missing
+
+
+def _lost_chars(text: str, cleaned: Cleaned) -> int:
+    """Non-whitespace characters outside the front matter that no segment holds."""
+    kept = sum(visible_chars(text, s.start, s.end) for s in cleaned.segments)
+    return visible_chars(text, _front_matter_end(text)) - kept
+
+
+def test_ordinary_corpus_has_several_files_of_both_kinds() -> None:
+    assert len(ORDINARY_FILES) >= 5
+    assert {p.suffix for p in ORDINARY_FILES} == {".md", ".txt"}
+
+
+@pytest.mark.parametrize("path", ORDINARY_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("mode", ["auto", "none"])
+def test_ordinary_documents_lose_nothing(path: Path, mode: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    cleaned = clean(text, mode)
+    assert not cleaned.web_page
+    assert cleaned.removed == ()
+    assert _lost_chars(text, cleaned) == 0
+    assert _uncovered_lines(text, cleaned, _front_matter_end(text)) == []
+
+
+def test_ordinary_corpus_holds_the_nine_sentences_in_paragraphs() -> None:
+    texts = [p.read_text(encoding="utf-8") for p in ORDINARY_FILES]
+    for sentence in NINE_SENTENCES:
+        holders = [t for t in texts if sentence in t]
+        assert holders, sentence
+        # Inside a paragraph or list, not alone in a file.
+        assert all(len(t.split()) > 3 * len(sentence.split()) for t in holders)
+
+
+def test_visible_chars_ignores_whitespace_and_bom() -> None:
+    text = "\ufeffA b\tc\n\n d\u00a0e\u2003"
+    assert visible_chars(text) == sum(1 for ch in text if not ch.isspace() and ch != "\ufeff")
+    assert visible_chars(text) == 5 and visible_chars(text, 1, 6) == 3
+
+
+@pytest.mark.parametrize("mode", CLEAN_MODES)
+def test_nine_sentences_alone_are_kept_in_every_mode(mode: str) -> None:
+    for sentence in NINE_SENTENCES:
+        text = f"Notes\n\n{sentence}\n"
+        cleaned = clean(text, mode)
+        assert sentence in _content(text, cleaned.segments), (mode, sentence)
+
+
+def test_nine_sentences_are_kept_inside_a_web_page() -> None:
+    """Even on a page that is cleaned, a sentence that only uses the words stays."""
+    text = _read("000")
+    at = text.index("That year Cycling Weekly")
+    paragraph = " ".join(NINE_SENTENCES)
+    page = text[:at] + paragraph + "\n" + "\n".join(NINE_SENTENCES) + "\n" + text[at:]
+    cleaned = clean(page)
+    assert cleaned.web_page
+    content = _content(page, cleaned.segments)
+    assert paragraph in content
+    for sentence in NINE_SENTENCES:
+        assert f"\n{sentence}\n" in content
+    for phrase in BOILERPLATE:
+        assert phrase not in content, phrase
+
+
+SEED_SIGNALS = {
+    "000": {"byline", "paywall", "signup"},
+    "001": {"credit", "signup"},
+    "002": {"teaser"},  # "Also read:" and its two bullets: three lines of one kind
+    "003": {"signup"},  # a sign-up box of six sentences run into one line
+    "004": set(),
+}
+
+
+@pytest.mark.parametrize("key", sorted(SEED_SIGNALS))
+def test_seed_signals_and_verdict(key: str) -> None:
+    cleaned = clean(_read(key))
+    assert {kind for kind, _ in cleaned.signals} == SEED_SIGNALS[key]
+    assert cleaned.web_page == (key != "004")
+
+
+@pytest.mark.parametrize("key", sorted(SEED_SIGNALS))
+def test_seed_none_mode_keeps_every_line(key: str) -> None:
+    text = _read(key)
+    cleaned = clean(text, "none")
+    assert not cleaned.web_page and cleaned.removed == ()
+    assert cleaned.date == DATES[key]
+    missing = _uncovered_lines(text, cleaned)
+    assert missing == ([] if DATES[key] is None else [text.split("\n", 1)[0].strip()])
+    assert clean(text, "web").segments == clean(text).segments  # all but 004 are web pages
+
+
+def test_seed_removed_spans_and_segments_cover_the_text() -> None:
+    for key in sorted(DATES):
+        text = _read(key)
+        cleaned = clean(text)
+        removed = sum(visible_chars(text, s.start, s.end) for s in cleaned.removed)
+        date_line = len("date2023-10-05") if DATES[key] else 0
+        assert removed + date_line == _lost_chars(text, cleaned), key
+
+
+_SIGNAL_LINES = [
+    "Get The Leadout Newsletter",
+    "The latest race content, interviews, features and reviews, direct to your inbox!",
+    "Join now for unlimited access",
+    "Thank you for reading 20 articles this month",
+    "*Read 5 free articles per month",
+    "By Tom Thewlis Published",
+    "Cavendish in action at the 2021 Tour de France (Image credit: Getty Images)",
+    "Photo credit: Getty Images",
+    "You will receive a verification email shortly.",
+]
+
+
+@pytest.mark.parametrize("line", _SIGNAL_LINES)
+def test_one_signal_is_not_a_web_page(line: str) -> None:
+    text = f"Team notes\n\nThe build is green again. {NINE_SENTENCES[0]}\n\n{line}\n\nThe end.\n"
+    cleaned = clean(text)
+    assert [kind for kind, _ in cleaned.signals] != []
+    assert not cleaned.web_page and cleaned.removed == ()
+    web = clean(text, "web")
+    assert web.web_page and line not in _content(text, web.segments)
+    assert [s.of(text) for s in web.removed] == [line]
+
+
+def test_two_kinds_of_signal_make_a_web_page() -> None:
+    text = (
+        "An article about a bike race. The sprinter won.\n"
+        "Get The Leadout Newsletter\n"
+        "More about the race and the riders.\n"
+        "Join now for unlimited access\n"
+        "The last paragraph of the article.\n"
+    )
+    cleaned = clean(text)
+    assert cleaned.web_page
+    assert [s.of(text) for s in cleaned.removed] == [
+        "Get The Leadout Newsletter",
+        "Join now for unlimited access",
+    ]
+
+
+def test_a_teaser_list_needs_two_items_to_be_a_web_page() -> None:
+    one = "Body text.\nAlso read:\n- One other story\n\nAfter list."
+    assert not clean(one).web_page
+    two = "Body text.\nAlso read:\n- One other story\n- Another story\n\nAfter list."
+    assert [s.of(two) for s in clean(two).segments] == ["Body text.", "After list."]
+
+
+@pytest.mark.parametrize("header", ["Related work:", "Related:", "See also:", "Read more:"])
+def test_lists_that_notes_write_themselves_are_no_signal(header: str) -> None:
+    text = f"Some notes.\n{header}\n- First item here\n- Second item\n- Third item\n"
+    cleaned = clean(text)
+    assert cleaned.signals == () and cleaned.removed == ()
+    assert clean(text, "web").removed == ()
+
+
+def test_unknown_mode_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="clean must be one of auto, web, none"):
+        clean("text", "html")
+
+
+_ORDINARY_LINES = st.sampled_from(
+    [
+        *NINE_SENTENCES,
+        "# Heading",
+        "## Related work",
+        "Related work:",
+        "Related:",
+        "See also:",
+        "Read more:",
+        "- A bullet item",
+        "* another bullet",
+        "1. A numbered step.",
+        "-",
+        "By Jane Doe",
+        "Published 2024-03-01",
+        "Tom has been writing for Cycling Weekly since 2022.",
+        "The newsletter, the terms and conditions and the sign-up form were all redesigned.",
+        "a hard-wrapped continuation line",
+        "Dr. J. Smith said “Yes.” Then left!",
+        "",
+        "   ",
+        "\ufeff",
+    ]
+)
+_NOTES = st.tuples(
+    st.lists(st.one_of(_ORDINARY_LINES, st.text(max_size=40)), max_size=25),
+    st.one_of(st.none(), st.sampled_from(_SIGNAL_LINES)),
+    st.integers(min_value=0, max_value=25),
+).map(lambda t: "\n".join(t[0][: t[2]] + ([t[1]] if t[1] else []) + t[0][t[2] :]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NOTES)
+def test_property_documents_without_web_signals_keep_every_line(text: str) -> None:
+    """Ordinary lines, any text, and at most one web-page signal: nothing is removed."""
+    assume(not _METADATA.search(text))  # front matter and the date line are metadata
+    cleaned = clean(text)
+    assert not cleaned.web_page
+    assert cleaned.removed == ()
+    assert _uncovered_lines(text, cleaned) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(_TEXT)
+def test_property_none_mode_keeps_every_line(text: str) -> None:
+    assume(not _METADATA.search(text))
+    cleaned = clean(text, "none")
+    assert cleaned.removed == () and not cleaned.web_page
+    assert _uncovered_lines(text, cleaned) == []

@@ -1,4 +1,4 @@
-"""The `qa` command, run as a subprocess (hashing embedder via QA_MODEL)."""
+"""The `qa` command: as a subprocess, and in process through `qa.cli.main` (hashing embedder)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def qa(*args: str, cwd: Path, model: str = "hash-384") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QA_MODEL": model}
+    # This checkout's qa, whichever checkout the environment has installed.
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "QA_MODEL": model, "PYTHONPATH": path}
+    env.pop("QA_CLEAN", None)
     return subprocess.run(
         [sys.executable, "-m", "qa", *args],
         cwd=cwd,
@@ -131,3 +136,118 @@ def test_eval_scores_a_gold_file(tmp_path: Path, built: Path) -> None:
     assert text.startswith("1 unanswerable: no answer asserted ") and "hit@1" not in text
     bad = qa("eval", str(tmp_path / "missing.jsonl"), "--index", str(built), cwd=tmp_path)
     assert bad.returncode == 1 and bad.stderr.startswith("Error:")
+
+
+# --- in-process (qa.cli.main), hashing embedder ---------------------------------------------
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from qa.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def hash_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_MODEL", "hash-384")
+    monkeypatch.delenv("QA_CLEAN", raising=False)
+
+
+@pytest.mark.usefixtures("hash_env")
+def test_build_reports_boilerplate_per_file_and_clean_flag(
+    corpus: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = str(tmp_path / "index")
+    code, out, err = run_main(capsys, "build", "--corpus", str(corpus), "--index", index)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "Removed as boilerplate (--clean auto): 4 of 5 files lost text:"
+    assert (
+        " ".join(lines[1].split()) == "000_2f40f508961ca104.txt 41.8% (2,619 of 6,271 characters)"
+    )
+    assert len(lines) == 6 and "004_" not in out
+    assert err.count("warning: ") == 1
+    assert "warning: 000_2f40f508961ca104.txt: 42% of its text was removed" in err
+    assert "qa status --removed 000_2f40f508961ca104.txt" in err
+
+    code, out, _ = run_main(capsys, "build", "--corpus", str(corpus), "--index", index, "--json")
+    report = json.loads(out)
+    assert [c["source"] for c in report["cleaning"]] == sorted(p.name for p in corpus.iterdir())
+    assert report["cleaning"][0] == {
+        "source": "000_2f40f508961ca104.txt",
+        "removed_chars": 2619,
+        "total_chars": 6271,
+        "web_page": True,
+    }
+
+    args = ("build", "--corpus", str(corpus), "--index", index, "--clean", "none")
+    code, out, err = run_main(capsys, *args)
+    assert code == 0, err
+    assert out.startswith("Removed as boilerplate (--clean none): 0 of 5 files lost text\n")
+    assert "full rebuild: cleaning changed (auto -> none)" in out and "warning" not in err
+
+    monkeypatch.setenv("QA_CLEAN", "web")
+    code, out, err = run_main(capsys, "build", "--corpus", str(corpus), "--index", index)
+    assert code == 0 and "full rebuild: cleaning changed (none -> web)" in out
+    assert "(--clean web): 4 of 5 files lost text" in out  # 004 has nothing to remove
+
+
+@pytest.mark.usefixtures("hash_env")
+def test_status_removed_prints_offsets_and_text(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index = str(tmp_path / "index")
+    assert run_main(capsys, "build", "--corpus", str(corpus), "--index", index)[0] == 0
+    name = "001_1bde5f3f857fbb0b.txt"
+    code, out, err = run_main(capsys, "status", "--index", index, "--removed", name)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == (
+        f"{name}: 542 of 3,702 characters removed (14.6%) in 3 span(s); a web page (--clean auto)"
+    )
+    text = (corpus / name).read_text(encoding="utf-8")
+    spans = [line for line in lines if line.startswith("chars ")]
+    assert len(spans) == 3
+    start, end = (int(x) for x in spans[1].removeprefix("chars ").rstrip(":").split("-"))
+    assert (
+        text[start:end]
+        == "Cavendish in action at the 2021 Tour de France (Image credit: Getty Images)"
+    )
+    assert lines[lines.index(spans[1]) + 1] == "    " + text[start:end]
+
+    code, out, _ = run_main(capsys, "status", "--index", index, "--removed", name, "--json")
+    data = json.loads(out)
+    assert data["source"] == name and len(data["spans"]) == 3
+    assert all(text[s["start"] : s["end"]] == s["text"] for s in data["spans"])
+
+    code, out, _ = run_main(
+        capsys, "status", "--index", index, "--removed", str(corpus / "004_230749e99c2d62ef.txt")
+    )
+    assert out == "004_230749e99c2d62ef.txt: nothing removed (not a web page; --clean auto)\n"
+
+    code, out, err = run_main(capsys, "status", "--index", index, "--removed", "nope.txt")
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("Error: nope.txt is not in the index")
+
+
+@pytest.mark.usefixtures("hash_env")
+def test_bad_clean_value_is_a_usage_error(
+    corpus: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, _, err = run_main(capsys, "build", "--corpus", str(corpus), "--clean", "html")
+    assert code == 2 and err.count("\n") == 1 and "'html' is not one of" in err
+    monkeypatch.setenv("QA_CLEAN", "html")
+    code, _, err = run_main(capsys, "build", "--corpus", str(corpus), "--index", str(tmp_path))
+    assert code == 1 and err == "Error: clean must be one of auto, web, none, got 'html'\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from qa.config import Settings
 from qa.documents import decode, discover, load_corpus
 from qa.errors import ConfigError, CorpusError
+from qa.types import Span
 
 # --- decode ----------------------------------------------------------------------------------
 
@@ -142,6 +144,26 @@ def test_load_corpus_skipped_and_warnings(corpus_dir: Path) -> None:
     assert str(corpus.skipped[0]) == "binary.txt: binary file (contains NUL bytes)"
 
 
+def test_clean_setting_decides_what_is_removed(corpus_dir: Path) -> None:
+    kept = load_corpus(corpus_dir, Settings(clean="none"))
+    boiler = next(d for d in kept.documents if d.source == "boiler.txt")
+    assert boiler.segments == (Span(0, len(boiler.text.rstrip())),)
+    assert boiler.removed == () and not boiler.web_page
+    assert "boiler.txt" not in {s.source for s in kept.skipped}
+    web = load_corpus(corpus_dir, Settings(clean="web")).documents
+    good = next(d for d in web if d.source == "good.txt")
+    assert good.web_page and good.removed == ()  # web rules, but nothing in it to remove
+
+
+def test_file_with_only_front_matter_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "ok.md").write_text("Some text.\n", encoding="utf-8")
+    (tmp_path / "meta.md").write_text("---\ntitle: Only metadata\n---\n", encoding="utf-8")
+    skipped = load_corpus(tmp_path, Settings()).skipped
+    assert [(s.source, s.reason) for s in skipped] == [
+        ("meta.md", "no text besides its front matter or date line")
+    ]
+
+
 def test_hidden_and_other_extensions_are_ignored(corpus_dir: Path) -> None:
     corpus = load_corpus(corpus_dir, Settings())
     seen = {d.source for d in corpus.documents} | {s.source for s in corpus.skipped}
@@ -261,22 +283,21 @@ def test_read_error_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 # --- Settings --------------------------------------------------------------------------------
 
 
-def test_default_settings() -> None:
-    s = Settings()
-    assert s.chunk_tokens == 200
-    assert s.chunk_overlap == 40
-    assert s.retrieval == "hybrid"
-    assert s.encoding == "cl100k_base"
-    assert s.extensions == (".txt", ".md")
-    assert s.chunker() == {
-        "encoding": "cl100k_base",
-        "max_tokens": 200,
-        "overlap_tokens": 40,
-        "sentence_aligned": True,
-        "title_prefix": False,
-        "cleaner_version": 1,
-        "extensions": [".txt", ".md"],
-    }
+def test_chunker_fingerprint_changes_with_what_decides_the_chunks() -> None:
+    base = Settings()
+    fingerprint = base.chunker()
+    assert json.loads(json.dumps(fingerprint)) == fingerprint  # stored in the manifest
+    for changes in (
+        {"chunk_tokens": 100},
+        {"chunk_overlap": 10},
+        {"title_prefix": True},
+        {"extensions": (".txt",)},
+        {"clean": "none"},
+        {"clean": "web"},
+    ):
+        assert base.with_(**changes).chunker() != fingerprint, changes
+    for changes in ({"retrieval": "dense"}, {"batch_size": 8}, {"max_k": 5}, {"device": "cpu"}):
+        assert base.with_(**changes).chunker() == fingerprint, changes
 
 
 def test_settings_are_frozen() -> None:
@@ -333,6 +354,8 @@ def test_bad_retrieval_mode_rejected(mode: str) -> None:
         ({"max_question_chars": 9}, "max_question_chars"),
         ({"max_k": 0}, "max_k"),
         ({"fusion_candidates": 0}, "fusion_candidates"),
+        ({"clean": "html"}, "clean must be one of auto, web, none"),
+        ({"clean": ""}, "clean must be one of"),
     ],
 )
 def test_other_invalid_settings(changes: dict[str, object], match: str) -> None:
@@ -364,6 +387,7 @@ def test_from_env_reads_variables() -> None:
             "QA_FUSION": "rrf",
             "QA_FUSION_ALPHA": "0.25",
             "QA_SENTENCE_WEIGHT": "0",
+            "QA_CLEAN": "none",
             "UNRELATED": "x",
         }
     )
@@ -374,6 +398,7 @@ def test_from_env_reads_variables() -> None:
     assert s.device == "cpu"
     assert s.retrieval == "keyword"
     assert (s.fusion, s.fusion_alpha, s.sentence_weight) == ("rrf", 0.25, 0.0)
+    assert s.clean == "none"
 
 
 def test_from_env_empty_environment_gives_defaults() -> None:
@@ -418,3 +443,5 @@ def test_from_env_validates_values() -> None:
         Settings.from_env({"QA_FUSION_ALPHA": "2"})
     with pytest.raises(ConfigError, match="sentence_weight"):
         Settings.from_env({"QA_SENTENCE_WEIGHT": "-1"})
+    with pytest.raises(ConfigError, match="clean must be one of"):
+        Settings.from_env({"QA_CLEAN": "html"})
