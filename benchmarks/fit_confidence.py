@@ -94,6 +94,7 @@ def main() -> None:
             break
         if precision > best:
             best, answer_from = precision, float(t)
+
     def false_declines(min_cos: float, below: float) -> float:
         declined = ((p < below) | (cos < min_cos)) & is_answerable
         return float(declined.sum() / max(is_answerable.sum(), 1))

@@ -69,6 +69,8 @@ def reliability(
     accuracy) for each non-empty bin of equal width over [0, 1]."""
     if len(confidences) != len(correct):
         raise ValueError("one correctness flag per confidence")
+    if any(not 0.0 <= c <= 1.0 for c in confidences):  # NaN fails too
+        raise ValueError("confidences must lie in [0, 1]")
     rows = []
     for b in range(bins):
         low, high = b / bins, (b + 1) / bins
@@ -88,10 +90,8 @@ def expected_calibration_error(
     confidences: Sequence[float], correct: Sequence[bool], bins: int = 10
 ) -> float:
     """Sum over bins of (share of the predictions in the bin) x |accuracy - mean confidence|."""
+    rows = reliability(confidences, correct, bins)  # validates the inputs
     n = len(confidences)
     if n == 0:
         return 0.0
-    return sum(
-        count / n * abs(accuracy - mean)
-        for _, _, count, mean, accuracy in reliability(confidences, correct, bins)
-    )
+    return sum(count / n * abs(accuracy - mean) for _, _, count, mean, accuracy in rows)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answertype import W_TYPE, asked
+from .answertype import RANKING_KINDS, W_TYPE, asked
 from .fusion import fuse
 from .store import StoredIndex
 
@@ -53,7 +53,7 @@ def best_sentence(
     flat = np.repeat(first - offsets, lengths) + np.arange(int(lengths.sum()))
     q = np.asarray(query_vector, dtype=np.float32)
     sims = index.sentence_vectors[flat] @ q
-    mask = asked(question)
+    mask = asked(question) & RANKING_KINDS
     if mask:
         sims = sims + W_TYPE * ((index.sentence_kinds(flat) & mask) != 0)
     # A fragment (a heading, "But Cav's still Cav.") answers nothing, yet being short it sits

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 TITLE = "Ask the articles"
 EXAMPLES = (
     "why did Cavendish un-retire?",
-    "Who is Vasilis Anastopoulos?",
+    "Who is Cavendish's new head of performance?",
     "What injury ended Cavendish's 2023 Tour?",
 )
 DEFAULT_K = 5
