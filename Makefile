@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: install run build test lint typecheck pytest fast browser clean
+.PHONY: install run build test lint typecheck pytest fast browser calibrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ test: install browser lint typecheck pytest
 
 fast: install
 	$(BIN)/pytest -m "not slow and not browser"
+
+# Refit the answer confidence and thresholds on the development question sets (prints the
+# values that qa/answer.py and qa/config.py ship; see benchmarks/fit_confidence.py).
+calibrate: install index/CURRENT
+	$(BIN)/python benchmarks/fit_confidence.py index
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
