@@ -34,8 +34,8 @@ W_LEXICAL = 0.3
 W_PASSAGE = 0.1
 SECOND_SENTENCE_RATIO = 0.92
 MAX_PASSAGES = 3
-# Fragments shorter than this answer nothing (headings, "But Cav's still Cav."); the same
-# bound as the passage ranking's best-sentence signal.
+# Fragments shorter than this answer nothing (headings, "But Cav's still Cav."): they are never
+# quoted, and they are left out of the passage ranking's best-sentence signal (qa.retrieval).
 MIN_SENTENCE_WORDS = 6
 # A word of the question that no article holds still counts as mentioned when a sentence of the
 # passages is this close to it in meaning (measured: "injury" 0.39 to "a broken collarbone";

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .answer import MIN_SENTENCE_WORDS
 from .answertype import RANKING_KINDS, W_TYPE, asked
 from .fusion import fuse
 from .store import StoredIndex
-
-MIN_SENTENCE_WORDS = 6  # shorter sentences are left out of the best-sentence signal
 
 
 @dataclass(frozen=True)
