@@ -13,9 +13,12 @@ Gradio is imported only here.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import sys
 import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
@@ -23,9 +26,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import gradio as gr
 from gradio.events import api as gr_api
 
-from .api import ask, index_info, search
+from .api import ask, build_index, index_info, search
 from .config import Settings
-from .errors import QAError
+from .errors import IndexNotFoundError, QAError
 from .followup import expand_followup
 from .render import (
     article_reader,
@@ -263,6 +266,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
         gr_api(ask_api, api_name="ask", concurrency_id="qa", concurrency_limit=CONCURRENCY)
 
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    demo.qa_index = index  # type: ignore[attr-defined]
     return demo
 
 
@@ -308,6 +312,76 @@ def launch(
     )
 
 
+def default_index() -> str:
+    """The index folder: $QA_INDEX, else ``index``."""
+    return os.environ.get("QA_INDEX") or "index"
+
+
+def default_corpus() -> str:
+    """The articles folder a missing index is built from: $QA_CORPUS, else ``seeds``."""
+    return os.environ.get("QA_CORPUS") or "seeds"
+
+
+def ensure_index(
+    index_dir: str | os.PathLike[str],
+    corpus_dir: str | os.PathLike[str],
+    settings: Settings | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> bool:
+    """Build the index from ``corpus_dir`` when ``index_dir`` holds none; True if it built one.
+
+    Progress goes to ``echo`` (by default the terminal). A damaged or mismatched index is left
+    alone: the page reports it.
+    """
+    say = echo if echo is not None else (lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        index_info(index_dir)
+        return False
+    except IndexNotFoundError:
+        pass
+    except QAError:
+        return False
+    say(f"No index in {index_dir}: building it from the articles in {corpus_dir} (first run)...")
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        tenth = done * 10 // total if total else 10
+        if tenth > shown[0]:
+            shown[0] = tenth
+            say(f"  embedding {done}/{total}")
+
+    report = build_index(corpus_dir, index_dir, settings=settings, progress=progress)
+    say(f"Indexed {report.files} articles ({report.chunks} passages) in {report.seconds:.1f}s.")
+    return True
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The options of ``python app.py``."""
+    parser = argparse.ArgumentParser(description="Chat with the indexed articles in a browser.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=7860, help="port to listen on")
+    parser.add_argument(
+        "--index", default=default_index(), help="index folder (default: $QA_INDEX or 'index')"
+    )
+    parser.add_argument(
+        "--corpus",
+        default=default_corpus(),
+        help="articles to build a missing index from (default: $QA_CORPUS or 'seeds')",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, *, app: Any = None) -> None:
+    """``python app.py``: build the index if there is none, then serve the chat.
+
+    ``app`` is used when it was made over the same index folder (see ``app.py``).
+    """
+    args = parse_args(argv)
+    if app is not None and str(getattr(app, "qa_index", "")) != str(args.index):
+        app = None
+    serve(args.index, args.host, args.port, app=app, corpus_dir=args.corpus)
+
+
 def serve(
     index_dir: str | os.PathLike[str] = "index",
     host: str = "127.0.0.1",
@@ -315,10 +389,14 @@ def serve(
     settings: Settings | None = None,
     *,
     app: Any = None,
+    corpus_dir: str | os.PathLike[str] | None = None,
 ) -> None:
     """Serve ``app`` (by default a new page over ``index_dir``) until interrupted, loading the
-    model in the background meanwhile."""
+    model in the background meanwhile. With ``corpus_dir``, a missing index is built from it
+    first."""
     cfg = settings if settings is not None else Settings.from_env()
+    if corpus_dir is not None:
+        ensure_index(index_dir, corpus_dir, cfg)
     if app is None:
         app = make_app(index_dir, cfg)
     warm_up(index_dir, cfg)

@@ -294,8 +294,30 @@ def test_app_module_reads_qa_index_and_parses_arguments(
     assert "built" in json.dumps(module.demo.get_config_file(), default=str)
     args = module.parse_args([])
     assert (args.host, args.port, args.index) == ("127.0.0.1", 7860, str(ui_index))
+    assert args.corpus == "seeds"
     args = module.parse_args(["--host", "0.0.0.0", "--port", "8000", "--index", "other"])
     assert (args.host, args.port, args.index) == ("0.0.0.0", 8000, "other")
+    monkeypatch.setenv("QA_CORPUS", "articles")
+    assert module.parse_args([]).corpus == "articles"
+    assert module.demo.qa_index == str(ui_index)
+
+
+def test_missing_index_is_built_from_the_corpus_before_serving(tmp_path: Path) -> None:
+    """`python app.py` on a fresh checkout: no index yet, so it is built (with progress)."""
+    from qa.ui import ensure_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for f in sorted(SEEDS.iterdir())[:3]:
+        shutil.copy(f, corpus / f.name)
+    lines: list[str] = []
+    assert ensure_index(tmp_path / "index", corpus, HASH, echo=lines.append)
+    assert index_info(tmp_path / "index")["files"] == 3
+    assert "building it from the articles" in lines[0] and "Indexed 3 articles" in lines[-1]
+    assert any("embedding" in line for line in lines)
+    lines.clear()
+    assert not ensure_index(tmp_path / "index", corpus, HASH, echo=lines.append)
+    assert lines == []
 
 
 def test_qa_serve_command_is_listed() -> None:
