@@ -89,7 +89,9 @@ CSS = """
 .qa-citations { margin: .4em 0 .6em 0; padding-left: 0; list-style: none; }
 .qa-citation { margin: .2em 0; }
 .qa-title { font-weight: 600; }
-.qa-date, .qa-score, .qa-also, .qa-query, .qa-note { color: var(--body-text-color-subdued); }
+.qa-date, .qa-source, .qa-dates, .qa-also, .qa-query, .qa-note {
+  color: var(--body-text-color-subdued); }
+.qa-source { font-size: .82em; }
 .qa-query { font-size: .92em; }
 .qa-reply details > summary { cursor: pointer; color: var(--link-text-color, #2563eb); }
 .qa-article-text { max-height: 24em; overflow-y: auto; padding: .5em .8em; margin: .3em 0;
@@ -97,7 +99,6 @@ CSS = """
 .qa-passage { border-left: 3px solid var(--border-color-primary); padding: .2em .8em;
   margin: .6em 0; }
 .qa-passage .qa-meta { font-size: .9em; margin-bottom: .2em; }
-.qa-score { white-space: nowrap; }
 #qa-examples button { white-space: normal; }
 .qa-passage-text { font-size: .95em; line-height: 1.45; }
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -193,6 +194,23 @@ def test_reply_to_a_real_answer_marks_the_cited_sentence(ui_index: Path, ui_corp
     assert "Searched for" not in out  # the question was searched as it is
 
 
+def test_answered_reply_reads_title_first_and_hides_scores(ui_index: Path) -> None:
+    answer = ask("Who is Vasilis Anastopoulos?", k=5, index_dir=ui_index, settings=HASH)
+    assert answer.status == "answered"
+    out = render_answer(answer, question=answer.question)
+    lead = answer.passages[answer.citations[0].passage]
+    meta = out.split('<div class="qa-meta"', 1)[1].split("</div>", 1)[0]
+    assert meta.index(html.escape(lead.title)) < meta.index('<small class="qa-source">')
+    assert f'<small class="qa-source">{html.escape(lead.source)}</small>' in meta
+    # no jargon in the text a reader sees: the score is only in a tooltip
+    visible = re.sub(r'title="[^"]*"', "", out)
+    assert "score" not in visible and "hash-384" not in visible
+    # the lead passage is shown, the other four are collapsed under "More passages"
+    before, more = out.split('<details class="qa-passages">', 1)
+    assert before.count('class="qa-passage"') == 1 and "<summary>More passages (4)" in more
+    assert "Top passages" not in out and '<details class="qa-passages" open>' not in out
+
+
 def test_not_answerable_reply_says_nothing_relevant(ui_index: Path) -> None:
     strict = replace(HASH, abstain_below=2.0)  # no cosine reaches 2: always abstain
     answer = ask("why did Cavendish un-retire?", k=3, index_dir=ui_index, settings=strict)
@@ -243,6 +261,9 @@ def test_index_header_shows_index_build_time_and_staleness(
     info = index_info(ui_index)
     out = render_index_info(info)
     assert html.escape(str(ui_index)) in out and "built 20" in out and "UTC" in out
+    assert f"{info['files']} articles" in out and info["first_date"] and info["last_date"]
+    assert f"dated {info['first_date']} to {info['last_date']}" in out
+    assert "hash-384" not in re.sub(r'title="[^"]*"', "", out)  # the model only in a tooltip
     assert "changed since" not in out
     assert "changed since" in render_index_info({**info, "stale": True, "changed_files": ["a"]})
     missing = _index_header(str(tmp_path / "none"))
