@@ -188,7 +188,9 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
             raise gr.Error(str(exc)) from None
         return answer.to_dict()
 
-    chat_buttons: list[Any] = ["copy", "copy_all"]  # no "share": nothing leaves this machine
+    # No buttons: "share" would send the chat off this machine, and Gradio's "copy"/"copy_all"
+    # copy a reply's raw HTML rather than its text. A reader selects and copies text instead.
+    chat_buttons: list[Any] = []
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         with gr.Column(elem_classes="qa-header"):
             gr.HTML(f"<h1>{TITLE}</h1>")

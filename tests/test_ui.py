@@ -298,6 +298,15 @@ def test_app_builds_without_an_index(tmp_path: Path) -> None:
     assert "No usable index" in config
 
 
+def test_chat_has_no_copy_or_share_buttons(tmp_path: Path) -> None:
+    """Gradio's copy buttons copy a reply's raw HTML, and share sends it away: none are shown."""
+    from qa.ui import make_app
+
+    config = make_app(tmp_path / "no-index", HASH).get_config_file()
+    chat = [c for c in config["components"] if c.get("props", {}).get("elem_id") == "qa-chat"]
+    assert len(chat) == 1 and chat[0]["props"]["buttons"] == []
+
+
 def test_app_module_reads_qa_index_and_parses_arguments(
     ui_index: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
