@@ -131,8 +131,8 @@ def reply_html(
 ) -> tuple[str, str]:
     """The chat reply to ``question`` as HTML, and the text searched for.
 
-    A follow-up carries the key terms of ``previous`` (the last text searched for). Library
-    errors become a friendly message; nothing raises.
+    A follow-up carries the key terms of ``previous`` (the previous question as typed, not
+    the text searched for it). Library errors become a friendly message; nothing raises.
     """
     query = expand_followup(question, previous)
     if len(query) > settings.max_question_chars:
@@ -155,6 +155,23 @@ def reply_html(
     return render_answer(answer, question=question, read_article=reader), query
 
 
+def answer_turn(
+    question: str,
+    history: list[Any],
+    k: Any,
+    last_question: str,
+    index_dir: str,
+    settings: Settings,
+) -> tuple[list[Any], str]:
+    """The chat with the answer to ``question`` added, and the question the next one may lean
+    on: this one as typed (never its expansion), or the previous one when this one failed."""
+    if not question:
+        return history, last_question
+    html, query = reply_html(question, last_question or None, _k(k), index_dir, settings)
+    remembered = question.strip() if query else last_question
+    return [*history, {"role": "assistant", "content": html}], remembered
+
+
 def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | None = None) -> Any:
     """The chat page over the index in ``index_dir`` (a ``gr.Blocks``, queued, not launched)."""
     index = str(index_dir)
@@ -167,11 +184,10 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
             return "", history, ""
         return "", [*history, {"role": "user", "content": render_user(q)}], q
 
-    def respond(pending: str, history: list[Any], k: Any, last_query: str) -> tuple[list[Any], str]:
-        if not pending:
-            return history, last_query
-        html, query = reply_html(pending, last_query or None, _k(k), index, cfg)
-        return [*history, {"role": "assistant", "content": html}], query or last_query
+    def respond(
+        pending: str, history: list[Any], k: Any, last_question: str
+    ) -> tuple[list[Any], str]:
+        return answer_turn(pending, history, k, last_question, index, cfg)
 
     def ask_api(question: str, k: int = DEFAULT_K) -> dict[str, Any]:
         """Answer a question from the indexed articles.
@@ -229,7 +245,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
             clear = gr.Button("New conversation", scale=0, min_width=160, elem_id="qa-clear")
 
         pending = gr.State("")
-        last_query = gr.State("")
+        last_question = gr.State("")
         private: dict[str, Any] = {"api_visibility": "private"}
         answering: dict[str, Any] = {
             "concurrency_id": "qa",
@@ -240,7 +256,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
         def answer_after(event: Any) -> None:
             """Scroll to the question, answer it, scroll to the answer."""
             event.then(None, js=SCROLL_JS, **private).then(
-                respond, [pending, chatbot, k, last_query], [chatbot, last_query], **answering
+                respond, [pending, chatbot, k, last_question], [chatbot, last_question], **answering
             ).then(None, js=SCROLL_JS, **private)
 
         for trigger in (question.submit, send.click):
@@ -263,8 +279,8 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
                     **private,
                 )
             )
-        clear.click(lambda: ([], "", ""), None, [chatbot, last_query, pending], **private)
-        chatbot.clear(lambda: ("", ""), None, [last_query, pending], **private)
+        clear.click(lambda: ([], "", ""), None, [chatbot, last_question, pending], **private)
+        chatbot.clear(lambda: ("", ""), None, [last_question, pending], **private)
         demo.load(lambda: _index_header(index), None, header, **private)
         gr_api(ask_api, api_name="ask", concurrency_id="qa", concurrency_limit=CONCURRENCY)
 

@@ -233,6 +233,25 @@ def test_followup_reply_shows_what_was_searched(ui_index: Path) -> None:
 PREVIOUS_Q = "why did Cavendish un-retire?"
 
 
+def test_chat_remembers_the_typed_question_not_its_expansion(ui_index: Path) -> None:
+    from qa.ui import answer_turn
+
+    history, remembered = answer_turn(PREVIOUS_Q, [], 3, "", str(ui_index), HASH)
+    assert remembered == PREVIOUS_Q and len(history) == 1
+    history, remembered = answer_turn(
+        "and who coaches him?", history, 3, remembered, str(ui_index), HASH
+    )
+    assert remembered == "and who coaches him?"  # not "... Cavendish un-retire"
+    assert "Searched for: <q>and who coaches him? Cavendish un-retire</q>" in history[-1]["content"]
+    history, remembered = answer_turn(
+        "and since when?", history, 3, remembered, str(ui_index), HASH
+    )
+    assert "Searched for: <q>and since when? coaches</q>" in history[-1]["content"]
+    # a failed question (too long) leaves the one to lean on unchanged
+    history, kept = answer_turn("x" * 5000, history, 3, remembered, str(ui_index), HASH)
+    assert kept == remembered and "Sorry" in history[-1]["content"]
+
+
 @pytest.mark.parametrize(
     ("question", "index", "message"),
     [
