@@ -110,7 +110,7 @@ def render_passages(
 def render_article(source: str, text: str | None, citations: Sequence[Citation]) -> str:
     """A collapsed view of the whole source article with its cited sentences marked."""
     numbers = " ".join(f"[{c.number}]" for c in citations)
-    summary = f"Show the whole article {esc(source)} with {numbers} marked"
+    summary = f"Read the whole article with {numbers} marked"
     if text is None:
         body = '<p class="qa-note">The article file could not be read (moved or deleted?).</p>'
     else:

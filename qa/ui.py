@@ -234,7 +234,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
                 lines=1,
                 max_lines=4,
                 scale=8,
-                autofocus=True,
+                autofocus=False,  # focusing it would scroll the page down on load
                 elem_id="qa-question",
             )
             send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")

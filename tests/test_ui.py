@@ -324,6 +324,8 @@ def test_chat_has_no_copy_or_share_buttons(tmp_path: Path) -> None:
     config = make_app(tmp_path / "no-index", HASH).get_config_file()
     chat = [c for c in config["components"] if c.get("props", {}).get("elem_id") == "qa-chat"]
     assert len(chat) == 1 and chat[0]["props"]["buttons"] == []
+    box = [c for c in config["components"] if c.get("props", {}).get("elem_id") == "qa-question"]
+    assert box[0]["props"]["autofocus"] is False  # focusing it scrolled the page down on load
 
 
 def test_app_module_reads_qa_index_and_parses_arguments(
@@ -523,7 +525,12 @@ def test_browser_answers_with_citation_and_highlight(tab: Tab, ui_index: Path) -
     page = tab.page
     question = "Who is Vasilis Anastopoulos?"
     want = ask(question, k=5, index_dir=ui_index, settings=HASH)
-    assert "built" in page.locator("#qa-index").inner_text()
+    header = page.locator("#qa-index").inner_text()
+    assert "built" in header and "articles" in header and "dated" in header
+    assert "hash-384" not in header and "score" not in header
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.scrollY") == 0  # the page opens at the top
+    assert page.locator(".qa-header h1").is_visible()
 
     reply = ask_in_page(page, question, 0)
     first = want.citations[0]
