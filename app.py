@@ -1,38 +1,20 @@
-"""Web chat over the index: `python app.py [--host 127.0.0.1] [--port 7860] [--index index]`.
+"""Web chat over the index: `python app.py [--host 127.0.0.1] [--port 7860] [--index DIR]
+[--corpus DIR]`.
 
-``demo`` is built at import time (index folder from $QA_INDEX, else ``index``; model and other
-settings from the QA_* environment variables), so tools that look for a module-level Gradio app
-find it. The server starts only when this file is run, and only on this machine unless --host
-says otherwise; it never builds the index (run `qa build` for that).
+On a fresh checkout it builds the index from ``seeds/`` first (progress in the terminal), then
+serves on this machine only. The logic lives in ``qa.ui.main``; ``demo`` is built at import
+time (index folder from $QA_INDEX, else ``index``) for tools that look for a module-level
+Gradio app.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
+from qa.ui import default_index, main, make_app, parse_args
 
-from qa.ui import make_app, serve
-
-DEFAULT_INDEX = os.environ.get("QA_INDEX") or "index"
-
+DEFAULT_INDEX = default_index()
 demo = make_app(DEFAULT_INDEX)
 
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Chat with the indexed articles in a browser.")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=7860, help="port to listen on")
-    parser.add_argument(
-        "--index", default=DEFAULT_INDEX, help="index folder (default: $QA_INDEX or 'index')"
-    )
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    app = demo if args.index == DEFAULT_INDEX else make_app(args.index)
-    serve(args.index, args.host, args.port, app=app)
-
+__all__ = ["DEFAULT_INDEX", "demo", "main", "parse_args"]
 
 if __name__ == "__main__":
-    main()
+    main(app=demo)

@@ -549,6 +549,7 @@ def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
     root = Path(manifest.get("corpus_dir", ""))
     docs: dict[str, Any] = manifest.get("documents", {})
     changed, missing = [], []
+    dates = sorted(str(m["date"]) for m in docs.values() if m.get("date"))
     for source, meta in docs.items():
         f = root / source
         try:
@@ -572,6 +573,8 @@ def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
         "changed_files": changed,
         "missing_files": missing,
         "stale": bool(changed or missing),
+        "first_date": min(dates) if dates else None,
+        "last_date": max(dates) if dates else None,
     }
 
 

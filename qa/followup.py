@@ -5,6 +5,9 @@
 key terms of the first one (names and content words) are appended to it. A question that names
 its own subject ("Who is Vasilis Anastopoulos?") is searched as it is.
 
+Terms are borrowed only from the previous question as the person typed it, never from the text
+searched for it (``followup_turn``), so a run of follow-ups does not pile terms up.
+
 Pure string handling, no dependencies: the same rules serve the web UI and any other client.
 """
 
@@ -149,3 +152,13 @@ def expand_followup(question: str, previous: str | None) -> str:
     if not carried:
         return q
     return f"{q} {' '.join(carried)}"
+
+
+def followup_turn(question: str, previous_typed: str | None) -> tuple[str, str]:
+    """One turn of a conversation: the text to search for, and what the next turn borrows from.
+
+    ``previous_typed`` is the previous question as the person typed it. The second value is
+    this question as typed (stripped), never its expansion, so terms carried into one question
+    are not carried again into the next.
+    """
+    return expand_followup(question, previous_typed), question.strip()

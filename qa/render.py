@@ -57,11 +57,11 @@ def _locate(text: str, start: int, end: int, quote: str) -> tuple[int, int] | No
 
 
 def _meta(source: str, title: str, date: str | None) -> str:
-    parts = [f'<code class="qa-source">{esc(source)}</code>']
-    if title:
-        parts.append(f'<span class="qa-title">{esc(title)}</span>')
+    """Where a text comes from, for readers: the title first, its date, the file name small."""
+    parts = [f'<span class="qa-title">{esc(title or source)}</span>']
     if date:
         parts.append(f'<span class="qa-date">{esc(date)}</span>')
+    parts.append(f'<small class="qa-source">{esc(source)}</small>')
     return " · ".join(parts)
 
 
@@ -78,14 +78,17 @@ def _passage_spans(hit: Hit, citations: Sequence[Citation]) -> list[tuple[int, i
 
 
 def render_passage(hit: Hit, citations: Sequence[Citation] = ()) -> str:
-    """A retrieved passage: where it comes from, its score, its text with cited sentences marked."""
+    """A retrieved passage: where it comes from, its text with cited sentences marked.
+
+    The rank and score are kept out of sight, in a tooltip.
+    """
     also = ""
     if hit.also_in:
         also = f' · <span class="qa-also">also in {esc(", ".join(hit.also_in))}</span>'
     return (
         f'<div class="qa-passage" data-rank="{hit.rank}">'
-        f'<div class="qa-meta">#{hit.rank} {_meta(hit.source, hit.title, hit.date)}'
-        f' · <span class="qa-score">score {hit.score:.3f}</span>{also}</div>'
+        f'<div class="qa-meta" title="passage #{hit.rank}, score {hit.score:.3f}">'
+        f"{_meta(hit.source, hit.title, hit.date)}{also}</div>"
         f'<div class="qa-passage-text">{highlight(hit.text, _passage_spans(hit, citations))}</div>'
         "</div>"
     )
@@ -107,7 +110,7 @@ def render_passages(
 def render_article(source: str, text: str | None, citations: Sequence[Citation]) -> str:
     """A collapsed view of the whole source article with its cited sentences marked."""
     numbers = " ".join(f"[{c.number}]" for c in citations)
-    summary = f"Show the whole article {esc(source)} with {numbers} marked"
+    summary = f"Read the whole article with {numbers} marked"
     if text is None:
         body = '<p class="qa-note">The article file could not be read (moved or deleted?).</p>'
     else:
@@ -150,6 +153,24 @@ def render_citations(citations: Sequence[Citation], read_article: ArticleReader 
     return '<ol class="qa-citations">' + "".join(items) + "</ol>"
 
 
+def _lead_and_more(answer: Answer) -> str:
+    """The passage of the first cited sentence, shown, then the others collapsed."""
+    if not answer.passages:
+        return ""
+    lead = answer.citations[0].passage if answer.citations else 0
+    if not 0 <= lead < len(answer.passages):
+        lead = 0
+    rest = [h for i, h in enumerate(answer.passages) if i != lead]
+    return "\n".join(
+        p
+        for p in (
+            render_passage(answer.passages[lead], answer.citations),
+            render_passages(rest, answer.citations, label="More passages", open_=False),
+        )
+        if p
+    )
+
+
 def render_answer(
     answer: Answer,
     *,
@@ -158,7 +179,8 @@ def render_answer(
 ) -> str:
     """The chat reply to a question, by the answer's status (see ``qa.types.Answer``):
 
-    * ``answered``: the quoted sentence(s) with citations, then the passages they come from;
+    * ``answered``: the quoted sentence(s) with citations, then the passage of the first one,
+      the other passages collapsed under "More passages";
     * ``passages``: what is uncertain or missing, then the passage holding the likeliest
       sentence (marked) first, open;
     * ``not_found``: that nothing answers it, then the closest passages, collapsed.
@@ -178,18 +200,13 @@ def render_answer(
         parts.append(f'<p class="qa-answer">{sentences}</p>')
         parts.append(render_citations(answer.citations, read_article))
         parts.append(searched)
-        parts.append(
-            render_passages(answer.passages, answer.citations, label="Top passages", open_=True)
-        )
+        parts.append(_lead_and_more(answer))
     elif answer.status == "passages":
         parts.append(
             f'<p class="qa-uncertain">{esc(status_line(answer.status, answer.missing))}</p>'
         )
         parts.append(searched)
-        lead = answer.citations[0].passage if answer.citations else 0
-        ordered = [answer.passages[lead]] + [h for i, h in enumerate(answer.passages) if i != lead]
-        parts.append(render_passage(ordered[0], answer.citations))
-        parts.append(render_passages(ordered[1:], label="More passages", open_=False))
+        parts.append(_lead_and_more(answer))
     else:
         parts.append(
             f'<p class="qa-nothing"><strong>{NOTHING_RELEVANT}.</strong> '
@@ -227,14 +244,26 @@ def _when(created_at: str | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M")
 
 
+def _date_range(first: str | None, last: str | None) -> str:
+    if not first or not last:
+        return ""
+    return f"dated {first}" if first == last else f"dated {first} to {last}"
+
+
 def render_index_info(info: dict[str, Any]) -> str:
-    """One line on the index in use: where, when built, how big, and whether it is out of date."""
-    chunks = info.get("chunks")
-    size = f"{info.get('files', 0)} articles" + (f", {chunks} passages" if chunks else "")
+    """What the collection holds (how many articles, their dates), when the index was built,
+    and whether it is out of date. The model and passage count are in a tooltip."""
+    files = int(info.get("files") or 0)
+    size = f"{files} article" + ("" if files == 1 else "s")
+    dates = _date_range(info.get("first_date"), info.get("last_date"))
+    details = f"model {info.get('model', '')}"
+    if info.get("chunks"):
+        details += f", {info['chunks']} passages"
     line = (
-        f"Index <code>{esc(str(info.get('index_dir', '')))}</code> "
-        f"built {esc(_when(info.get('created_at')))} · {esc(size)} · "
-        f"model <code>{esc(str(info.get('model', '')))}</code>"
+        f'<strong class="qa-size">{esc(size)}</strong>'
+        + (f' <span class="qa-dates">{esc(dates)}</span>' if dates else "")
+        + f' · <span title="{esc(details)}">index <code>{esc(str(info.get("index_dir", "")))}'
+        f"</code> built {esc(_when(info.get('created_at')))}</span>"
     )
     stale = ""
     if info.get("stale"):

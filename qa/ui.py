@@ -13,9 +13,12 @@ Gradio is imported only here.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import sys
 import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
@@ -23,9 +26,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import gradio as gr
 from gradio.events import api as gr_api
 
-from .api import ask, index_info, search
+from .api import ask, build_index, index_info, search
 from .config import Settings
-from .errors import QAError
+from .errors import IndexNotFoundError, QAError
 from .followup import expand_followup
 from .render import (
     article_reader,
@@ -86,7 +89,9 @@ CSS = """
 .qa-citations { margin: .4em 0 .6em 0; padding-left: 0; list-style: none; }
 .qa-citation { margin: .2em 0; }
 .qa-title { font-weight: 600; }
-.qa-date, .qa-score, .qa-also, .qa-query, .qa-note { color: var(--body-text-color-subdued); }
+.qa-date, .qa-source, .qa-dates, .qa-also, .qa-query, .qa-note {
+  color: var(--body-text-color-subdued); }
+.qa-source { font-size: .82em; }
 .qa-query { font-size: .92em; }
 .qa-reply details > summary { cursor: pointer; color: var(--link-text-color, #2563eb); }
 .qa-article-text { max-height: 24em; overflow-y: auto; padding: .5em .8em; margin: .3em 0;
@@ -94,7 +99,6 @@ CSS = """
 .qa-passage { border-left: 3px solid var(--border-color-primary); padding: .2em .8em;
   margin: .6em 0; }
 .qa-passage .qa-meta { font-size: .9em; margin-bottom: .2em; }
-.qa-score { white-space: nowrap; }
 #qa-examples button { white-space: normal; }
 .qa-passage-text { font-size: .95em; line-height: 1.45; }
 """
@@ -127,8 +131,8 @@ def reply_html(
 ) -> tuple[str, str]:
     """The chat reply to ``question`` as HTML, and the text searched for.
 
-    A follow-up carries the key terms of ``previous`` (the last text searched for). Library
-    errors become a friendly message; nothing raises.
+    A follow-up carries the key terms of ``previous`` (the previous question as typed, not
+    the text searched for it). Library errors become a friendly message; nothing raises.
     """
     query = expand_followup(question, previous)
     if len(query) > settings.max_question_chars:
@@ -151,6 +155,23 @@ def reply_html(
     return render_answer(answer, question=question, read_article=reader), query
 
 
+def answer_turn(
+    question: str,
+    history: list[Any],
+    k: Any,
+    last_question: str,
+    index_dir: str,
+    settings: Settings,
+) -> tuple[list[Any], str]:
+    """The chat with the answer to ``question`` added, and the question the next one may lean
+    on: this one as typed (never its expansion), or the previous one when this one failed."""
+    if not question:
+        return history, last_question
+    html, query = reply_html(question, last_question or None, _k(k), index_dir, settings)
+    remembered = question.strip() if query else last_question
+    return [*history, {"role": "assistant", "content": html}], remembered
+
+
 def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | None = None) -> Any:
     """The chat page over the index in ``index_dir`` (a ``gr.Blocks``, queued, not launched)."""
     index = str(index_dir)
@@ -163,11 +184,10 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
             return "", history, ""
         return "", [*history, {"role": "user", "content": render_user(q)}], q
 
-    def respond(pending: str, history: list[Any], k: Any, last_query: str) -> tuple[list[Any], str]:
-        if not pending:
-            return history, last_query
-        html, query = reply_html(pending, last_query or None, _k(k), index, cfg)
-        return [*history, {"role": "assistant", "content": html}], query or last_query
+    def respond(
+        pending: str, history: list[Any], k: Any, last_question: str
+    ) -> tuple[list[Any], str]:
+        return answer_turn(pending, history, k, last_question, index, cfg)
 
     def ask_api(question: str, k: int = DEFAULT_K) -> dict[str, Any]:
         """Answer a question from the indexed articles.
@@ -184,7 +204,9 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
             raise gr.Error(str(exc)) from None
         return answer.to_dict()
 
-    chat_buttons: list[Any] = ["copy", "copy_all"]  # no "share": nothing leaves this machine
+    # No buttons: "share" would send the chat off this machine, and Gradio's "copy"/"copy_all"
+    # copy a reply's raw HTML rather than its text. A reader selects and copies text instead.
+    chat_buttons: list[Any] = []
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         with gr.Column(elem_classes="qa-header"):
             gr.HTML(f"<h1>{TITLE}</h1>")
@@ -212,7 +234,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
                 lines=1,
                 max_lines=4,
                 scale=8,
-                autofocus=True,
+                autofocus=False,  # focusing it would scroll the page down on load
                 elem_id="qa-question",
             )
             send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
@@ -223,7 +245,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
             clear = gr.Button("New conversation", scale=0, min_width=160, elem_id="qa-clear")
 
         pending = gr.State("")
-        last_query = gr.State("")
+        last_question = gr.State("")
         private: dict[str, Any] = {"api_visibility": "private"}
         answering: dict[str, Any] = {
             "concurrency_id": "qa",
@@ -234,7 +256,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
         def answer_after(event: Any) -> None:
             """Scroll to the question, answer it, scroll to the answer."""
             event.then(None, js=SCROLL_JS, **private).then(
-                respond, [pending, chatbot, k, last_query], [chatbot, last_query], **answering
+                respond, [pending, chatbot, k, last_question], [chatbot, last_question], **answering
             ).then(None, js=SCROLL_JS, **private)
 
         for trigger in (question.submit, send.click):
@@ -257,12 +279,13 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
                     **private,
                 )
             )
-        clear.click(lambda: ([], "", ""), None, [chatbot, last_query, pending], **private)
-        chatbot.clear(lambda: ("", ""), None, [last_query, pending], **private)
+        clear.click(lambda: ([], "", ""), None, [chatbot, last_question, pending], **private)
+        chatbot.clear(lambda: ("", ""), None, [last_question, pending], **private)
         demo.load(lambda: _index_header(index), None, header, **private)
         gr_api(ask_api, api_name="ask", concurrency_id="qa", concurrency_limit=CONCURRENCY)
 
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    demo.qa_index = index  # type: ignore[attr-defined]
     return demo
 
 
@@ -308,6 +331,76 @@ def launch(
     )
 
 
+def default_index() -> str:
+    """The index folder: $QA_INDEX, else ``index``."""
+    return os.environ.get("QA_INDEX") or "index"
+
+
+def default_corpus() -> str:
+    """The articles folder a missing index is built from: $QA_CORPUS, else ``seeds``."""
+    return os.environ.get("QA_CORPUS") or "seeds"
+
+
+def ensure_index(
+    index_dir: str | os.PathLike[str],
+    corpus_dir: str | os.PathLike[str],
+    settings: Settings | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> bool:
+    """Build the index from ``corpus_dir`` when ``index_dir`` holds none; True if it built one.
+
+    Progress goes to ``echo`` (by default the terminal). A damaged or mismatched index is left
+    alone: the page reports it.
+    """
+    say = echo if echo is not None else (lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        index_info(index_dir)
+        return False
+    except IndexNotFoundError:
+        pass
+    except QAError:
+        return False
+    say(f"No index in {index_dir}: building it from the articles in {corpus_dir} (first run)...")
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        tenth = done * 10 // total if total else 10
+        if tenth > shown[0]:
+            shown[0] = tenth
+            say(f"  embedding {done}/{total}")
+
+    report = build_index(corpus_dir, index_dir, settings=settings, progress=progress)
+    say(f"Indexed {report.files} articles ({report.chunks} passages) in {report.seconds:.1f}s.")
+    return True
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The options of ``python app.py``."""
+    parser = argparse.ArgumentParser(description="Chat with the indexed articles in a browser.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=7860, help="port to listen on")
+    parser.add_argument(
+        "--index", default=default_index(), help="index folder (default: $QA_INDEX or 'index')"
+    )
+    parser.add_argument(
+        "--corpus",
+        default=default_corpus(),
+        help="articles to build a missing index from (default: $QA_CORPUS or 'seeds')",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, *, app: Any = None) -> None:
+    """``python app.py``: build the index if there is none, then serve the chat.
+
+    ``app`` is used when it was made over the same index folder (see ``app.py``).
+    """
+    args = parse_args(argv)
+    if app is not None and str(getattr(app, "qa_index", "")) != str(args.index):
+        app = None
+    serve(args.index, args.host, args.port, app=app, corpus_dir=args.corpus)
+
+
 def serve(
     index_dir: str | os.PathLike[str] = "index",
     host: str = "127.0.0.1",
@@ -315,10 +408,14 @@ def serve(
     settings: Settings | None = None,
     *,
     app: Any = None,
+    corpus_dir: str | os.PathLike[str] | None = None,
 ) -> None:
     """Serve ``app`` (by default a new page over ``index_dir``) until interrupted, loading the
-    model in the background meanwhile."""
+    model in the background meanwhile. With ``corpus_dir``, a missing index is built from it
+    first."""
     cfg = settings if settings is not None else Settings.from_env()
+    if corpus_dir is not None:
+        ensure_index(index_dir, corpus_dir, cfg)
     if app is None:
         app = make_app(index_dir, cfg)
     warm_up(index_dir, cfg)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.followup import expand_followup, is_followup, key_terms
+from qa.followup import expand_followup, followup_turn, is_followup, key_terms
 
 PREVIOUS = "why did Cavendish un-retire?"
 
@@ -103,3 +103,25 @@ def test_output_always_starts_with_the_stripped_question(
 @given(st.text(max_size=80))
 def test_first_question_is_only_stripped(question: str) -> None:
     assert expand_followup(question, None) == question.strip()
+
+
+def test_followups_borrow_only_from_the_previous_typed_question() -> None:
+    """A run of follow-ups never piles up terms: each borrows from the one typed before it."""
+    typed = [PREVIOUS, "and who coaches him?", "and since when?", "and why?"]
+    previous: str | None = None
+    searched = []
+    for question in typed:
+        query, previous = followup_turn(question, previous)
+        searched.append(query)
+    assert searched == [
+        PREVIOUS,
+        "and who coaches him? Cavendish un-retire",
+        "and since when? coaches",
+        "and why?",  # "since when" has no key terms to lend
+    ]
+    assert previous == "and why?"
+    # the second value is the question as typed, stripped: never its expansion
+    assert followup_turn("  and who coaches him? ", PREVIOUS) == (
+        "and who coaches him? Cavendish un-retire",
+        "and who coaches him?",
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -193,6 +194,23 @@ def test_reply_to_a_real_answer_marks_the_cited_sentence(ui_index: Path, ui_corp
     assert "Searched for" not in out  # the question was searched as it is
 
 
+def test_answered_reply_reads_title_first_and_hides_scores(ui_index: Path) -> None:
+    answer = ask("Who is Vasilis Anastopoulos?", k=5, index_dir=ui_index, settings=HASH)
+    assert answer.status == "answered"
+    out = render_answer(answer, question=answer.question)
+    lead = answer.passages[answer.citations[0].passage]
+    meta = out.split('<div class="qa-meta"', 1)[1].split("</div>", 1)[0]
+    assert meta.index(html.escape(lead.title)) < meta.index('<small class="qa-source">')
+    assert f'<small class="qa-source">{html.escape(lead.source)}</small>' in meta
+    # no jargon in the text a reader sees: the score is only in a tooltip
+    visible = re.sub(r'title="[^"]*"', "", out)
+    assert "score" not in visible and "hash-384" not in visible
+    # the lead passage is shown, the other four are collapsed under "More passages"
+    before, more = out.split('<details class="qa-passages">', 1)
+    assert before.count('class="qa-passage"') == 1 and "<summary>More passages (4)" in more
+    assert "Top passages" not in out and '<details class="qa-passages" open>' not in out
+
+
 def test_not_answerable_reply_says_nothing_relevant(ui_index: Path) -> None:
     strict = replace(HASH, abstain_below=2.0)  # no cosine reaches 2: always abstain
     answer = ask("why did Cavendish un-retire?", k=3, index_dir=ui_index, settings=strict)
@@ -213,6 +231,25 @@ def test_followup_reply_shows_what_was_searched(ui_index: Path) -> None:
 
 
 PREVIOUS_Q = "why did Cavendish un-retire?"
+
+
+def test_chat_remembers_the_typed_question_not_its_expansion(ui_index: Path) -> None:
+    from qa.ui import answer_turn
+
+    history, remembered = answer_turn(PREVIOUS_Q, [], 3, "", str(ui_index), HASH)
+    assert remembered == PREVIOUS_Q and len(history) == 1
+    history, remembered = answer_turn(
+        "and who coaches him?", history, 3, remembered, str(ui_index), HASH
+    )
+    assert remembered == "and who coaches him?"  # not "... Cavendish un-retire"
+    assert "Searched for: <q>and who coaches him? Cavendish un-retire</q>" in history[-1]["content"]
+    history, remembered = answer_turn(
+        "and since when?", history, 3, remembered, str(ui_index), HASH
+    )
+    assert "Searched for: <q>and since when? coaches</q>" in history[-1]["content"]
+    # a failed question (too long) leaves the one to lean on unchanged
+    history, kept = answer_turn("x" * 5000, history, 3, remembered, str(ui_index), HASH)
+    assert kept == remembered and "Sorry" in history[-1]["content"]
 
 
 @pytest.mark.parametrize(
@@ -243,6 +280,9 @@ def test_index_header_shows_index_build_time_and_staleness(
     info = index_info(ui_index)
     out = render_index_info(info)
     assert html.escape(str(ui_index)) in out and "built 20" in out and "UTC" in out
+    assert f"{info['files']} articles" in out and info["first_date"] and info["last_date"]
+    assert f"dated {info['first_date']} to {info['last_date']}" in out
+    assert "hash-384" not in re.sub(r'title="[^"]*"', "", out)  # the model only in a tooltip
     assert "changed since" not in out
     assert "changed since" in render_index_info({**info, "stale": True, "changed_files": ["a"]})
     missing = _index_header(str(tmp_path / "none"))
@@ -277,6 +317,17 @@ def test_app_builds_without_an_index(tmp_path: Path) -> None:
     assert "No usable index" in config
 
 
+def test_chat_has_no_copy_or_share_buttons(tmp_path: Path) -> None:
+    """Gradio's copy buttons copy a reply's raw HTML, and share sends it away: none are shown."""
+    from qa.ui import make_app
+
+    config = make_app(tmp_path / "no-index", HASH).get_config_file()
+    chat = [c for c in config["components"] if c.get("props", {}).get("elem_id") == "qa-chat"]
+    assert len(chat) == 1 and chat[0]["props"]["buttons"] == []
+    box = [c for c in config["components"] if c.get("props", {}).get("elem_id") == "qa-question"]
+    assert box[0]["props"]["autofocus"] is False  # focusing it scrolled the page down on load
+
+
 def test_app_module_reads_qa_index_and_parses_arguments(
     ui_index: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -294,8 +345,30 @@ def test_app_module_reads_qa_index_and_parses_arguments(
     assert "built" in json.dumps(module.demo.get_config_file(), default=str)
     args = module.parse_args([])
     assert (args.host, args.port, args.index) == ("127.0.0.1", 7860, str(ui_index))
+    assert args.corpus == "seeds"
     args = module.parse_args(["--host", "0.0.0.0", "--port", "8000", "--index", "other"])
     assert (args.host, args.port, args.index) == ("0.0.0.0", 8000, "other")
+    monkeypatch.setenv("QA_CORPUS", "articles")
+    assert module.parse_args([]).corpus == "articles"
+    assert module.demo.qa_index == str(ui_index)
+
+
+def test_missing_index_is_built_from_the_corpus_before_serving(tmp_path: Path) -> None:
+    """`python app.py` on a fresh checkout: no index yet, so it is built (with progress)."""
+    from qa.ui import ensure_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for f in sorted(SEEDS.iterdir())[:3]:
+        shutil.copy(f, corpus / f.name)
+    lines: list[str] = []
+    assert ensure_index(tmp_path / "index", corpus, HASH, echo=lines.append)
+    assert index_info(tmp_path / "index")["files"] == 3
+    assert "building it from the articles" in lines[0] and "Indexed 3 articles" in lines[-1]
+    assert any("embedding" in line for line in lines)
+    lines.clear()
+    assert not ensure_index(tmp_path / "index", corpus, HASH, echo=lines.append)
+    assert lines == []
 
 
 def test_qa_serve_command_is_listed() -> None:
@@ -452,7 +525,12 @@ def test_browser_answers_with_citation_and_highlight(tab: Tab, ui_index: Path) -
     page = tab.page
     question = "Who is Vasilis Anastopoulos?"
     want = ask(question, k=5, index_dir=ui_index, settings=HASH)
-    assert "built" in page.locator("#qa-index").inner_text()
+    header = page.locator("#qa-index").inner_text()
+    assert "built" in header and "articles" in header and "dated" in header
+    assert "hash-384" not in header and "score" not in header
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.scrollY") == 0  # the page opens at the top
+    assert page.locator(".qa-header h1").is_visible()
 
     reply = ask_in_page(page, question, 0)
     first = want.citations[0]
