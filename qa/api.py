@@ -440,6 +440,14 @@ def _hits(
     return hits
 
 
+def _prepare(
+    question: str, k: int, index_dir: str | os.PathLike[str], settings: Settings
+) -> tuple[str, int, _Loaded]:
+    """The checked question and k, and the loaded index: what every query starts from."""
+    q = check_question(question, settings)
+    return q, check_k(k, settings), _load(index_dir, settings)
+
+
 def search(
     question: str,
     k: int = 5,
@@ -449,9 +457,7 @@ def search(
 ) -> list[Hit]:
     """The k passages that best match the question, best first."""
     settings = _settings(settings)
-    q = check_question(question, settings)
-    k = check_k(k, settings)
-    loaded = _load(index_dir, settings)
+    q, k, loaded = _prepare(question, k, index_dir, settings)
     vector = loaded.embedder.encode([q])[0]
     return _hits(loaded, q, vector, k, settings)
 
@@ -477,9 +483,7 @@ def answer_signals(
 ) -> Signals:
     """Search, choose the answer sentences and compute the confidence's inputs."""
     settings = _settings(settings)
-    q = check_question(question, settings)
-    k = check_k(k, settings)
-    loaded = _load(index_dir, settings)
+    q, k, loaded = _prepare(question, k, index_dir, settings)
     keyword = loaded.index.keyword
     # Words no article holds are embedded with the question (one model call), to tell a
     # paraphrase from a real gap.
