@@ -11,7 +11,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import answer as _answer
+from . import generate as _generate
 from .chunking import chunk_document
 from .cleaning import visible_chars
 from .config import SCHEMA_VERSION, WARN_REMOVED_SHARE, Settings
@@ -49,6 +50,7 @@ from .types import (
     Answer,
     BuildReport,
     Chunk,
+    Citation,
     CleaningStats,
     Document,
     Hit,
@@ -468,6 +470,7 @@ class Signals:
     passage mentions, and the confidence's inputs (also read by evaluation and calibration)."""
 
     question: str
+    vector: np.ndarray  # the question's embedding
     hits: list[Hit]
     choice: _answer.Choice | None
     missing: tuple[str, ...]
@@ -508,21 +511,11 @@ def answer_signals(
     if choice is not None:
         top_dense = hits[0].dense_score or 0.0
         features = _answer.confidence_features(choice, len(missing), top_dense)
-    return Signals(q, hits, choice, missing, features)
+    return Signals(q, vector, hits, choice, missing, features)
 
 
-def ask(
-    question: str,
-    k: int = 5,
-    index_dir: str | os.PathLike[str] = "index",
-    *,
-    settings: Settings | None = None,
-) -> Answer:
-    """Search, then quote the sentence(s) of the top passages that answer the question, or say
-    that no sentence is certain enough (status ``passages``) or that nothing answers it
-    (``not_found``)."""
-    settings = _settings(settings)
-    signals = answer_signals(question, k, index_dir, settings=settings)
+def _extractive(signals: Signals, settings: Settings) -> Answer:
+    """The quoted answer (or the likeliest sentence, or none) that the signals support."""
     choice, hits = signals.choice, signals.hits
     probability = _answer.confidence(signals.features) if choice is not None else 0.0
     status = _answer.outcome(
@@ -544,6 +537,61 @@ def ask(
         confidence=round(probability, 6),
         missing=signals.missing,
     )
+
+
+def _best_sentence(loaded: _Loaded, signals: Signals) -> _generate.BestSentence:
+    """For a generated answer: the sentence of a cited passage closest to the question."""
+
+    def best(passage: int, number: int, claim: str) -> Citation:
+        hit = signals.hits[passage]
+        spans, texts, vectors = loaded.index.sentences(hit.chunk_id)
+        i = int(np.argmax(vectors @ signals.vector)) if len(texts) else -1
+        start, end, text = (
+            (spans[i].start, spans[i].end, texts[i]) if i >= 0 else (hit.start, hit.end, hit.text)
+        )
+        return Citation(number, hit.source, start, end, text, hit.title, hit.date, passage)
+
+    return best
+
+
+def ask_stream(
+    question: str,
+    k: int = 5,
+    index_dir: str | os.PathLike[str] = "index",
+    *,
+    settings: Settings | None = None,
+) -> Iterator[str | Answer]:
+    """Like ask(), for a chat that shows a generated answer as it is written: yields the
+    language model's text piece by piece, then the final Answer (always last). Without a
+    language model configured, yields only the Answer."""
+    settings = _settings(settings)
+    signals = answer_signals(question, k, index_dir, settings=settings)
+    extractive = _extractive(signals, settings)
+    config = settings.llm()
+    if config is None or not extractive.passages:
+        yield extractive
+        return
+    loaded = _load(index_dir, settings)
+    yield from _generate.generate(extractive, config, _best_sentence(loaded, signals))
+
+
+def ask(
+    question: str,
+    k: int = 5,
+    index_dir: str | os.PathLike[str] = "index",
+    *,
+    settings: Settings | None = None,
+) -> Answer:
+    """Search, then quote the sentence(s) of the top passages that answer the question, or say
+    that no sentence is certain enough (status ``passages``) or that nothing answers it
+    (``not_found``). With a language model configured (``Settings.llm_url``), the answer is
+    written by it, citing the passages, and falls back to the quoted one when it fails or
+    cites a passage it was not given (``Answer.note`` says why)."""
+    final = None
+    for item in ask_stream(question, k, index_dir, settings=settings):
+        final = item
+    assert isinstance(final, Answer)  # ask_stream always ends with the Answer
+    return final
 
 
 def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:

@@ -26,9 +26,30 @@ EXIT_USAGE = 2
 
 
 def _settings(
-    model: str | None = None, device: str | None = None, clean: str | None = None
+    model: str | None = None,
+    device: str | None = None,
+    clean: str | None = None,
+    llm_url: str | None = None,
+    llm_model: str | None = None,
 ) -> Settings:
-    return Settings.from_env(model=model, device=device, clean=clean)
+    return Settings.from_env(
+        model=model, device=device, clean=clean, llm_url=llm_url, llm_model=llm_model
+    )
+
+
+def _llm_options(command: Any) -> Any:
+    """--llm-url and --llm-model: generative answers from a local OpenAI-compatible server."""
+    url = click.option(
+        "--llm-url",
+        default=None,
+        metavar="URL",
+        help="OpenAI-compatible base URL of a local language model, e.g. "
+        "http://127.0.0.1:11434/v1 (QA_LLM_URL). Passages are sent there and nowhere else.",
+    )
+    model = click.option(
+        "--llm-model", default=None, help="Model name on that server (QA_LLM_MODEL)."
+    )
+    return url(model(command))
 
 
 def _cleaning_lines(report: BuildReport, clean: str) -> list[str]:
@@ -130,16 +151,31 @@ def build(
 @click.option("-k", "k", default=5, show_default=True, help="Number of passages.")
 @click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print answer and passages as JSON.")
-def ask(question: str, k: int, index_dir: str, as_json: bool) -> None:
+@_llm_options
+def ask(
+    question: str,
+    k: int,
+    index_dir: str,
+    as_json: bool,
+    llm_url: str | None,
+    llm_model: str | None,
+) -> None:
     """Answer QUESTION with quoted sentences and the passages they come from."""
     from .answer import status_line
     from .api import ask as ask_
 
-    answer = ask_(question, k=k, index_dir=index_dir, settings=_settings())
+    settings = _settings(llm_url=llm_url, llm_model=llm_model)
+    answer = ask_(question, k=k, index_dir=index_dir, settings=settings)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return
-    if answer.status == "answered":
+    if answer.note:
+        click.echo(answer.note)
+    if answer.origin == "generated":
+        click.echo(f"{answer.text}\n(written by {answer.generator}; cited sentences:)")
+        for c in answer.citations:
+            click.echo(f"  [{c.number}] {c.text} ({c.source}, chars {c.start}-{c.end})")
+    elif answer.status == "answered":
         marks = " ".join(f"[{c.number}]" for c in answer.citations)
         click.echo(f"{answer.text} {marks}")
         for c in answer.citations:
@@ -186,11 +222,12 @@ def status(index_dir: str, removed_file: str | None, as_json: bool) -> None:
 @click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
-def serve(index_dir: str, host: str, port: int) -> None:
+@_llm_options
+def serve(index_dir: str, host: str, port: int, llm_url: str | None, llm_model: str | None) -> None:
     """Chat with the articles in a browser (the index must be built first)."""
     from .ui import serve as serve_
 
-    serve_(index_dir, host, port, settings=_settings())
+    serve_(index_dir, host, port, settings=_settings(llm_url=llm_url, llm_model=llm_model))
 
 
 @cli.command(name="eval")

@@ -15,11 +15,12 @@ Numbers chosen here, and why:
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .cleaning import CLEANER_VERSION, check_mode
 from .errors import ConfigError
+from .llm import DEFAULT_TIMEOUT, LLMConfig
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HASH_MODEL = "hash-384"
@@ -67,6 +68,18 @@ class Settings:
     abstain_below: float | None = None  # None: the calibrated value for the model
     answer_from: float | None = None  # None: the calibrated value for the model
     not_found_below: float | None = None  # None: the calibrated value for the model
+    # Optional generative answers (qa.generate): an OpenAI-compatible base URL and model name.
+    # None: extractive answers only, and nothing is sent anywhere.
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_timeout: float = DEFAULT_TIMEOUT  # seconds for a whole reply before falling back
+
+    def llm(self) -> LLMConfig | None:
+        """Where generative answers come from, or None when they are off."""
+        if not self.llm_url:
+            return None
+        return LLMConfig(self.llm_url, self.llm_model or "", self.llm_api_key, self.llm_timeout)
 
     def abstain_threshold(self) -> float:
         if self.abstain_below is not None:
@@ -120,6 +133,11 @@ class Settings:
                 raise ConfigError(f"{name} must be in [0, 1], got {value}")
         if self.fusion_candidates < 1:
             raise ConfigError("fusion_candidates must be >= 1")
+        if self.llm_model and not self.llm_url:
+            raise ConfigError(
+                "a language-model name needs its server's URL (QA_LLM_URL, --llm-url)"
+            )
+        self.llm()  # validates the URL, the model name and the timeout
 
     def chunker(self) -> dict[str, Any]:
         """The rebuild fingerprint: the settings that decide the chunks (cleaning included).
@@ -141,7 +159,11 @@ class Settings:
         return replace(self, **changes)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every setting, the language model's API key masked (this goes into reports)."""
+        data = asdict(self)
+        if data["llm_api_key"]:
+            data["llm_api_key"] = "***"
+        return data
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -149,7 +171,7 @@ class Settings:
 
         ``QA_MODEL``, ``QA_DEVICE``, ``QA_BATCH_SIZE``, ``QA_CHUNK_TOKENS``, ``QA_CHUNK_OVERLAP``,
         ``QA_RETRIEVAL``, ``QA_FUSION``, ``QA_FUSION_ALPHA``, ``QA_SENTENCE_WEIGHT``,
-        ``QA_CLEAN``.
+        ``QA_CLEAN``, ``QA_LLM_URL``, ``QA_LLM_MODEL``, ``QA_LLM_API_KEY``, ``QA_LLM_TIMEOUT``.
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -164,6 +186,10 @@ class Settings:
             ("fusion_alpha", "QA_FUSION_ALPHA", float),
             ("sentence_weight", "QA_SENTENCE_WEIGHT", float),
             ("clean", "QA_CLEAN", str),
+            ("llm_url", "QA_LLM_URL", str),
+            ("llm_model", "QA_LLM_MODEL", str),
+            ("llm_api_key", "QA_LLM_API_KEY", str),
+            ("llm_timeout", "QA_LLM_TIMEOUT", float),
         ):
             raw = env.get(key)
             if raw is None or raw == "":

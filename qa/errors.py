@@ -49,3 +49,8 @@ class BuildInProgressError(QAError):
 
 class ModelError(QAError):
     """The embedding model could not be loaded."""
+
+
+class GeneratorError(QAError):
+    """The language-model server could not give a usable reply (unreachable, too slow, an
+    HTTP error, malformed JSON). Callers fall back to the extractive answer."""

@@ -98,6 +98,7 @@ class Citation:
 
 
 STATUSES = ("answered", "passages", "not_found")
+ORIGINS = ("quoted", "generated")
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,12 @@ class Answer:
     ``confidence`` estimates the probability that the lead (the quoted sentence, or the
     likeliest one) answers the question. ``missing`` lists key terms of the question (names,
     numbers, rare words) that none of the passages mention.
+
+    With a language model configured (``qa.generate``), ``origin`` is ``generated`` when
+    ``text`` was written by the model named in ``generator`` (its citations then number the
+    passages it cited, each with that passage's best sentence); otherwise the text is
+    ``quoted``. ``note`` says, in one line, why a generated answer is not shown when it is not.
+    For a generated answer ``confidence`` is still that of the best quoted sentence.
     """
 
     question: str
@@ -122,12 +129,19 @@ class Answer:
     status: str = "answered"
     confidence: float = 0.0
     missing: tuple[str, ...] = ()
+    origin: str = "quoted"  # "quoted" or "generated"
+    generator: str | None = None  # the language model that wrote or declined the answer
+    note: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
         if (self.status == "answered") != bool(self.text):
             raise ValueError("an answer has text exactly when its status is 'answered'")
+        if self.origin not in ORIGINS:
+            raise ValueError(f"origin must be one of {', '.join(ORIGINS)}, got {self.origin!r}")
+        if self.origin == "generated" and not self.generator:
+            raise ValueError("a generated answer names its generator")
 
     @property
     def answerable(self) -> bool:
