@@ -144,7 +144,7 @@ CSS = """
 .qa-index p { margin: .1em 0; color: var(--body-text-color-subdued); font-size: .92em; }
 .qa-stale, .qa-error { color: var(--error-text-color, #b91c1c); }
 .gradio-container { overflow: visible !important; }
-#qa-chat .message-row { scroll-margin-top: 8px; }
+#qa-chat .message-row { scroll-margin-top: 8px; padding: 14px 16px 10px; }
 #qa-chat { min-height: clamp(180px, calc(100dvh - 470px), 420px) !important; }
 #qa-chat .placeholder { padding: 12px 16px; }
 #qa-ask { position: sticky; bottom: 0; z-index: 20; background: var(--body-background-fill);
