@@ -3,7 +3,8 @@
 The cleaner never rewrites text: it returns the *segments* of the original text that are
 content, and the *removed* spans between them. Metadata comes out too: the publication date
 where the file states one (``date 2023-10-05`` at its top, or ``date:`` in front matter) and a
-title (front matter ``title:``, else the first content line, shortened to its first sentence).
+title (front matter ``title:``, else the first content line when it reads like a headline, past
+any photo caption above it, else the first sentence cut at a clause boundary).
 
 People point ``qa`` at any folder, so most documents are not web pages, and ordinary text uses
 the words that sign-up boxes use ("newsletter", "terms and conditions", "sign up for"). So the
@@ -37,8 +38,9 @@ from .errors import ConfigError
 from .sentences import split_sentences, trim
 from .types import Span
 
-# Bump when the segments of some text change: the build then re-chunks every document.
-CLEANER_VERSION = 2
+# Bump when the segments or the title of some text change: the build then re-chunks (and
+# re-embeds, titles included) every document.
+CLEANER_VERSION = 3
 CLEAN_MODES = ("auto", "web", "none")
 
 _I = re.IGNORECASE
@@ -102,7 +104,20 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 _FM_FIELD = re.compile(r"^(title|date):\s*[\"']?(.*?)[\"']?\s*$", re.MULTILINE | _I)
 _HEADING_MARK = re.compile(r"^#{1,6}\s+")
 
-TITLE_MAX_CHARS = 150
+TITLE_MAX_CHARS = 150  # a headline line longer than this is cut
+TITLE_SOFT_CHARS = 100  # a first sentence used as the title is cut to about this
+TITLE_MIN_CHARS = 30  # ... but not shorter than this
+TITLE_LOOK_LINES = 4  # content lines looked at for a headline (captions above it skipped)
+# Where a long first sentence may be cut to make a title.
+_TITLE_BREAK = re.compile(r"[,;:] | [–—-] ")
+_TITLE_CLAUSE = re.compile(r" (?:when|after|while|because|but|which|who|where|and|to) ")
+_SENTENCE_END = (".", ",", ";", ":")
+# A photo caption above the headline: a credit, a "Photo:" label, or a caption's set phrases.
+_CAPTION = re.compile(
+    r"\((?:image|photo|picture)s? credits?:|^(?:image|photo|picture|photograph)s?(?: credits?)?:|"
+    r"\b(?:pictured|in action|looks on)\b|\bcelebrat(?:es|ing) (?:after|victory)\b",
+    _I,
+)
 FOOTER_MAX_LINES = 3
 FOOTER_MAX_SHARE = 0.15
 # A web page needs signals of this many kinds, or this many signal lines of one kind.
@@ -286,20 +301,56 @@ def _removed(text: str, lines: list[_Line]) -> tuple[Span, ...]:
     return tuple(_merge_adjacent(text, pieces))
 
 
+def _lead_lines(text: str, segments: tuple[Span, ...]) -> list[tuple[Span, int]]:
+    """The first few non-blank content lines, each with the end of its segment."""
+    lines: list[tuple[Span, int]] = []
+    for seg in segments:
+        pos = seg.start
+        while pos < seg.end and len(lines) < TITLE_LOOK_LINES:
+            nl = text.find("\n", pos, seg.end)
+            end = seg.end if nl == -1 else nl
+            line = trim(text, pos, end)
+            if line is not None:
+                lines.append((line, seg.end))
+            pos = end + 1
+        if len(lines) >= TITLE_LOOK_LINES:
+            break
+    return lines
+
+
+def _shorten(sentence: str) -> str:
+    """A first sentence cut down to a title: at its first comma, semicolon, colon or dash past
+    ``TITLE_MIN_CHARS``, else before its last clause word (when, after, who, and, to...), else
+    at a word, marked with "…"."""
+    if len(sentence) <= TITLE_SOFT_CHARS:
+        return sentence
+    for m in _TITLE_BREAK.finditer(sentence, TITLE_MIN_CHARS, TITLE_SOFT_CHARS):
+        return sentence[: m.start()]
+    cuts = [m.start() for m in _TITLE_CLAUSE.finditer(sentence, TITLE_MIN_CHARS, TITLE_SOFT_CHARS)]
+    if cuts:
+        return sentence[: cuts[-1]]
+    return sentence[:TITLE_SOFT_CHARS].rsplit(" ", 1)[0] + "…"
+
+
 def _title(text: str, segments: tuple[Span, ...]) -> str:
-    if not segments:
+    """The article's headline: its first content line when that reads like one (short, not
+    ending like a sentence), past any photo caption above it; else its first sentence, cut to
+    title length at a clause boundary."""
+    lines = _lead_lines(text, segments)
+    if not lines:
         return ""
-    first = segments[0]
-    nl = text.find("\n", first.start, first.end)
-    line = text[first.start : first.end if nl == -1 else nl].strip()
-    line = _HEADING_MARK.sub("", line)
-    if len(line) > TITLE_MAX_CHARS:
-        sentences = split_sentences(line)
-        if sentences:
-            line = sentences[0].of(line)
-    if len(line) > TITLE_MAX_CHARS:
-        line = line[:TITLE_MAX_CHARS].rsplit(" ", 1)[0] + "…"
-    return line
+    i = 0
+    while i < len(lines) - 1 and _CAPTION.search(lines[i][0].of(text)):
+        i += 1
+    line, seg_end = lines[i]
+    sentences = split_sentences(text, line.start, seg_end)
+    first = sentences[0].of(text) if sentences else line.of(text)
+    first = " ".join(_HEADING_MARK.sub("", first).split())
+    if first.rstrip("\"'”’)").endswith(_SENTENCE_END):
+        return _shorten(first)
+    if len(first) > TITLE_MAX_CHARS:
+        return first[:TITLE_MAX_CHARS].rsplit(" ", 1)[0] + "…"
+    return first
 
 
 def clean(text: str, mode: str = "auto") -> Cleaned:

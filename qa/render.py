@@ -1,9 +1,11 @@
-"""HTML for the web chat: answers, citations, passages and the index header (pure, no Gradio).
+"""HTML for the web chat: answers, citations, passages and the index header (no Gradio); the
+plain text a reader copies; the whole article as the index read it.
 
 Every piece of text that comes from a document, an index or a person is passed through
 ``html.escape`` before it is put in HTML, so an article holding ``<script>`` shows as text. The
 chat component renders these strings as HTML (Markdown off) and sanitizes them again; the
-escaping here does not rely on that.
+escaping here does not rely on that. The sanitizer drops ``data-*`` attributes, so what the
+page's script needs rides on class names (``qa-n1`` for citation 1) and hidden elements.
 """
 
 from __future__ import annotations
@@ -11,23 +13,32 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .answer import status_line
-from .documents import decode
-from .types import Answer, Citation, Hit
+from .config import Settings
+from .documents import load_document
+from .types import Answer, Citation, Document, Hit
 
 NOTHING_RELEVANT = "Nothing relevant in these articles"
 ARTICLE_LIMIT = 200_000  # characters of an article shown in full; longer ones are cut
+ECHO_CHARS = 300  # characters of a question echoed in the chat; the rest is counted
 
-ArticleReader = Callable[[str], str | None]  # source -> the file's text, or None if unreadable
+# source -> the article as the index read it (text, content segments, removed boilerplate), or
+# None when the file is gone or unreadable
+ArticleReader = Callable[[str], Document | None]
+
+# A blank line or more (a paragraph break): one modest gap, however many blank lines there were.
+_PARAGRAPH_BREAK = re.compile(r"[ \t]*\n(?:[ \t]*\n)+[ \t]*")
+GAP = '<span class="qa-gap"></span>'
 
 
 def esc(text: str) -> str:
-    """Text as HTML: escaped, with line breaks kept."""
-    return html.escape(text, quote=True).replace("\n", "<br>")
+    """Text as HTML: escaped, line breaks kept, a run of blank lines one paragraph gap."""
+    return _PARAGRAPH_BREAK.sub(GAP, html.escape(text, quote=True)).replace("\n", "<br>")
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int, int]]) -> str:
@@ -42,7 +53,7 @@ def highlight(text: str, spans: Sequence[tuple[int, int, int]]) -> str:
         if start >= end:
             continue
         out.append(esc(text[pos:start]))
-        out.append(f'<mark class="qa-mark" data-cite="{number}">{esc(text[start:end])}</mark>')
+        out.append(f'<mark class="qa-mark qa-n{number}">{esc(text[start:end])}</mark>')
         pos = end
     out.append(esc(text[pos:]))
     return "".join(out)
@@ -107,16 +118,54 @@ def render_passages(
     )
 
 
-def render_article(source: str, text: str | None, citations: Sequence[Citation]) -> str:
-    """A collapsed view of the whole source article with its cited sentences marked."""
+def _left_out(chars: int) -> str:
+    """What stands where the cleaner removed boilerplate: a dim note, not the text."""
+    return (
+        f'<span class="qa-removed" title="removed by the cleaner: sign-up box, caption, teasers '
+        f'or similar">[{chars:,} characters of web-page boilerplate left out]</span>'
+    )
+
+
+def _article_html(doc: Document, spans: Sequence[tuple[int, int, int]]) -> tuple[str, bool]:
+    """The article's content as HTML, cited sentences marked, and whether it was cut.
+
+    Only the content segments are shown, a paragraph gap between them; where the cleaner took
+    out boilerplate (a sign-up box, a caption, teasers) a short dim note stands in its place.
+    """
+    out: list[str] = []
+    pos, shown = 0, 0
+    removed = sorted(doc.removed)
+    for seg in doc.segments:
+        left_out = sum(len(r) for r in removed if pos <= r.start < seg.start)
+        if left_out:
+            out.append(_left_out(left_out))
+        elif out:
+            out.append(GAP)
+        end = min(seg.end, seg.start + ARTICLE_LIMIT - shown)
+        local = [
+            (a - seg.start, b - seg.start, n) for a, b, n in spans if a < end and b > seg.start
+        ]
+        out.append(highlight(doc.text[seg.start : end], local))
+        shown += end - seg.start
+        pos = seg.end
+        if end < seg.end:
+            return "".join(out), True
+    left_out = sum(len(r) for r in removed if r.start >= pos)
+    if left_out:
+        out.append(_left_out(left_out))
+    return "".join(out), False
+
+
+def render_article(source: str, doc: Document | None, citations: Sequence[Citation]) -> str:
+    """A collapsed view of the whole (cleaned) source article with its cited sentences marked."""
     numbers = " ".join(f"[{c.number}]" for c in citations)
     summary = f"Read the whole article with {numbers} marked"
-    if text is None:
+    if doc is None:
         body = '<p class="qa-note">The article file could not be read (moved or deleted?).</p>'
     else:
         spans, lost = [], []
         for c in citations:
-            where = _locate(text, c.start, c.end, c.text)
+            where = _locate(doc.text, c.start, c.end, c.text)
             if where is None:
                 lost.append(c.number)
             else:
@@ -127,11 +176,9 @@ def render_article(source: str, text: str | None, citations: Sequence[Citation])
                 '<p class="qa-note">The article changed since it was indexed: '
                 f"{' '.join(f'[{n}]' for n in lost)} is no longer in it. Rebuild the index.</p>"
             )
-        cut = ""
-        if len(text) > ARTICLE_LIMIT:
-            text = text[:ARTICLE_LIMIT]
-            cut = f'<p class="qa-note">(cut after {ARTICLE_LIMIT:,} characters)</p>'
-        body = f'{note}<div class="qa-article-text">{highlight(text, spans)}</div>{cut}'
+        text, was_cut = _article_html(doc, spans)
+        cut = f'<p class="qa-note">(cut after {ARTICLE_LIMIT:,} characters)</p>' if was_cut else ""
+        body = f'{note}<div class="qa-article-text">{text}</div>{cut}'
     return f'<details class="qa-article"><summary>{summary}</summary>{body}</details>'
 
 
@@ -146,7 +193,7 @@ def render_citations(citations: Sequence[Citation], read_article: ArticleReader 
             same = [d for d in citations if d.source == c.source]
             article = render_article(c.source, read_article(c.source), same)
         items.append(
-            f'<li class="qa-citation" data-cite="{c.number}">'
+            f'<li class="qa-citation qa-n{c.number}">'
             f'<span class="qa-ref">[{c.number}]</span> {_meta(c.source, c.title, c.date)}'
             f"{article}</li>"
         )
@@ -171,6 +218,30 @@ def _lead_and_more(answer: Answer) -> str:
     )
 
 
+def _marker(number: int) -> str:
+    """A citation marker in the answer: a button that opens the source at the cited sentence
+    (the page's script does that, see ``qa.ui.PAGE_JS``)."""
+    return (
+        f'<button type="button" class="qa-ref qa-cite qa-n{number}" '
+        f'title="Show source [{number}] with the sentence marked">[{number}]</button>'
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer as plain text to copy: its sentences with their markers, then one line a
+    citation, "[1] Title — date — file". No HTML."""
+    sentences = " ".join(f"{_one_line(c.text)} [{c.number}]" for c in answer.citations)
+    sources = []
+    for c in answer.citations:
+        parts = [_one_line(c.title or c.source), *([c.date] if c.date else []), c.source]
+        sources.append(f"[{c.number}] " + " — ".join(parts))
+    return "\n\n".join([sentences, "\n".join(sources)]) if sources else sentences
+
+
 def render_answer(
     answer: Answer,
     *,
@@ -179,8 +250,9 @@ def render_answer(
 ) -> str:
     """The chat reply to a question, by the answer's status (see ``qa.types.Answer``):
 
-    * ``answered``: the quoted sentence(s) with citations, then the passage of the first one,
-      the other passages collapsed under "More passages";
+    * ``answered``: the quoted sentence(s), each with a citation marker that opens its source,
+      the citations, a "Copy answer" button (plain text: ``answer_text``), then the passage of
+      the first one, the other passages collapsed under "More passages";
     * ``passages``: what is uncertain or missing, then the passage holding the likeliest
       sentence (marked) first, open;
     * ``not_found``: that nothing answers it, then the closest passages, collapsed.
@@ -194,11 +266,15 @@ def render_answer(
         searched = f'<p class="qa-query">Searched for: <q>{esc(answer.question)}</q></p>'
     if answer.status == "answered":
         sentences = " ".join(
-            f'<span class="qa-sentence">{esc(c.text)}</span> <sup class="qa-ref">[{c.number}]</sup>'
+            f'<span class="qa-sentence">{esc(c.text)}</span> {_marker(c.number)}'
             for c in answer.citations
         )
         parts.append(f'<p class="qa-answer">{sentences}</p>')
         parts.append(render_citations(answer.citations, read_article))
+        parts.append(
+            '<p class="qa-tools"><button type="button" class="qa-copy">Copy answer</button>'
+            f'<span class="qa-plain">{html.escape(answer_text(answer))}</span></p>'
+        )
         parts.append(searched)
         parts.append(_lead_and_more(answer))
     elif answer.status == "passages":
@@ -227,8 +303,18 @@ def render_error(message: str) -> str:
 
 
 def render_user(question: str) -> str:
-    """The person's question as it shows in the chat."""
-    return f'<span class="qa-user">{esc(question)}</span>'
+    """The person's question as it shows in the chat: a very long one is cut after
+    ``ECHO_CHARS`` characters, with a note of how many more it had."""
+    if len(question) <= ECHO_CHARS:
+        return f'<span class="qa-user">{esc(question)}</span>'
+    shown = question[:ECHO_CHARS]
+    if " " in shown[ECHO_CHARS // 2 :]:
+        shown = shown.rsplit(" ", 1)[0]  # at a word boundary when there is one near the end
+    more = len(question) - len(shown)
+    return (
+        f'<span class="qa-user">{esc(shown)}… '
+        f'<span class="qa-more">({more:,} more characters)</span></span>'
+    )
 
 
 def _when(created_at: str | None) -> str:
@@ -283,21 +369,22 @@ def render_index_error(message: str) -> str:
     )
 
 
-def article_reader(corpus_dir: str | os.PathLike[str]) -> ArticleReader:
-    """Reads an article of the corpus by its source name, as the index read it.
+def article_reader(
+    corpus_dir: str | os.PathLike[str], settings: Settings | None = None
+) -> ArticleReader:
+    """Reads an article of the corpus by its source name and cleans it as the index did (pass
+    the index's cleaning mode in ``settings``).
 
     A source that would lead outside the corpus folder, or an unreadable file, gives None.
     """
     root = Path(corpus_dir).resolve()
+    cfg = settings if settings is not None else Settings()
 
-    def read(source: str) -> str | None:
+    def read(source: str) -> Document | None:
         path = (root / source).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             return None
-        try:
-            text, _ = decode(path.read_bytes())
-        except OSError:
-            return None
-        return text
+        doc, _ = load_document(path, source, cfg)
+        return doc
 
     return read

@@ -27,6 +27,7 @@ import gradio as gr
 from gradio.events import api as gr_api
 
 from .api import ask, build_index, index_info, search
+from .chat import Conversation
 from .config import Settings
 from .errors import IndexNotFoundError, QAError
 from .followup import expand_followup
@@ -59,40 +60,118 @@ THEME = gr.themes.Default(
     font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
 )
 
-# After a question or an answer is added: scroll the chat so that the latest question starts at
-# the top, its answer right below it (a reply is long: the passages come after the answer).
-SCROLL_JS = """
-async () => {
-  await new Promise((resolve) => setTimeout(resolve, 150));  // let the chat render first
-  const items = document.querySelectorAll("#qa-chat .qa-user");
-  const last = items[items.length - 1];
-  if (!last) return;
-  let box = last.parentElement;
-  while (box && !(box.scrollHeight > box.clientHeight + 1 &&
-                  /(auto|scroll)/.test(getComputedStyle(box).overflowY))) {
-    box = box.parentElement;
-  }
-  if (!box) return;
-  const top = last.getBoundingClientRect().top - box.getBoundingClientRect().top;
-  box.scrollTo({top: box.scrollTop + top - 40, behavior: "smooth"});
+# Scripts of the page. PAGE_JS runs once on load: it defines qaShowQuestion, which scrolls the
+# page (or whatever scrolls the chat) so that a question stands at the top of the view, and it
+# handles clicks on a reply's citation markers (open the source at the cited sentence) and on its
+# "Copy answer" button (copy the reply's plain text, kept in a hidden .qa-plain next to it). The
+# chat's sanitizer drops data-* attributes: a citation's number travels as the class qa-n<number>.
+PAGE_JS = """
+() => {
+  window.qaShowQuestion = (answered) => {
+    const items = [...document.querySelectorAll("#qa-chat .qa-user, #qa-chat .qa-reply")];
+    let i = items.length - 1;
+    if (answered) {  // the question the latest reply answers
+      while (i >= 0 && !items[i].classList.contains("qa-reply")) i--;
+    }
+    while (i >= 0 && !items[i].classList.contains("qa-user")) i--;
+    if (i < 0) return;
+    const row = items[i].closest(".message-row") || items[i];
+    row.scrollIntoView({block: "start"});
+  };
+  const openAt = (mark) => {
+    for (let d = mark.closest("details"); d; d = d.parentElement.closest("details")) d.open = true;
+    mark.scrollIntoView({block: "center"});
+    mark.classList.add("qa-flash");
+    setTimeout(() => mark.classList.remove("qa-flash"), 2000);
+  };
+  const copied = (button) => {
+    button.textContent = "Copied";
+    setTimeout(() => { button.textContent = "Copy answer"; }, 1500);
+  };
+  const copyText = (button) => {
+    const plain = button.parentElement.querySelector(".qa-plain");
+    const text = plain ? plain.textContent : "";
+    const fallback = () => {  // pages served over plain http on another host
+      const area = document.createElement("textarea");
+      area.value = text;
+      document.body.appendChild(area);
+      area.select();
+      document.execCommand("copy");
+      area.remove();
+      copied(button);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(() => copied(button), fallback);
+    } else {
+      fallback();
+    }
+  };
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    const cite = target && target.closest("#qa-chat button.qa-cite");
+    if (cite) {
+      event.preventDefault();
+      const reply = cite.closest(".qa-reply");
+      const n = [...cite.classList].find((name) => /^qa-n[0-9]+$/.test(name));
+      const mark = reply && n && (reply.querySelector(`.qa-article mark.${n}`) ||
+                                  reply.querySelector(`.qa-passage mark.${n}`));
+      if (mark) openAt(mark);
+      return;
+    }
+    const copy = target && target.closest("#qa-chat button.qa-copy");
+    if (copy) {
+      event.preventDefault();
+      copyText(copy);
+    }
+  });
 }
 """
 
+# Run after a question is added (False) or an answer arrives (True): once the chat has rendered,
+# bring the question up to the top of the view, its answer right below it.
+SCROLL_TO_QUESTION = """
+async () => {
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  if (window.qaShowQuestion) window.qaShowQuestion(false);
+}
+"""
+SCROLL_TO_ANSWERED = SCROLL_TO_QUESTION.replace("(false)", "(true)")
+
+# The page scrolls, not the chat: the chat grows with its replies, and the question box stays
+# at the foot of the window (sticky) so the next question can be typed at any point.
 CSS = """
 .qa-header h1 { margin: 0 0 .2em 0; font-size: 1.6em; }
 .qa-index p { margin: .1em 0; color: var(--body-text-color-subdued); font-size: .92em; }
 .qa-stale, .qa-error { color: var(--error-text-color, #b91c1c); }
+.gradio-container { overflow: visible !important; }
+#qa-chat .message-row { scroll-margin-top: 8px; padding: 14px 16px 10px; }
+#qa-chat { min-height: clamp(180px, calc(100dvh - 470px), 420px) !important; }
+#qa-chat .placeholder { padding: 12px 16px; }
+#qa-ask { position: sticky; bottom: 0; z-index: 20; background: var(--body-background-fill);
+  padding: 6px 0; box-shadow: 0 -8px 8px -8px rgba(0, 0, 0, .18); }
+.qa-plain { display: none; }
 .qa-reply p { margin: .3em 0; }
 .qa-answer { font-size: 1.08em; line-height: 1.5; }
 .qa-reply mark { background: #fde68a; color: #1f2937; padding: 0 .15em; border-radius: 3px; }
+.qa-reply mark { transition: background-color .3s; }
+.qa-reply mark.qa-flash { background: #f59e0b; }
 .qa-ref { color: var(--link-text-color, #2563eb); font-weight: 600; }
+button.qa-cite { background: none; border: 0; padding: 0 .15em; margin: 0; cursor: pointer;
+  color: var(--link-text-color, #2563eb); font-weight: 600; font-size: .75em; line-height: 1.2;
+  vertical-align: super; }
+button.qa-cite:hover { text-decoration: underline; }
+button.qa-copy { font-size: .85em; padding: .15em .6em; cursor: pointer;
+  border: 1px solid var(--border-color-primary); border-radius: 6px;
+  background: var(--button-secondary-background-fill); }
 .qa-citations { margin: .4em 0 .6em 0; padding-left: 0; list-style: none; }
 .qa-citation { margin: .2em 0; }
 .qa-title { font-weight: 600; }
-.qa-date, .qa-source, .qa-dates, .qa-also, .qa-query, .qa-note {
+.qa-date, .qa-source, .qa-dates, .qa-also, .qa-query, .qa-note, .qa-more, .qa-removed {
   color: var(--body-text-color-subdued); }
 .qa-source { font-size: .82em; }
-.qa-query { font-size: .92em; }
+.qa-query, .qa-more { font-size: .92em; }
+.qa-gap { display: block; height: .5em; }
+.qa-removed { display: block; font-size: .82em; font-style: italic; margin: .3em 0; }
 .qa-reply details > summary { cursor: pointer; color: var(--link-text-color, #2563eb); }
 .qa-article-text { max-height: 24em; overflow-y: auto; padding: .5em .8em; margin: .3em 0;
   border: 1px solid var(--border-color-primary); border-radius: 6px; font-size: .93em; }
@@ -149,27 +228,31 @@ def reply_html(
         )
     reader = None
     try:
-        reader = article_reader(index_info(index_dir)["corpus_dir"])
+        info = index_info(index_dir)
+        cleaning = settings.with_(clean=info.get("clean") or settings.clean)
+        reader = article_reader(info["corpus_dir"], cleaning)
     except Exception:  # the answer still shows, without the full-article view
         log.exception("finding the corpus folder failed")
     return render_answer(answer, question=question, read_article=reader), query
 
 
 def answer_turn(
-    question: str,
-    history: list[Any],
-    k: Any,
-    last_question: str,
-    index_dir: str,
-    settings: Settings,
-) -> tuple[list[Any], str]:
-    """The chat with the answer to ``question`` added, and the question the next one may lean
-    on: this one as typed (never its expansion), or the previous one when this one failed."""
-    if not question:
-        return history, last_question
-    html, query = reply_html(question, last_question or None, _k(k), index_dir, settings)
-    remembered = question.strip() if query else last_question
-    return [*history, {"role": "assistant", "content": html}], remembered
+    question: str, previous: str, k: Any, index_dir: str, settings: Settings
+) -> tuple[str, bool]:
+    """The reply to one question of a conversation (see ``qa.chat.Conversation``), and whether
+    it was answered without an error: only then may the next question lean on it."""
+    html, query = reply_html(question, previous or None, _k(k), index_dir, settings)
+    return html, bool(query)
+
+
+def chat_messages(conversation: Conversation) -> list[dict[str, str]]:
+    """The conversation as the chat shows it: each question, then its reply once there is one."""
+    messages = []
+    for turn in conversation.turns():
+        messages.append({"role": "user", "content": render_user(turn.question)})
+        if turn.reply is not None:
+            messages.append({"role": "assistant", "content": turn.reply})
+    return messages
 
 
 def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | None = None) -> Any:
@@ -177,17 +260,26 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
     index = str(index_dir)
     cfg = settings if settings is not None else Settings.from_env()
 
-    def add_user(question: str, history: list[Any]) -> tuple[str, list[Any], str]:
-        """Show the question in the chat at once; the answer follows."""
-        q = (question or "").strip()
-        if not q:
-            return "", history, ""
-        return "", [*history, {"role": "user", "content": render_user(q)}], q
+    def add_question(question: str, conversation: Conversation) -> tuple[str, list[Any]]:
+        """Show the question in the chat at once (it waits its turn); empty the box."""
+        conversation.ask(question or "")
+        return "", chat_messages(conversation)
 
-    def respond(
-        pending: str, history: list[Any], k: Any, last_question: str
-    ) -> tuple[list[Any], str]:
-        return answer_turn(pending, history, k, last_question, index, cfg)
+    def add_example(text: str) -> Callable[[Conversation], list[Any]]:
+        def add(conversation: Conversation) -> list[Any]:
+            conversation.ask(text)
+            return chat_messages(conversation)
+
+        return add
+
+    def respond(conversation: Conversation, k: Any) -> list[Any]:
+        """Answer the oldest waiting question of this conversation."""
+        conversation.answer_next(lambda q, previous: answer_turn(q, previous, k, index, cfg))
+        return chat_messages(conversation)
+
+    def start_over(conversation: Conversation) -> list[Any]:
+        conversation.clear()
+        return []
 
     def ask_api(question: str, k: int = DEFAULT_K) -> dict[str, Any]:
         """Answer a question from the indexed articles.
@@ -204,18 +296,19 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
             raise gr.Error(str(exc)) from None
         return answer.to_dict()
 
-    # No buttons: "share" would send the chat off this machine, and Gradio's "copy"/"copy_all"
-    # copy a reply's raw HTML rather than its text. A reader selects and copies text instead.
+    # No Gradio buttons: "share" would send the chat off this machine, and Gradio's
+    # "copy"/"copy_all" copy a reply's raw HTML. Each answer has its own "Copy answer" button,
+    # which copies plain text (see PAGE_JS).
     chat_buttons: list[Any] = []
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         with gr.Column(elem_classes="qa-header"):
             gr.HTML(f"<h1>{TITLE}</h1>")
             header = gr.HTML(_index_header(index), elem_id="qa-index")
         chatbot = gr.Chatbot(
-            label="Answers",
+            show_label=False,
             elem_id="qa-chat",
-            height=660,
-            autoscroll=False,  # SCROLL_JS shows the start of each new message instead
+            height=None,  # grows with its replies: the page scrolls, not a box inside it
+            autoscroll=False,  # qaShowQuestion shows the start of each new message instead
             render_markdown=False,  # replies are HTML built from escaped text
             sanitize_html=True,
             latex_delimiters=[],
@@ -227,7 +320,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
         )
         with gr.Row(elem_id="qa-examples"):
             examples = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=True, elem_id="qa-ask"):
             question = gr.Textbox(
                 placeholder="Ask a question about the articles…",
                 show_label=False,
@@ -244,8 +337,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
             )
             clear = gr.Button("New conversation", scale=0, min_width=160, elem_id="qa-clear")
 
-        pending = gr.State("")
-        last_question = gr.State("")
+        conversation = gr.State(Conversation)  # one per browser session, kept on the server
         private: dict[str, Any] = {"api_visibility": "private"}
         answering: dict[str, Any] = {
             "concurrency_id": "qa",
@@ -254,33 +346,27 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
         }
 
         def answer_after(event: Any) -> None:
-            """Scroll to the question, answer it, scroll to the answer."""
-            event.then(None, js=SCROLL_JS, **private).then(
-                respond, [pending, chatbot, k, last_question], [chatbot, last_question], **answering
-            ).then(None, js=SCROLL_JS, **private)
+            """Scroll to the question, answer it (in turn), scroll to the answered question."""
+            event.then(None, js=SCROLL_TO_QUESTION, **private).then(
+                respond, [conversation, k], chatbot, **answering
+            ).then(None, js=SCROLL_TO_ANSWERED, **private)
 
         for trigger in (question.submit, send.click):
             answer_after(
                 trigger(
-                    add_user,
+                    add_question,
+                    [question, conversation],
                     [question, chatbot],
-                    [question, chatbot, pending],
                     queue=False,
                     **private,
                 )
             )
         for button, text in zip(examples, EXAMPLES, strict=True):
             answer_after(
-                button.click(
-                    lambda history, text=text: add_user(text, history),
-                    [chatbot],
-                    [question, chatbot, pending],
-                    queue=False,
-                    **private,
-                )
+                button.click(add_example(text), [conversation], chatbot, queue=False, **private)
             )
-        clear.click(lambda: ([], "", ""), None, [chatbot, last_question, pending], **private)
-        chatbot.clear(lambda: ("", ""), None, [last_question, pending], **private)
+        clear.click(start_over, conversation, chatbot, **private)
+        chatbot.clear(start_over, conversation, chatbot, **private)
         demo.load(lambda: _index_header(index), None, header, **private)
         gr_api(ask_api, api_name="ask", concurrency_id="qa", concurrency_limit=CONCURRENCY)
 
@@ -322,6 +408,7 @@ def launch(
         quiet=quiet,
         theme=THEME,
         css=CSS,
+        js=PAGE_JS,
         ssr_mode=False,
         pwa=False,
         mcp_server=False,

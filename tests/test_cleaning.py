@@ -178,11 +178,65 @@ def test_seed_000_title_is_first_line_and_one_segment() -> None:
     assert cleaned.segments == (Span(0, text.index("Get The Leadout Newsletter") - 1),)
 
 
-def test_seed_004_title_follows_date_prefix() -> None:
-    cleaned = clean(_read("004"))
-    assert cleaned.title == (
-        "Mark Cavendish celebrates after winning the final stage of the 2023 Giro d'Italia in Rome"
-    )
+# 000 opens with its headline. The others have none: 004 opens with a photo caption (skipped),
+# the rest with their first paragraph, whose first sentence is cut at a clause boundary.
+SEED_TITLES = {
+    "000": "Mark Cavendish set to reunite with Quick-Step coach for final pro season in 2024",
+    "001": "Vasilis Anastopolous, the new head of performance at Astana Qazaqstan",
+    "002": "Vasilis Anastopoulos mentored Mark Cavendish into the record books in 2021",
+    "003": (
+        "Mark Cavendish has reached an agreement with Astana Qazaqstan boss Alexander Vinokourov"
+    ),
+    "004": "Mark Cavendish has opted not to retire and will race on in 2024",
+}
+
+
+@pytest.mark.parametrize("key", sorted(SEED_TITLES))
+def test_seed_titles(key: str) -> None:
+    assert clean(_read(key)).title == SEED_TITLES[key]
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # a headline line: short, not ending like a sentence ("?" and "!" are fine)
+        ("Why did Cavendish un-retire?\nHe said so on Tuesday.\n", "Why did Cavendish un-retire?"),
+        ("Weekly notes, week 14\n\nMonday. We shipped.\n", "Weekly notes, week 14"),
+        # photo captions above it are skipped
+        (
+            "Cavendish in action at the Tour (Image credit: Getty Images)\nA headline\n\nBody.\n",
+            "A headline",
+        ),
+        ("Photo: the peloton in Rome\nPeloton reaches Rome\nBody text.\n", "Peloton reaches Rome"),
+        (
+            "Mark Cavendish celebrates after winning in Rome\n\nCavendish will race on.\n",
+            "Cavendish will race on.",
+        ),
+        ("Photo: a caption and nothing else\n", "Photo: a caption and nothing else"),
+        # a first sentence: whole when short, else cut at a comma or before a clause word
+        ("Body sentence here. Another one.\n", "Body sentence here."),
+        (
+            "The committee met in the town hall on Monday evening, and agreed on the budget for "
+            "the coming year after a long debate.\n",
+            "The committee met in the town hall on Monday evening",
+        ),
+        (
+            "The committee met in the old town hall on Monday evening to agree on the budget for "
+            "the coming year in a long and heated debate.\n",
+            "The committee met in the old town hall on Monday evening",
+        ),
+        # ... else at a word, marked as cut
+        ("Supercalifragilistic " * 8 + "end.\n", " ".join(["Supercalifragilistic"] * 4) + "…"),
+        # a paragraph wrapped over lines is one sentence, not a headline line
+        (
+            "Ordinary documents for the cleaning tests: notes, handbook pages and reports written "
+            "for the\ntests, in Markdown and plain text.\n",
+            "Ordinary documents for the cleaning tests",
+        ),
+    ],
+)
+def test_title_is_a_headline_or_a_short_first_sentence(text: str, title: str) -> None:
+    assert clean(text).title == title
 
 
 def test_seed_002_segments_split_around_also_read_list() -> None:

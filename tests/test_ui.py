@@ -26,13 +26,20 @@ from typing import Any
 import pytest
 
 from qa import Answer, Citation, Hit, Settings, ask, build_index, index_info
+from qa.cleaning import clean
 from qa.render import (
+    ECHO_CHARS,
     NOTHING_RELEVANT,
+    answer_text,
     article_reader,
+    esc,
     highlight,
     render_answer,
     render_index_info,
+    render_passage,
+    render_user,
 )
+from qa.types import Document
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -156,15 +163,22 @@ def hostile_answer() -> Answer:
     return Answer(question="q", text=sentence, citations=(cite,), passages=(hit,), confidence=0.9)
 
 
+def as_document(source: str, text: str) -> Document:
+    c = clean(text)
+    return Document(source, text, "", c.title, c.date, c.segments, c.removed)
+
+
 def test_reply_escapes_document_text_titles_and_names() -> None:
     answer = hostile_answer()
-    out = render_answer(answer, question="q", read_article=lambda source: HOSTILE)
+    out = render_answer(
+        answer, question="q", read_article=lambda source: as_document(source, HOSTILE)
+    )
     assert "<script" not in out.lower()
     assert "<img" not in out.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
     assert "&lt;img src=x onerror=alert(1)&gt;" in out
     # the cited sentence is marked, escaped, in the answer's passage and in the whole article
-    marked = f'<mark class="qa-mark" data-cite="1">{html.escape(answer.citations[0].text)}</mark>'
+    marked = f'<mark class="qa-mark qa-n1">{html.escape(answer.citations[0].text)}</mark>'
     assert out.count(marked) == 2
     assert '<details class="qa-article">' in out
 
@@ -173,10 +187,66 @@ def test_highlight_escapes_around_and_inside_marks() -> None:
     text = f"a {SCRIPT} b <i>c</i>"
     out = highlight(text, [(2, 2 + len(SCRIPT), 1)])
     assert out == (
-        'a <mark class="qa-mark" data-cite="1">&lt;script&gt;alert(1)&lt;/script&gt;</mark>'
+        'a <mark class="qa-mark qa-n1">&lt;script&gt;alert(1)&lt;/script&gt;</mark>'
         " b &lt;i&gt;c&lt;/i&gt;"
     )
     assert highlight("x\ny", [(5, 9, 1), (-3, 0, 2)]) == "x<br>y"
+
+
+def test_blank_lines_make_one_modest_gap_not_empty_lines() -> None:
+    assert esc("one\n\n\n\n  two\nthree") == 'one<span class="qa-gap"></span>two<br>three'
+    text = "First paragraph.\n\n\n\nSecond one.\n \nThird."
+    hit = Hit(text, "a.txt", 1.0, 0, len(text), "A", None, rank=1)
+    out = render_passage(hit)
+    assert "<br><br>" not in out and out.count('<span class="qa-gap"></span>') == 2
+
+
+def test_a_very_long_question_is_echoed_cut_with_a_note() -> None:
+    short = render_user("short <b>?</b>")
+    assert short == '<span class="qa-user">short &lt;b&gt;?&lt;/b&gt;</span>'
+    question = " ".join(f"word{i}" for i in range(1000))
+    out = render_user(question)
+    shown = html.unescape(out.removeprefix('<span class="qa-user">').split("…", 1)[0])
+    assert question.startswith(shown) and ECHO_CHARS // 2 < len(shown) <= ECHO_CHARS
+    more = re.search(r"\(([\d,]+) more characters\)", out)
+    assert more is not None and int(more.group(1).replace(",", "")) == len(question) - len(shown)
+    assert len(out) < ECHO_CHARS + 120
+
+
+def test_copy_text_is_the_answer_then_its_sources_without_markup() -> None:
+    answer = hostile_answer()
+    cite = answer.citations[0]
+    text = answer_text(answer)
+    assert text == f"{cite.text} [1]\n\n[1] Festival {SCRIPT} — 2023-10-06 — {IMG}.txt"
+    out = render_answer(answer)
+    assert f'<span class="qa-plain">{html.escape(text)}</span>' in out  # escaped in the page
+    assert '<button type="button" class="qa-copy">Copy answer</button>' in out
+
+
+def test_citation_markers_are_buttons_numbered_like_their_marks() -> None:
+    answer = hostile_answer()
+    out = render_answer(answer, read_article=lambda source: as_document(source, HOSTILE))
+    lead = out.split('<p class="qa-answer">', 1)[1].split("</p>", 1)[0]
+    assert '<button type="button" class="qa-ref qa-cite qa-n1"' in lead
+    assert out.count('<mark class="qa-mark qa-n1">') == 2  # in the article and the passage
+
+
+def test_whole_article_shows_the_cleaned_text_only(ui_corpus: Path) -> None:
+    from qa.render import render_article
+
+    source = "001_1bde5f3f857fbb0b.txt"
+    doc = article_reader(ui_corpus)(source)
+    assert doc is not None and doc.removed
+    sentence = "It was confirmed by his team on Wednesday that Cavendish"
+    start = doc.text.index(sentence)
+    end = doc.text.index(".", start) + 1
+    cite = Citation(1, source, start, end, doc.text[start:end], doc.title, doc.date, 0)
+    out = render_article(source, doc, [cite])
+    assert f'<mark class="qa-mark qa-n1">{html.escape(cite.text)}</mark>' in out
+    for boilerplate in ("Get The Leadout Newsletter", "Image credit", "date 2023-10-05"):
+        assert boilerplate in doc.text and boilerplate not in out
+    assert out.count("characters of web-page boilerplate left out") >= 2
+    assert "could not be read" in render_article(source, None, [cite])
 
 
 def test_reply_to_a_real_answer_marks_the_cited_sentence(ui_index: Path, ui_corpus: Path) -> None:
@@ -186,9 +256,7 @@ def test_reply_to_a_real_answer_marks_the_cited_sentence(ui_index: Path, ui_corp
     first = answer.citations[0]
     assert f"[{first.number}]" in out
     assert html.escape(first.source) in out and html.escape(first.title) in out
-    marked = (
-        f'<mark class="qa-mark" data-cite="1">{html.escape(first.text).replace(chr(10), "<br>")}'
-    )
+    marked = f'<mark class="qa-mark qa-n1">{html.escape(first.text).replace(chr(10), "<br>")}'
     assert out.count(marked) >= 2  # in its passage and in the whole article
     assert out.count('class="qa-passage"') == len(answer.passages) == 5
     assert "Searched for" not in out  # the question was searched as it is
@@ -234,22 +302,29 @@ PREVIOUS_Q = "why did Cavendish un-retire?"
 
 
 def test_chat_remembers_the_typed_question_not_its_expansion(ui_index: Path) -> None:
-    from qa.ui import answer_turn
+    from qa.chat import Conversation
+    from qa.ui import answer_turn, chat_messages
 
-    history, remembered = answer_turn(PREVIOUS_Q, [], 3, "", str(ui_index), HASH)
-    assert remembered == PREVIOUS_Q and len(history) == 1
-    history, remembered = answer_turn(
-        "and who coaches him?", history, 3, remembered, str(ui_index), HASH
-    )
-    assert remembered == "and who coaches him?"  # not "... Cavendish un-retire"
-    assert "Searched for: <q>and who coaches him? Cavendish un-retire</q>" in history[-1]["content"]
-    history, remembered = answer_turn(
-        "and since when?", history, 3, remembered, str(ui_index), HASH
-    )
-    assert "Searched for: <q>and since when? coaches</q>" in history[-1]["content"]
+    chat = Conversation()
+
+    def answerer(question: str, previous: str) -> tuple[str, bool]:
+        return answer_turn(question, previous, 3, str(ui_index), HASH)
+
+    def turn(question: str) -> str:
+        chat.ask(question)
+        assert chat.answer_next(answerer)
+        return chat_messages(chat)[-1]["content"]
+
+    turn(PREVIOUS_Q)
+    assert chat.last_question == PREVIOUS_Q and len(chat_messages(chat)) == 2
+    reply = turn("and who coaches him?")
+    assert chat.last_question == "and who coaches him?"  # not "... Cavendish un-retire"
+    assert "Searched for: <q>and who coaches him? Cavendish un-retire</q>" in reply
+    assert "Searched for: <q>and since when? coaches</q>" in turn("and since when?")
     # a failed question (too long) leaves the one to lean on unchanged
-    history, kept = answer_turn("x" * 5000, history, 3, remembered, str(ui_index), HASH)
-    assert kept == remembered and "Sorry" in history[-1]["content"]
+    assert "Sorry" in turn("x" * 5000)
+    assert chat.last_question == "and since when?"
+    assert [m["role"] for m in chat_messages(chat)] == ["user", "assistant"] * 4
 
 
 @pytest.mark.parametrize(
@@ -291,7 +366,8 @@ def test_index_header_shows_index_build_time_and_staleness(
 
 def test_article_reader_stays_inside_the_corpus(ui_corpus: Path) -> None:
     read = article_reader(ui_corpus)
-    assert read(HOSTILE_NAME) == HOSTILE
+    hostile = read(HOSTILE_NAME)
+    assert hostile is not None and hostile.text == HOSTILE
     assert read("../index/CURRENT") is None
     assert read("/etc/passwd") is None
     assert read("no-such-file.txt") is None
@@ -487,9 +563,19 @@ class Tab:
     dialogs: list[str] = field(default_factory=list)
 
 
+# The window sizes the page must read well at: a laptop and a phone.
+SIZES = [pytest.param((1280, 800), id="1280x800"), pytest.param((390, 844), id="390x844")]
+
+
 @pytest.fixture
-def tab(chromium: Any, server: str) -> Iterator[Tab]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 1100})
+def tab(chromium: Any, server: str, request: pytest.FixtureRequest) -> Iterator[Tab]:
+    """The page in a fresh browser window: 1280×1100 unless parametrized (indirect) with a
+    (width, height). The page may use the clipboard."""
+    width, height = getattr(request, "param", (1280, 1100))
+    context = chromium.new_context(
+        viewport={"width": width, "height": height},
+        permissions=["clipboard-read", "clipboard-write"],
+    )
     tab = Tab(context.new_page())
 
     def on_request(request: Any) -> None:
@@ -587,3 +673,98 @@ def test_browser_shows_hostile_markup_as_text(tab: Tab) -> None:
     page.wait_for_timeout(500)  # give a would-be onerror handler time to fire
     assert tab.dialogs == []
     assert tab.external_requests == []
+
+
+def top_and_bottom(locator: Any) -> tuple[float, float]:
+    box = locator.bounding_box()
+    assert box is not None, "not rendered"
+    return box["y"], box["y"] + box["height"]
+
+
+def in_view(page: Any, locator: Any) -> bool:
+    top, bottom = top_and_bottom(locator)
+    return top >= 0 and bottom <= page.viewport_size["height"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("tab", SIZES, indirect=True)
+def test_browser_title_examples_and_question_box_in_view_at_load(tab: Tab) -> None:
+    page = tab.page
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.scrollY") == 0
+    for part in (".qa-header h1", "#qa-index", "#qa-examples", "#qa-question textarea", "#qa-send"):
+        assert in_view(page, page.locator(part).first), part
+    # the chat carries no label that could cover its placeholder
+    assert "Answers" not in page.locator("#qa-chat").inner_text()
+    assert page.locator("#qa-chat .placeholder").first.is_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("tab", SIZES, indirect=True)
+def test_browser_question_in_view_after_its_answer(tab: Tab) -> None:
+    page = tab.page
+    reply = ask_in_page(page, PREVIOUS_Q, 0)
+    question = page.locator("#qa-chat .qa-user").first
+    top, _ = top_and_bottom(question)
+    assert 0 <= top <= 120, f"the question stands at {top:.0f}px"
+    assert top_and_bottom(reply)[0] < page.viewport_size["height"] * 0.5  # its answer below
+    assert page.evaluate("window.scrollY") > 0  # the page itself scrolled: no box inside it
+
+    # a 5,000-character question: echoed cut short, its error in view without scrolling
+    error = ask_in_page(page, "word " * 1000, 1)
+    assert "the question is too long" in error.inner_text()
+    assert in_view(page, error)
+    echo = page.locator("#qa-chat .qa-user").nth(1).inner_text()
+    assert "more characters)" in echo and len(echo) < ECHO_CHARS + 40
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("tab", SIZES, indirect=True)
+def test_browser_two_fast_questions_are_both_kept(tab: Tab) -> None:
+    page = tab.page
+    first, second = "Who is Vasilis Anastopoulos?", "What injury ended Cavendish's 2023 Tour?"
+    box = page.locator("#qa-question textarea")
+    box.fill(first)
+    box.press("Enter")
+    box.press("Enter")  # pressed twice quickly
+    page.wait_for_timeout(150)
+    box.fill(second)
+    page.locator("#qa-send").click()
+    page.locator("#qa-chat .qa-reply").nth(1).wait_for()
+    page.wait_for_timeout(400)
+    bubbles = page.locator("#qa-chat .qa-user, #qa-chat .qa-reply")
+    kinds = bubbles.evaluate_all("els => els.map(e => e.classList.contains('qa-user'))")
+    assert kinds == [True, False, True, False]  # each answer right after its own question
+    assert page.locator("#qa-chat .qa-user").all_inner_texts() == [first, second]
+    assert page.locator("#qa-chat .qa-error").count() == 0
+    top, _ = top_and_bottom(page.locator("#qa-chat .qa-user").nth(1))
+    assert 0 <= top <= 120, f"the last question answered stands at {top:.0f}px"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("tab", SIZES, indirect=True)
+def test_browser_citation_opens_the_source_and_copy_gives_plain_text(
+    tab: Tab, ui_index: Path
+) -> None:
+    page = tab.page
+    question = "Who is Vasilis Anastopoulos?"
+    want = ask(question, k=5, index_dir=ui_index, settings=HASH)
+    reply = ask_in_page(page, question, 0)
+    article = reply.locator("details.qa-article").first
+    assert article.evaluate("d => d.open") is False
+    reply.locator(".qa-answer button.qa-cite").first.click()
+    page.wait_for_timeout(300)
+    assert article.evaluate("d => d.open") is True
+    mark = article.locator("mark.qa-n1")
+    assert mark.inner_text() == want.citations[0].text
+    assert in_view(page, mark)
+
+    copy = reply.locator("button.qa-copy")
+    copy.click()
+    page.wait_for_timeout(200)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == answer_text(want)
+    assert not re.search(r"<[a-z/]", copied)  # no tags
+    c = want.citations[0]
+    assert copied.startswith(" ".join(c.text.split())) and f"[1] {c.title} — " in copied
+    assert copy.inner_text() == "Copied"

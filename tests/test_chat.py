@@ -1,0 +1,97 @@
+"""qa.chat.Conversation: questions kept in the order sent, answered one at a time."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+
+from qa.chat import Conversation, Turn
+
+
+def echo(question: str, previous: str) -> tuple[str, bool]:
+    return f"re {question} (after {previous or '-'})", not question.startswith("bad")
+
+
+def test_questions_wait_in_order_and_each_answer_follows_its_question() -> None:
+    chat = Conversation()
+    assert chat.ask("  first  ") and chat.ask("second")
+    assert chat.turns() == [Turn("first"), Turn("second")]
+    assert chat.answer_next(echo)
+    assert chat.turns() == [Turn("first", "re first (after -)"), Turn("second")]
+    assert chat.answer_next(echo)
+    assert chat.turns()[1] == Turn("second", "re second (after first)")
+    assert not chat.answer_next(echo)  # nothing waits
+
+
+def test_blank_questions_are_not_kept() -> None:
+    chat = Conversation()
+    assert not chat.ask("   ") and not chat.ask("")
+    assert chat.turns() == []
+
+
+def test_a_failed_question_is_not_leaned_on() -> None:
+    chat = Conversation()
+    for q in ("good one", "bad one", "next"):
+        chat.ask(q)
+        chat.answer_next(echo)
+    assert chat.turns()[2].reply == "re next (after good one)"
+    assert chat.last_question == "next"
+
+
+def test_concurrent_answers_take_turns_in_the_order_asked() -> None:
+    """Two questions sent together: both kept, answered oldest first, never at once."""
+    chat = Conversation()
+    running: list[str] = []
+    overlaps: list[tuple[str, ...]] = []
+
+    def slow(question: str, previous: str) -> tuple[str, bool]:
+        running.append(question)
+        if len(running) > 1:
+            overlaps.append(tuple(running))
+        time.sleep(0.05)
+        running.remove(question)
+        return f"answer to {question}", True
+
+    chat.ask("one")
+    chat.ask("two")
+    threads = [threading.Thread(target=chat.answer_next, args=(slow,)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    chat.ask("three")  # sent while the others are being answered
+    for t in threads:
+        t.join()
+    assert overlaps == []
+    assert [t.reply for t in chat.turns()] == ["answer to one", "answer to two", None]
+
+
+def test_clear_drops_an_answer_still_being_worked_out() -> None:
+    chat = Conversation()
+    chat.ask("old question")
+    started, release = threading.Event(), threading.Event()
+
+    def blocked(question: str, previous: str) -> tuple[str, bool]:
+        started.set()
+        release.wait(5)
+        return "late answer", True
+
+    worker = threading.Thread(target=chat.answer_next, args=(blocked,))
+    worker.start()
+    assert started.wait(5)
+    chat.clear()
+    chat.ask("new question")
+    release.set()
+    worker.join()
+    assert chat.turns() == [Turn("new question")]
+    assert chat.last_question == ""
+
+
+def test_a_copy_has_its_own_turns_and_locks() -> None:
+    """Gradio deep-copies a session's initial state: the copy must work on its own."""
+    chat = Conversation()
+    chat.ask("q")
+    twin = copy.deepcopy(chat)
+    twin.ask("only in the copy")
+    assert [t.question for t in chat.turns()] == ["q"]
+    assert [t.question for t in twin.turns()] == ["q", "only in the copy"]
+    assert twin.answer_next(echo) and chat.turns()[0].reply is None
