@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from .errors import ConfigError, GeneratorError
 
 DEFAULT_TIMEOUT = 60.0  # seconds for the whole reply; also the longest wait for any one read
-MAX_REPLY_TOKENS = 400
+MAX_REPLY_TOKENS = 256  # a short answer of one to three sentences
 
 
 @dataclass(frozen=True)

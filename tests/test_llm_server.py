@@ -52,10 +52,11 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = tmp_path_factory.mktemp("llm-log") / "server.log"
     with log.open("wb") as out:
+        command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model)]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
+        command += ["--model_alias", "gemma-3-270m", "--chat_format", "gemma"]
         server = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model)]
-            + ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
-            + ["--model_alias", "gemma-3-270m"],
+            command,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -106,4 +107,3 @@ def test_real_server_streams_and_citations_are_enforced(llm_url: str, hash_index
     else:  # refused: no valid citation; the quoted answer is shown with the reason
         assert answer.note.startswith("Quoted answer shown")
         assert not numbers or any(not 1 <= n <= len(answer.passages) for n in numbers)
-
