@@ -49,3 +49,12 @@ class BuildInProgressError(QAError):
 
 class ModelError(QAError):
     """The embedding model could not be loaded."""
+
+
+class DocumentSkipped(QAError):
+    """A file is left out of the index on purpose (no text layer, password, missing extra);
+    the message says why. The build reports it and goes on."""
+
+
+class DocumentUnreadable(DocumentSkipped):
+    """A file could not be read: it is broken or malformed. The build reports it and goes on."""
