@@ -33,6 +33,7 @@ _DATES = (
     re.compile(rf"\b(\d{{1,2}}) {_MONTH},? (\d{{4}})\b", re.IGNORECASE),  # 18 March 2024
     re.compile(rf"\b{_MONTH} (\d{{1,2}}),? (\d{{4}})\b", re.IGNORECASE),  # March 18, 2024
 )
+_ISO_START = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 DATE_SEARCH_CHARS = 1_000
 
 
@@ -85,7 +86,7 @@ def iso_date(value: object) -> str | None:
     """An ISO date (YYYY-MM-DD) from a date, a datetime or a string starting with one."""
     if isinstance(value, _dt.date):
         return value.isoformat()[:10]
-    m = _DATES[0].match(str(value or "").strip())
+    m = _ISO_START.match(str(value or "").strip())
     return _valid(int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
