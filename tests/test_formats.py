@@ -3,10 +3,12 @@ made at test time (tests/docmaker.py); the index uses the hashing embedder."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from docmaker import docx_bytes, encrypted_pdf, news_page, pdf_bytes
@@ -14,6 +16,7 @@ from docmaker import docx_bytes, encrypted_pdf, news_page, pdf_bytes
 from qa import Settings, ask, build_index, document_text, removed_text, search
 from qa.documents import load_corpus, load_document
 from qa.errors import DocumentSkipped, DocumentUnreadable, IndexCorruptError
+from qa.evaluate import evaluate_gold, load_gold
 from qa.readers import EXTENSIONS, format_of
 from qa.readers.base import TextBuilder, find_date, iso_date
 from qa.readers.pdf import unwrap
@@ -276,6 +279,8 @@ def test_unwrap_joins_wrapped_lines_only() -> None:
         "A well-",
         "known fact.",
     ]
+    long = "The board approved a plan for the water treatment infra-"
+    assert unwrap(f"{long}\nstructure at Skarv.") == f"{long}structure at Skarv."
 
 
 def test_text_builder_pages_with_an_empty_page() -> None:
@@ -520,3 +525,55 @@ def test_cli_ask_names_the_page(
     main(["ask", question, "--index", str(index)])
     out = capsys.readouterr().out
     assert "reports/water.pdf (p. 2, chars" in out
+
+
+# --- the mixed-format evaluation corpus (tests/data/formats) ---------------------------------
+
+DATA = Path(__file__).resolve().parent / "data"
+FORMATS_CORPUS = DATA / "formats"
+FORMATS_QUESTIONS = DATA / "formats_questions.jsonl"
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "make_formats_corpus", DATA / "make_formats_corpus.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_formats_corpus_is_the_generators_output() -> None:
+    made = _generator().files()
+    committed = {
+        p.relative_to(FORMATS_CORPUS).as_posix(): p.read_bytes()
+        for p in FORMATS_CORPUS.rglob("*")
+        if p.is_file()
+    }
+    assert committed == made
+
+
+def test_formats_questions_quote_their_sources() -> None:
+    docs = {d.source: d for d in load_corpus(FORMATS_CORPUS, Settings()).documents}
+    questions = load_gold(FORMATS_QUESTIONS)
+    extracted = [
+        q for q in questions if all(format_of(s).name in ("pdf", "html") for s in q.sources)
+    ]
+    assert len(extracted) >= 20
+    for q in questions:
+        for source in q.sources:
+            text = " ".join(docs[source].text.lower().split())
+            assert all(" ".join(a.lower().split()) in text for a in q.answers), q.id
+
+
+@pytest.mark.slow
+def test_retrieval_over_the_formats_corpus(tmp_path: Path) -> None:
+    """hit@5 of the real model over PDF, HTML, DOCX, Markdown and text files."""
+    index = tmp_path / "index"
+    settings = Settings()
+    report = build_index(FORMATS_CORPUS, index, settings=settings)
+    assert report.files == 12 and not report.skipped
+    gold = evaluate_gold(load_gold(FORMATS_QUESTIONS), index_dir=index, k=5, settings=settings)
+    assert gold.questions >= 20
+    assert gold.hit5 >= 0.9, gold.misses

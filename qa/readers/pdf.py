@@ -24,8 +24,10 @@ from .base import (
     quiet_logger,
 )
 
-# A line at least this share of the page's longest line, not ending a sentence, wraps.
-WRAPPED_LINE_SHARE = 0.6
+# A line wraps (its paragraph goes on on the next line) when the next line's first word would
+# not have fitted after it: the line plus that word reach this share of the page's longest line
+# (a share, as letters differ in width). A heading or a paragraph's last line stops short.
+WRAP_SHARE = 0.85
 _TERMINAL = ".!?:;\"'”’)]"
 
 
@@ -54,22 +56,24 @@ def _open(pypdf: ModuleType, data: bytes) -> Any:
 
 
 def unwrap(page: str) -> str:
-    """The page's text with lines that wrap inside a paragraph joined by a space (a hyphen at
-    the end of a line is kept and joined without one)."""
+    """The page's text with the lines that wrap inside a paragraph joined by a space (a line
+    ending in a hyphen is joined without one, the hyphen kept)."""
     lines = [" ".join(line.split()) for line in page.replace("\x00", "").splitlines()]
     lines = [line for line in lines if line]
     longest = max(map(len, lines), default=0)
     out: list[str] = []
-    for line in lines:
-        if out and _wraps(out[-1], longest):
+    for i, line in enumerate(lines):
+        if i and _wraps(lines[i - 1], line, longest):
             out[-1] += line if out[-1].endswith("-") else " " + line
         else:
             out.append(line)
     return "\n".join(out)
 
 
-def _wraps(line: str, longest: int) -> bool:
-    return len(line) >= WRAPPED_LINE_SHARE * longest and not line.endswith(tuple(_TERMINAL))
+def _wraps(line: str, following: str, longest: int) -> bool:
+    first_word = following.split(" ", 1)[0]
+    fits = len(line) + 1 + len(first_word) < WRAP_SHARE * longest
+    return not fits and not line.endswith(tuple(_TERMINAL))
 
 
 def _metadata(reader: Any) -> tuple[str | None, str | None, str | None]:
