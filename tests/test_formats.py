@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 from docmaker import docx_bytes, encrypted_pdf, news_page, pdf_bytes
 
-from qa import Settings, ask, build_index, document_text, removed_text, search
+from qa import Settings, ask, build_index, document_text, index_info, removed_text, search
 from qa.documents import load_corpus, load_document
 from qa.errors import DocumentSkipped, DocumentUnreadable, IndexCorruptError
 from qa.evaluate import evaluate_gold, load_gold
@@ -460,6 +460,8 @@ def test_document_text_stored_for_extracted_formats_only(
     assert removed.source == "reports/water.pdf"
     texts = index / str(current_generation(index)) / "texts"
     assert len(list(texts.iterdir())) == 3  # html, pdf, docx; not md or txt
+    formats = index_info(index)["formats"]
+    assert formats == {"txt": 1, "md": 1, "html": 1, "pdf": 1, "docx": 1}
 
 
 def test_tampered_stored_text_is_reported(mixed_index: tuple[Path, Path]) -> None:
