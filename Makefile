@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run    create .venv, install, build the index of seeds/ if missing, launch the chat app
+#   make run    create .venv, install (every format reader too), build the index of seeds/ if
+#               missing, launch the chat app
 #   make test   create/update .venv, install test tools (Chromium too, where apt-get can), run
 #               lint, type checks and the whole test suite
 PYTHON ?= python3
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned exactly: the local CPU wheel; a looser pin pulls CUDA wheels
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[all,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,4 +1,4 @@
-"""The public functions: build_index, search, ask, index_info, removed_text.
+"""The public functions: build_index, search, ask, index_info, document_text, removed_text.
 
 The embedding model and each index load once per process and are reused; a rebuilt index is
 picked up on the next call (the live generation is re-read, and swapped in atomically).
@@ -11,8 +11,9 @@ import hashlib
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from .chunking import chunk_document
 from .cleaning import visible_chars
 from .config import SCHEMA_VERSION, WARN_REMOVED_SHARE, Settings
 from .dedup import collapse
-from .documents import decode, load_corpus
+from .documents import Corpus, decode, load_corpus
 from .embedding import Embedder, get_embedder
 from .errors import (
     CorpusError,
@@ -36,6 +37,7 @@ from .errors import (
     QuestionError,
 )
 from .keyword import KeywordIndex
+from .readers import FORMATS, format_of
 from .retrieval import rank
 from .store import (
     StoredIndex,
@@ -43,6 +45,7 @@ from .store import (
     current_generation,
     load_index,
     read_manifest,
+    read_stored_text,
     write_index,
 )
 from .tokens import token_counter
@@ -53,12 +56,19 @@ from .types import (
     Citation,
     CleaningStats,
     Document,
+    DocumentText,
+    FormatCount,
     Hit,
     RemovedSpan,
     RemovedText,
+    Section,
+    page_at,
+    section_at,
 )
 
 ProgressFn = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+# (phase, done, total): phase "read" counts files, "embed" chunks and sentences, "write" steps.
+PhaseFn = Callable[[str, int, int], None]
 
 
 def _settings(settings: Settings | None) -> Settings:
@@ -121,6 +131,39 @@ def _cleaning(doc: Document) -> CleaningStats:
     return CleaningStats(doc.source, removed, visible_chars(doc.text), doc.web_page)
 
 
+def _text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _stored_name(doc: Document) -> str | None:
+    """Where the index keeps the document's extracted text (None: plain text, read from the
+    file). Keyed by the file's content hash, so copies of one file share it."""
+    return None if doc.plain else f"{doc.sha256}.txt"
+
+
+def _reader_meta(doc: Document) -> dict[str, Any]:
+    """What the reader found, as the manifest records it (qa.api.document_text returns it)."""
+    return {
+        "format": doc.format,
+        "author": doc.author,
+        "site": doc.site,
+        "pages": list(doc.pages),
+        "sections": [[s.start, s.title] for s in doc.sections],
+        "text": _stored_name(doc),
+        "text_sha256": _text_sha256(doc.text),
+    }
+
+
+def _format_counts(corpus: Corpus) -> tuple[FormatCount, ...]:
+    """Files read, skipped and failed, by format, in the order of qa.readers.FORMATS."""
+    counts: dict[str, list[int]] = {}
+    for doc in corpus.documents:
+        counts.setdefault(doc.format, [0, 0, 0])[0] += 1
+    for s in corpus.skipped:
+        counts.setdefault(format_of(s.source).name, [0, 0, 0])[2 if s.failed else 1] += 1
+    return tuple(FormatCount(f.name, *counts[f.name]) for f in FORMATS if f.name in counts)
+
+
 def build_index(
     corpus_dir: str | os.PathLike[str] = "seeds",
     index_dir: str | os.PathLike[str] = "index",
@@ -128,17 +171,27 @@ def build_index(
     *,
     settings: Settings | None = None,
     progress: ProgressFn | None = None,
+    phases: PhaseFn | None = None,
 ) -> BuildReport:
     """Build or update the index of the articles in corpus_dir.
 
     Only new and changed files are embedded; files that left the corpus are dropped; an
     unchanged corpus embeds nothing. ``full=True``, or a change of model or chunker settings,
     re-embeds everything. The previous index stays live until the new one is complete.
+    ``progress(done, total)`` follows the embedding; ``phases(phase, done, total)`` follows
+    every phase: "read" (files), "embed" (chunks and sentences), "write" (steps).
     """
     settings = _settings(settings)
     t0 = time.perf_counter()
     index_path = Path(index_dir).expanduser()
-    corpus = load_corpus(Path(corpus_dir), settings)  # raises before anything is touched
+
+    def on(phase: str) -> ProgressFn | None:
+        if phases is None:
+            return None
+        return lambda done, total: phases(phase, done, total)
+
+    # Raises before anything is touched.
+    corpus = load_corpus(Path(corpus_dir), settings, progress=on("read"))
     count = token_counter(settings.encoding)
     warnings = list(corpus.warnings)
 
@@ -167,11 +220,14 @@ def build_index(
         sent_vecs: list[np.ndarray | None] = []
         sent_texts: list[str] = []
         documents: dict[str, Any] = {}
+        texts: dict[str, str] = {}
         cleaning: list[CleaningStats] = []
         new_files = changed_files = unchanged_files = reused = 0
         for doc in corpus.documents:
             first, first_sentence = len(chunks), len(sent_spans)
             old = by_hash.get(doc.sha256) if previous else None
+            if old is not None and old.get("text_sha256") != _text_sha256(doc.text):
+                old = None  # the same file now reads differently (a reader changed)
             if old is not None and previous is not None:
                 lo, n = old["first_chunk"], old["chunks"]
                 s_lo, s_n = old["first_sentence"], old["sentences"]
@@ -189,6 +245,8 @@ def build_index(
                             doc.sha256,
                             c.sentence_start + shift,
                             c.sentence_end + shift,
+                            doc.page_at(c.start),
+                            doc.section_at(c.start),
                         )
                     )
                     chunk_vecs.append(previous.vectors[row])
@@ -223,6 +281,8 @@ def build_index(
                             doc.sha256,
                             first_sentence + r.start,
                             first_sentence + r.end,
+                            doc.page_at(span.start),
+                            doc.section_at(span.start),
                         )
                     )
                     chunk_vecs.append(None)
@@ -251,7 +311,11 @@ def build_index(
                     "total_chars": stats.total_chars,
                     "spans": [[s.start, s.end] for s in doc.removed],
                 },
+                **_reader_meta(doc),
             }
+            name = _stored_name(doc)
+            if name is not None:
+                texts[name] = doc.text
 
         todo = [i for i, v in enumerate(chunk_vecs) if v is None]
         todo_s = [i for i, v in enumerate(sent_vecs) if v is None]
@@ -281,14 +345,16 @@ def build_index(
         if embedder is not None:
             total, done = len(todo) + len(todo_s), 0
 
+            embed_phase = on("embed")
+
             def step(n: int) -> None:
                 nonlocal done
                 done += n
-                if progress:
-                    progress(done, total)
+                for report in (progress, embed_phase):
+                    if report:
+                        report(done, total)
 
-            if progress:
-                progress(0, total)
+            step(0)
             chunk_texts = [indexed_text(chunks[i], settings) for i in todo]
             both = embedder.encode(
                 chunk_texts + [sent_texts[i] for i in todo_s], settings.batch_size, progress=step
@@ -306,6 +372,9 @@ def build_index(
 
         removed_sources = [s for s in old_docs if s not in documents]
         removed_chunks = sum(old_docs[s]["chunks"] for s in removed_sources)
+        write_phase = on("write")
+        if write_phase:
+            write_phase(0, 1)
         keyword = KeywordIndex.build([indexed_text(c, settings) for c in chunks])
         manifest = {
             "schema_version": SCHEMA_VERSION,
@@ -325,6 +394,8 @@ def build_index(
             keyword,
             np.array(sent_spans, dtype=np.int64).reshape(-1, 2),
             sentence_vectors,
+            texts=texts,
+            progress=write_phase,
         )
 
     return BuildReport(
@@ -347,6 +418,7 @@ def build_index(
         index_dir=str(index_path),
         generation=generation,
         cleaning=tuple(cleaning),
+        formats=_format_counts(corpus),
     )
 
 
@@ -437,6 +509,8 @@ def _hits(
                 keyword_score=round(s.keyword, 6),
                 sentence_score=None if s.sentence is None else round(s.sentence, 6),
                 also_in=also_in,
+                page=c.page,
+                section=c.section,
             )
         )
     return hits
@@ -514,8 +588,16 @@ def answer_signals(
     return Signals(q, vector, hits, choice, missing, features)
 
 
-def _extractive(signals: Signals, settings: Settings) -> Answer:
-    """The quoted answer (or the likeliest sentence, or none) that the signals support."""
+def _place(meta: dict[str, Any], offset: int) -> dict[str, Any]:
+    """The page and section of a document (as the manifest records it) at an offset."""
+    sections = [Section(int(a), str(t)) for a, t in meta.get("sections") or ()]
+    pages = [int(p) for p in meta.get("pages") or ()]
+    return {"page": page_at(pages, offset), "section": section_at(sections, offset)}
+
+
+def _extractive(signals: Signals, settings: Settings, documents: dict[str, Any]) -> Answer:
+    """The quoted answer (or the likeliest sentence, or none) that the signals support;
+    ``documents`` is the manifest's, for each citation's page and section."""
     choice, hits = signals.choice, signals.hits
     probability = _answer.confidence(signals.features) if choice is not None else 0.0
     status = _answer.outcome(
@@ -528,10 +610,14 @@ def _extractive(signals: Signals, settings: Settings) -> Answer:
     chosen = choice.sentences if choice is not None and status != "not_found" else ()
     if status == "passages":
         chosen = chosen[:1]  # the likeliest sentence, highlighted in its passage
+    citations = tuple(
+        replace(c, **_place(documents.get(c.source) or {}, c.start))
+        for c in _answer.citations(chosen, hits)
+    )
     return Answer(
         question=signals.question,
         text=" ".join(c.text for c in chosen) if status == "answered" else "",
-        citations=_answer.citations(chosen, hits),
+        citations=citations,
         passages=tuple(hits),
         status=status,
         confidence=round(probability, 6),
@@ -539,7 +625,9 @@ def _extractive(signals: Signals, settings: Settings) -> Answer:
     )
 
 
-def _best_sentence(loaded: _Loaded, signals: Signals) -> _generate.BestSentence:
+def _best_sentence(
+    loaded: _Loaded, signals: Signals, documents: dict[str, Any]
+) -> _generate.BestSentence:
     """For a generated answer: the sentence of a cited passage closest to the question."""
 
     def best(passage: int, number: int, claim: str) -> Citation:
@@ -549,7 +637,8 @@ def _best_sentence(loaded: _Loaded, signals: Signals) -> _generate.BestSentence:
         start, end, text = (
             (spans[i].start, spans[i].end, texts[i]) if i >= 0 else (hit.start, hit.end, hit.text)
         )
-        return Citation(number, hit.source, start, end, text, hit.title, hit.date, passage)
+        place = _place(documents.get(hit.source) or {}, start)
+        return Citation(number, hit.source, start, end, text, hit.title, hit.date, passage, **place)
 
     return best
 
@@ -566,13 +655,15 @@ def ask_stream(
     language model configured, yields only the Answer."""
     settings = _settings(settings)
     signals = answer_signals(question, k, index_dir, settings=settings)
-    extractive = _extractive(signals, settings)
+    loaded = _load(index_dir, settings)
+    documents = loaded.index.manifest["documents"]
+    extractive = _extractive(signals, settings, documents)
     config = settings.llm()
     if config is None or not extractive.passages:
         yield extractive
         return
-    loaded = _load(index_dir, settings)
-    yield from _generate.generate(extractive, config, _best_sentence(loaded, signals))
+    best = _best_sentence(loaded, signals, documents)
+    yield from _generate.generate(extractive, config, best)
 
 
 def ask(
@@ -621,6 +712,7 @@ def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
         "chunker": manifest.get("chunker"),
         "clean": (manifest.get("chunker") or {}).get("clean"),
         "files": len(docs),
+        "formats": dict(Counter(str(m.get("format", "txt")) for m in docs.values())),
         "chunks": manifest.get("index", {}).get("count"),
         "changed_files": changed,
         "missing_files": missing,
@@ -630,14 +722,61 @@ def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
     }
 
 
+def document_text(
+    file: str | os.PathLike[str], index_dir: str | os.PathLike[str] = "index"
+) -> DocumentText:
+    """The text that an indexed file's offsets (passages, citations, removed spans) point into,
+    with its format, metadata, page starts and sections.
+
+    For HTML, PDF and DOCX files this is the extracted text the index stores (checked against
+    its checksum; the file is neither re-read nor needed). For .txt and .md files it is the
+    file itself, which must not have changed since the build. ``file`` is the file's name in
+    the index (``Hit.source``) or a path to it.
+    """
+    path = Path(index_dir).expanduser()
+    generation, manifest = read_manifest(path)
+    root = Path(manifest.get("corpus_dir", ""))
+    docs: dict[str, Any] = manifest.get("documents", {})
+    source = _source_in(docs, root, file)
+    meta = docs[source]
+    if meta.get("text"):
+        text = read_stored_text(path / generation, meta["text"], meta["text_sha256"])
+    else:
+        text = _file_text(root, source, meta["sha256"])
+    return DocumentText(
+        source=source,
+        format=str(meta.get("format", "txt")),
+        text=text,
+        title=str(meta["title"]),
+        date=meta.get("date"),
+        author=meta.get("author"),
+        site=meta.get("site"),
+        pages=tuple(int(p) for p in meta.get("pages") or ()),
+        sections=tuple(Section(int(a), str(t)) for a, t in meta.get("sections") or ()),
+        stored=bool(meta.get("text")),
+    )
+
+
+def _file_text(root: Path, source: str, sha256: str) -> str:
+    """A plain-text file of the corpus as the build read it; raises if it changed since."""
+    try:
+        data = (root / source).read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"cannot read {root / source} ({exc.strerror or exc})") from exc
+    text, _ = decode(data)
+    if text is None or hashlib.sha256(data).hexdigest() != sha256:
+        raise CorpusError(f"{source} changed since the index was built; run `qa build` first")
+    return text
+
+
 def removed_text(
     file: str | os.PathLike[str], index_dir: str | os.PathLike[str] = "index"
 ) -> RemovedText:
     """What the cleaner removed from one indexed file: offsets and text of every removed span.
 
     ``file`` is the file's name in the index (as ``qa status`` lists it, relative to the corpus
-    folder) or a path to it. The text comes from the file, which must not have changed since
-    the build.
+    folder) or a path to it. The text is the document's (qa.api.document_text): a plain-text
+    file must not have changed since the build.
     """
     path = Path(index_dir).expanduser()
     _, manifest = read_manifest(path)
@@ -650,13 +789,7 @@ def removed_text(
         raise IndexMismatchError(
             f"index {path} was built before removed text was recorded; run `qa build`"
         )
-    try:
-        data = (root / source).read_bytes()
-    except OSError as exc:
-        raise CorpusError(f"cannot read {root / source} ({exc.strerror or exc})") from exc
-    text, _ = decode(data)
-    if text is None or hashlib.sha256(data).hexdigest() != meta["sha256"]:
-        raise CorpusError(f"{source} changed since the index was built; run `qa build` first")
+    text = document_text(source, path).text
     spans = tuple(RemovedSpan(a, b, text[a:b]) for a, b in boilerplate["spans"])
     return RemovedText(
         source=source,

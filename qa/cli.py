@@ -16,7 +16,7 @@ import click
 from .cleaning import CLEAN_MODES
 from .config import Settings
 from .errors import QAError
-from .types import BuildReport, RemovedText
+from .types import BuildReport, Citation, RemovedText
 
 if TYPE_CHECKING:
     from .evaluate import GoldReport
@@ -68,6 +68,57 @@ def _cleaning_lines(report: BuildReport, clean: str) -> list[str]:
     return lines
 
 
+def _formats_line(report: BuildReport) -> str:
+    """Files read, skipped and failed, by format, on one line."""
+    parts = []
+    for f in report.formats:
+        counts = [f"{f.read} read"]
+        counts += [f"{f.skipped} skipped"] if f.skipped else []
+        counts += [f"{f.failed} failed"] if f.failed else []
+        parts.append(f"{f.format} {', '.join(counts)}")
+    return "Files by format: " + "; ".join(parts)
+
+
+_UNITS = {"read": "file", "embed": "text", "write": "step"}
+
+
+class _Bars:
+    """One tqdm progress bar a build phase (read, embed, write) on stderr, with counts and
+    ETA; silent when stderr is not a terminal or when asked to be quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.phase = ""
+        self.bar: Any = None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if phase != self.phase:
+            from tqdm import tqdm
+
+            self.close()
+            self.phase = phase
+            unit = _UNITS.get(phase, "it")
+            self.bar = tqdm(total=total, unit=unit, desc=f"{phase:<5}", file=sys.stderr)
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _where(c: Citation) -> str:
+    """Where a quoted sentence stands: page and section, where its file has them."""
+    parts = [f"p. {c.page}"] if c.page is not None else []
+    if c.section:
+        parts.append(f"“{c.section}”")
+    return ", ".join(parts) + ", " if parts else ""
+
+
 def _removed_lines(removed: RemovedText) -> list[str]:
     verdict = "a web page" if removed.web_page else "not a web page"
     if not removed.spans:
@@ -91,7 +142,12 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--corpus", default="seeds", show_default=True, help="Folder of .txt/.md articles.")
+@click.option(
+    "--corpus",
+    default="seeds",
+    show_default=True,
+    help="Folder of articles: .txt, .md, .html, .pdf, .docx (QA_EXTENSIONS picks formats).",
+)
 @click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
 @click.option("--full", is_flag=True, help="Re-embed everything instead of only what changed.")
 @click.option("--device", default=None, help="Torch device for embedding (cpu, cuda, ...).")
@@ -103,32 +159,25 @@ def cli() -> None:
     "default, or QA_CLEAN), web (every file), none (keep every line).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def build(
-    corpus: str, index_dir: str, full: bool, device: str | None, clean: str | None, as_json: bool
+    corpus: str,
+    index_dir: str,
+    full: bool,
+    device: str | None,
+    clean: str | None,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Build or update the index (only new and changed files are embedded)."""
     from .api import build_index
 
     settings = _settings(device=device, clean=clean)
-
-    bar: Any = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if not sys.stderr.isatty() or as_json:
-            return
-        if bar is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
-        bar.n = done
-        bar.refresh()
-
+    bars = _Bars(quiet or as_json)
     try:
-        report = build_index(corpus, index_dir, full=full, settings=settings, progress=progress)
+        report = build_index(corpus, index_dir, full=full, settings=settings, phases=bars)
     finally:
-        if bar is not None:
-            bar.close()
+        bars.close()
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     for skipped in report.skipped:
@@ -138,6 +187,7 @@ def build(
         return
     for line in _cleaning_lines(report, settings.clean):
         click.echo(line)
+    click.echo(_formats_line(report))
     how = f"full rebuild: {report.reason}" if report.full else "incremental"
     click.echo(
         f"Indexed {report.files} files, {report.chunks} chunks in {report.seconds:.1f}s ({how}): "
@@ -179,16 +229,19 @@ def ask(
         marks = " ".join(f"[{c.number}]" for c in answer.citations)
         click.echo(f"{answer.text} {marks}")
         for c in answer.citations:
-            click.echo(f"  [{c.number}] {c.source} (chars {c.start}-{c.end}) {c.title}")
+            click.echo(f"  [{c.number}] {c.source} ({_where(c)}chars {c.start}-{c.end}) {c.title}")
     else:
         click.echo(status_line(answer.status, answer.missing))
         for c in answer.citations:
-            click.echo(f"  likeliest sentence: {c.text} ({c.source}, chars {c.start}-{c.end})")
+            click.echo(
+                f"  likeliest sentence: {c.text} ({c.source}, {_where(c)}chars {c.start}-{c.end})"
+            )
     click.echo(f"(confidence {answer.confidence:.2f})")
     click.echo("")
     for h in answer.passages:
         date = f", {h.date}" if h.date else ""
-        click.echo(f"#{h.rank} {h.source}{date} score {h.score:.3f}: {h.title}")
+        page = f", p. {h.page}" if h.page is not None else ""
+        click.echo(f"#{h.rank} {h.source}{page}{date} score {h.score:.3f}: {h.title}")
         click.echo("   " + " ".join(h.text.split())[:300])
 
 

@@ -21,10 +21,12 @@ from typing import Any
 from .cleaning import CLEANER_VERSION, check_mode
 from .errors import ConfigError
 from .llm import DEFAULT_TIMEOUT, LLMConfig
+from .readers import EXTENSIONS
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HASH_MODEL = "hash-384"
-SCHEMA_VERSION = 2
+# 3: chunks carry page and section; HTML, PDF and DOCX text is stored in the index (texts/).
+SCHEMA_VERSION = 3
 # When ask() quotes an answer or says the articles do not answer, chosen per model on the
 # development question sets by benchmarks/fit_confidence.py (README, "Evaluation"): below
 # ABSTAIN_BELOW (the best sentence's cosine) or NOT_FOUND_BELOW (the confidence,
@@ -38,6 +40,12 @@ WARN_REMOVED_SHARE = 0.30
 FUSION_METHODS = ("zscore", "convex", "rrf")
 
 
+def _extensions(raw: str) -> tuple[str, ...]:
+    """``.txt,.md, pdf`` -> ('.txt', '.md', '.pdf')."""
+    parts = [p.strip().lower() for p in raw.split(",") if p.strip()]
+    return tuple(p if p.startswith(".") else f".{p}" for p in parts)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that decides what an index contains and how it is queried."""
@@ -49,7 +57,9 @@ class Settings:
     chunk_tokens: int = 200
     chunk_overlap: int = 40
     title_prefix: bool = False  # embed and keyword-index each chunk with its article title
-    extensions: tuple[str, ...] = (".txt", ".md")
+    # Files read, by extension (qa.readers): every supported format; a file whose reader's
+    # library is missing is skipped with a reason naming the extra that installs it.
+    extensions: tuple[str, ...] = EXTENSIONS
     # Boilerplate removal (qa.cleaning): "auto" only on documents that look like scraped web
     # pages, "web" on every document, "none" keeps every line.
     clean: str = "auto"
@@ -171,7 +181,8 @@ class Settings:
 
         ``QA_MODEL``, ``QA_DEVICE``, ``QA_BATCH_SIZE``, ``QA_CHUNK_TOKENS``, ``QA_CHUNK_OVERLAP``,
         ``QA_RETRIEVAL``, ``QA_FUSION``, ``QA_FUSION_ALPHA``, ``QA_SENTENCE_WEIGHT``,
-        ``QA_CLEAN``, ``QA_LLM_URL``, ``QA_LLM_MODEL``, ``QA_LLM_API_KEY``, ``QA_LLM_TIMEOUT``.
+        ``QA_CLEAN``, ``QA_EXTENSIONS`` (comma-separated: ``.txt,.md,.pdf``), ``QA_LLM_URL``,
+        ``QA_LLM_MODEL``, ``QA_LLM_API_KEY``, ``QA_LLM_TIMEOUT``.
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -190,6 +201,7 @@ class Settings:
             ("llm_model", "QA_LLM_MODEL", str),
             ("llm_api_key", "QA_LLM_API_KEY", str),
             ("llm_timeout", "QA_LLM_TIMEOUT", float),
+            ("extensions", "QA_EXTENSIONS", _extensions),
         ):
             raw = env.get(key)
             if raw is None or raw == "":

@@ -1,27 +1,36 @@
-"""Load articles from a corpus folder: read safely, clean, take metadata.
+"""Load articles from a corpus folder: read safely, extract text (qa.readers), clean, take
+metadata.
 
-Reading never crashes on a bad file: binary files, empty files, unreadable files and files over
-the size limit are skipped with a warning; text that is not valid UTF-8 is decoded as
-Windows-1252 (a superset of Latin-1 for printable text) with a warning. Offsets index the text
-as ``Path.read_text(encoding="utf-8")`` returns it, i.e. with universal newlines.
+Reading never crashes on a bad file: binary files, empty files, unreadable files, files over
+the size limit, broken files and files whose reader is not installed are skipped with a
+reason; text that is not valid UTF-8 is decoded as Windows-1252 with a warning. Offsets index
+the document's text: the file as ``Path.read_text(encoding="utf-8")`` returns it for plain
+formats (.txt, .md), the extracted text for the others (HTML, PDF, DOCX).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .cleaning import clean
 from .config import Settings
-from .errors import CorpusError
+from .errors import CorpusError, DocumentSkipped, DocumentUnreadable
+from .readers import Extracted, Format, decode, format_of
 from .types import Document
+
+__all__ = ["Corpus", "Skipped", "decode", "discover", "load_corpus", "load_document"]
+
+ProgressFn = Callable[[int, int], None]  # (files read so far, files to read)
 
 
 @dataclass(frozen=True)
 class Skipped:
     source: str
     reason: str
+    failed: bool = False  # True: the file is broken or unreadable; False: left out on purpose
 
     def __str__(self) -> str:
         return f"{self.source}: {self.reason}"
@@ -33,28 +42,6 @@ class Corpus:
     documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...]
     warnings: tuple[str, ...]
-
-
-def _normalise_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def decode(data: bytes) -> tuple[str | None, str | None]:
-    """Decode file bytes to text. Returns (text, warning); text is None for a binary file."""
-    head = data[:8192]
-    if b"\x00" in head:
-        return None, "binary file (contains NUL bytes)"
-    try:
-        return _normalise_newlines(data.decode("utf-8")), None
-    except UnicodeDecodeError as exc:
-        text = data.decode("cp1252", errors="replace")
-        control = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\t\n\r\f")
-        if control > len(text[:8192]) * 0.05:
-            return None, "binary file (not text)"
-        return (
-            _normalise_newlines(text),
-            f"not valid UTF-8 (byte {exc.start}); read as Windows-1252, offsets refer to that text",
-        )
 
 
 def discover(root: Path, settings: Settings) -> list[Path]:
@@ -70,42 +57,70 @@ def discover(root: Path, settings: Settings) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_document(
-    path: Path, source: str, settings: Settings
-) -> tuple[Document | None, str | None]:
-    """Read and clean one file. Returns (document, warning); document is None when skipped."""
+def _read(path: Path, settings: Settings) -> bytes:
     try:
         size = path.stat().st_size
         if size > settings.max_file_bytes:
-            return None, f"too large ({size:,} bytes; limit {settings.max_file_bytes:,})"
+            raise DocumentSkipped(f"too large ({size:,} bytes; limit {settings.max_file_bytes:,})")
         data = path.read_bytes()
     except OSError as exc:
-        return None, f"unreadable ({exc.strerror or exc})"
+        raise DocumentUnreadable(f"unreadable ({exc.strerror or exc})") from exc
     if not data.strip():
-        return None, "empty file"
-    text, warning = decode(data)
-    if text is None:
-        return None, warning
-    cleaned = clean(text, settings.clean)
+        raise DocumentSkipped("empty file")
+    return data
+
+
+def _extract(fmt: Format, data: bytes) -> Extracted:
+    """The reader's result; any error of its library becomes DocumentUnreadable."""
+    try:
+        return fmt.read(data)
+    except DocumentSkipped:
+        raise
+    except Exception as exc:  # a parser's bug on a malformed file must not stop the build
+        raise DocumentUnreadable(
+            f"could not be read as {fmt.name} ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def load_document(path: Path, source: str, settings: Settings) -> tuple[Document, str | None]:
+    """Read, extract and clean one file. Returns (document, warning).
+
+    Raises DocumentSkipped when the file is left out, DocumentUnreadable when it is broken;
+    the message says why.
+    """
+    data = _read(path, settings)
+    fmt = format_of(path)
+    got = _extract(fmt, data)
+    cleaned = clean(got.text, settings.clean)
     if not cleaned.segments:
         if cleaned.removed:
-            return None, "no article text left after removing boilerplate"
-        return None, "no text besides its front matter or date line"
+            raise DocumentSkipped("no article text left after removing boilerplate")
+        raise DocumentSkipped("no text besides its front matter or date line")
     doc = Document(
         source=source,
-        text=text,
+        text=got.text,
         sha256=hashlib.sha256(data).hexdigest(),
-        title=cleaned.title or Path(source).stem,
-        date=cleaned.date,
+        title=got.title or cleaned.title or Path(source).stem,
+        date=got.date or cleaned.date,
         segments=cleaned.segments,
         removed=cleaned.removed,
         web_page=cleaned.web_page,
+        format=fmt.name,
+        plain=got.plain,
+        author=got.author,
+        site=got.site,
+        pages=got.pages,
+        sections=got.sections,
     )
-    return doc, warning
+    return doc, got.warning
 
 
-def load_corpus(corpus_dir: str | Path, settings: Settings) -> Corpus:
-    """Every readable article under corpus_dir. Raises CorpusError when there is none."""
+def load_corpus(
+    corpus_dir: str | Path, settings: Settings, progress: ProgressFn | None = None
+) -> Corpus:
+    """Every readable article under corpus_dir. Raises CorpusError when there is none.
+
+    ``progress(done, total)`` is called as files are read."""
     root = Path(corpus_dir).expanduser()
     if not root.exists():
         raise CorpusError(f"corpus folder {root} does not exist")
@@ -114,15 +129,21 @@ def load_corpus(corpus_dir: str | Path, settings: Settings) -> Corpus:
     docs: list[Document] = []
     skipped: list[Skipped] = []
     warnings: list[str] = []
-    for path in discover(root, settings):
+    paths = discover(root, settings)
+    for n, path in enumerate(paths):
+        if progress:
+            progress(n, len(paths))
         source = path.relative_to(root).as_posix()
-        doc, warning = load_document(path, source, settings)
-        if doc is None:
-            skipped.append(Skipped(source, warning or "skipped"))
-        else:
-            docs.append(doc)
-            if warning:
-                warnings.append(f"{source}: {warning}")
+        try:
+            doc, warning = load_document(path, source, settings)
+        except DocumentSkipped as exc:
+            skipped.append(Skipped(source, str(exc), isinstance(exc, DocumentUnreadable)))
+            continue
+        docs.append(doc)
+        if warning:
+            warnings.append(f"{source}: {warning}")
+    if progress:
+        progress(len(paths), len(paths))
     if not docs:
         exts = "/".join(settings.extensions)
         detail = f" ({len(skipped)} skipped: {'; '.join(map(str, skipped[:3]))})" if skipped else ""

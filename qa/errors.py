@@ -54,3 +54,12 @@ class ModelError(QAError):
 class GeneratorError(QAError):
     """The language-model server could not give a usable reply (unreachable, too slow, an
     HTTP error, malformed JSON). Callers fall back to the extractive answer."""
+
+
+class DocumentSkipped(QAError):
+    """A file is left out of the index on purpose (no text layer, password, missing extra);
+    the message says why. The build reports it and goes on."""
+
+
+class DocumentUnreadable(DocumentSkipped):
+    """A file could not be read: it is broken or malformed. The build reports it and goes on."""

@@ -14,6 +14,8 @@ Layout of ``index/``::
         sentence_vectors.npy  float32 L2-normalised sentence embeddings (answer extraction)
         dense.faiss         FAISS inner-product index over the vectors
         keyword/            bm25s index files (JSON + .npy)
+        texts/<sha256>.txt  the text extracted from each HTML, PDF and DOCX file (UTF-8), keyed
+                            by the file's content hash: the text that offsets point into
 
 A build writes a new generation next to the live one and then swaps ``CURRENT``; a build that
 dies half-way leaves the previous generation live. Every file is verified against its checksum
@@ -31,7 +33,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,7 @@ SENTENCES = "sentences.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 DENSE = "dense.faiss"
 KEYWORD = "keyword"
+TEXTS = "texts"
 KEEP_GENERATIONS = 2
 _WORD = re.compile(r"\w+")
 
@@ -180,9 +183,24 @@ def write_index(
     keyword: KeywordIndex,
     sentence_spans: np.ndarray,
     sentence_vectors: np.ndarray,
+    texts: Mapping[str, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> str:
-    """Write a new generation and make it live. Returns the generation name."""
+    """Write a new generation and make it live. Returns the generation name.
+
+    ``texts`` maps a file name under ``texts/`` to a document's extracted text.
+    ``progress(done, total)`` follows the steps (one a file written, then the checksums).
+    """
     import faiss
+
+    texts = texts or {}
+    total, done = 7 + len(texts), 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
 
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
     generation = f"gen-{stamp}-{uuid.uuid4().hex[:8]}"
@@ -192,18 +210,29 @@ def write_index(
         with (tmp / CHUNKS).open("w", encoding="utf-8") as f:
             for chunk in chunks:
                 f.write(_chunk_record(chunk) + "\n")
+        step()
         np.save(tmp / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+        step()
         np.save(tmp / SENTENCES, np.asarray(sentence_spans, dtype=np.int64), allow_pickle=False)
+        step()
         np.save(
             tmp / SENTENCE_VECTORS,
             np.ascontiguousarray(sentence_vectors, dtype=np.float32),
             allow_pickle=False,
         )
+        step()
         dense = faiss.IndexFlatIP(int(vectors.shape[1]))
         if len(vectors):
             dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
         faiss.write_index(dense, str(tmp / DENSE))
+        step()
         keyword.save(tmp / KEYWORD)
+        step()
+        if texts:
+            (tmp / TEXTS).mkdir()
+        for name, text in texts.items():
+            (tmp / TEXTS / name).write_bytes(text.encode("utf-8"))
+            step()
 
         artifacts = {}
         for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
@@ -212,6 +241,7 @@ def write_index(
                 "bytes": path.stat().st_size,
                 "sha256": _sha256(path),
             }
+        step()
         manifest = {**manifest, "generation": generation, "artifacts": artifacts}
         manifest["index"] = {"type": "flat-ip", "count": len(chunks), "metric": "inner_product"}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
@@ -268,6 +298,24 @@ def read_manifest(index_dir: Path) -> tuple[str, dict[str, Any]]:
             f"{SCHEMA_VERSION}; rebuild with `qa build --full`"
         )
     return generation, manifest
+
+
+def read_stored_text(gen_dir: Path, name: str, sha256: str) -> str:
+    """A document's extracted text as the generation stores it, checked against its hash."""
+    path = gen_dir / TEXTS / name
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(
+            f"index {gen_dir.parent} is damaged: {TEXTS}/{name} is unreadable ({exc}); "
+            "rebuild with `qa build --full`"
+        ) from exc
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != sha256:
+        raise IndexCorruptError(
+            f"index {gen_dir.parent} is damaged: {TEXTS}/{name} fails its checksum; "
+            "rebuild with `qa build --full`"
+        )
+    return text
 
 
 def _verify(gen_dir: Path, manifest: dict[str, Any]) -> None:

@@ -1,15 +1,38 @@
 """Frozen, typed records: the bottom layer every other module speaks.
 
-Character offsets (``start``, ``end``) always index the text of the original file as
-``Path.read_text(encoding="utf-8")`` returns it (universal newlines), so
-``text[start:end]`` is the passage itself.
+Character offsets (``start``, ``end``) index a document's *text*, so ``text[start:end]`` is the
+passage itself. For a plain-text file (.txt, .md) that text is the file as
+``Path.read_text(encoding="utf-8")`` returns it (universal newlines); for an HTML, PDF or DOCX
+file it is the text extracted from it (qa.readers), which the index stores (qa.api.document_text).
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading of a document, and the offset where it starts."""
+
+    start: int
+    title: str
+
+
+def page_at(pages: tuple[int, ...] | list[int], offset: int) -> int | None:
+    """The 1-based page holding ``offset``, given each page's start offset (None: no pages)."""
+    if not pages:
+        return None
+    return max(1, bisect.bisect_right(pages, offset))
+
+
+def section_at(sections: tuple[Section, ...] | list[Section], offset: int) -> str | None:
+    """The title of the nearest heading starting at or before ``offset`` (None: none)."""
+    i = bisect.bisect_right([s.start for s in sections], offset)
+    return sections[i - 1].title if i else None
 
 
 @dataclass(frozen=True, order=True)
@@ -32,21 +55,33 @@ class Span:
 
 @dataclass(frozen=True)
 class Document:
-    """One article: its full original text and the spans of it that are article content."""
+    """One article: its full text and the spans of it that are article content."""
 
     source: str  # path relative to the corpus folder, with "/" separators
-    text: str  # the whole file, as read
+    text: str  # the whole file as read (plain formats), or the text extracted from it
     sha256: str  # of the file's bytes
     title: str
     date: str | None  # ISO date where the file states one
     segments: tuple[Span, ...]  # contiguous content runs, boilerplate removed between them
     removed: tuple[Span, ...] = ()  # the boilerplate the cleaner removed (qa.cleaning)
     web_page: bool = False  # whether the cleaner treated the file as a scraped web page
+    format: str = "txt"  # the reader that read it: txt, md, html, pdf, docx (qa.readers)
+    plain: bool = True  # text is the file itself; False: extracted, the index stores it
+    author: str | None = None
+    site: str | None = None  # the site a web page comes from
+    pages: tuple[int, ...] = ()  # start offset of each page (PDF)
+    sections: tuple[Section, ...] = ()  # headings, in order
 
     @property
     def content(self) -> str:
         """The cleaned article: its content segments joined by blank lines."""
         return "\n\n".join(s.of(self.text) for s in self.segments)
+
+    def page_at(self, offset: int) -> int | None:
+        return page_at(self.pages, offset)
+
+    def section_at(self, offset: int) -> str | None:
+        return section_at(self.sections, offset)
 
 
 @dataclass(frozen=True)
@@ -62,6 +97,8 @@ class Chunk:
     doc_sha256: str
     sentence_start: int = 0  # rows [sentence_start, sentence_end) of the index's sentence table
     sentence_end: int = 0
+    page: int | None = None  # the page the chunk starts on (PDF)
+    section: str | None = None  # the nearest heading before the chunk
 
 
 @dataclass(frozen=True)
@@ -81,6 +118,8 @@ class Hit:
     keyword_score: float | None = None  # BM25 score, where computed
     sentence_score: float | None = None  # best sentence cosine (+ answer-type bonus)
     also_in: tuple[str, ...] = ()  # other sources holding (nearly) the same passage
+    page: int | None = None  # the page the passage starts on (PDF)
+    section: str | None = None  # the nearest heading before the passage
 
 
 @dataclass(frozen=True)
@@ -95,6 +134,8 @@ class Citation:
     title: str
     date: str | None
     passage: int  # index into Answer.passages of the passage holding the sentence
+    page: int | None = None  # the page the sentence starts on (PDF)
+    section: str | None = None  # the nearest heading before the sentence
 
 
 STATUSES = ("answered", "passages", "not_found")
@@ -191,6 +232,38 @@ class RemovedText:
 
 
 @dataclass(frozen=True)
+class DocumentText:
+    """The text of one indexed file that offsets point into, with what its reader found."""
+
+    source: str
+    format: str
+    text: str
+    title: str
+    date: str | None
+    author: str | None = None
+    site: str | None = None
+    pages: tuple[int, ...] = ()  # start offset of each page
+    sections: tuple[Section, ...] = ()
+    stored: bool = False  # True: extracted text kept in the index; False: read from the file
+
+    def page_at(self, offset: int) -> int | None:
+        return page_at(self.pages, offset)
+
+    def section_at(self, offset: int) -> str | None:
+        return section_at(self.sections, offset)
+
+
+@dataclass(frozen=True)
+class FormatCount:
+    """How the files of one format fared in a build."""
+
+    format: str  # txt, md, html, pdf, docx
+    read: int = 0  # indexed
+    skipped: int = 0  # left out on purpose: empty, scanned, password-protected, extra missing
+    failed: int = 0  # could not be read: broken, malformed or unreadable files
+
+
+@dataclass(frozen=True)
 class BuildReport:
     """What a build did. Chunk counts unless the name says files."""
 
@@ -213,3 +286,4 @@ class BuildReport:
     index_dir: str = ""
     generation: str = ""
     cleaning: tuple[CleaningStats, ...] = ()  # one record a file in the index
+    formats: tuple[FormatCount, ...] = ()  # files read, skipped and failed, by format

@@ -52,7 +52,7 @@ def test_build_reports_counts_and_writes_manifest(
     assert report.chunks == report.embedded > 5
     assert report.full and report.reason == "no previous index"
     manifest = json.loads((_gen_dir(index) / "manifest.json").read_text())
-    assert manifest["schema_version"] == 2
+    assert manifest["schema_version"] == 3
     assert manifest["model"] == {
         "id": "hash-384",
         "dimension": 384,

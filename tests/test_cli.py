@@ -174,7 +174,8 @@ def test_build_reports_boilerplate_per_file_and_clean_flag(
     assert (
         " ".join(lines[1].split()) == "000_2f40f508961ca104.txt 41.8% (2,619 of 6,271 characters)"
     )
-    assert len(lines) == 6 and "004_" not in out
+    assert len(lines) == 7 and "004_" not in out
+    assert lines[5] == "Files by format: txt 5 read"
     assert err.count("warning: ") == 1
     assert "warning: 000_2f40f508961ca104.txt: 42% of its text was removed" in err
     assert "qa status --removed 000_2f40f508961ca104.txt" in err

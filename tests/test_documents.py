@@ -137,8 +137,10 @@ def test_load_corpus_skipped_and_warnings(corpus_dir: Path) -> None:
         "blank.md": "empty file",
         "boiler.txt": "no article text left after removing boilerplate",
         "empty.txt": "empty file",
+        "paper.pdf": "not a readable PDF (PdfStreamError: Stream has ended unexpectedly)",
     }
     assert [s.source for s in corpus.skipped] == sorted(skipped)
+    assert [s.source for s in corpus.skipped if s.failed] == ["paper.pdf"]
     assert len(corpus.warnings) == 1
     assert corpus.warnings[0].startswith("latin.txt: not valid UTF-8 (byte 3)")
     assert str(corpus.skipped[0]) == "binary.txt: binary file (contains NUL bytes)"
@@ -167,7 +169,7 @@ def test_file_with_only_front_matter_is_skipped(tmp_path: Path) -> None:
 def test_hidden_and_other_extensions_are_ignored(corpus_dir: Path) -> None:
     corpus = load_corpus(corpus_dir, Settings())
     seen = {d.source for d in corpus.documents} | {s.source for s in corpus.skipped}
-    for name in [".secret.txt", ".hidden/inside.txt", "paper.pdf", "notes.rst"]:
+    for name in [".secret.txt", ".hidden/inside.txt", "notes.rst"]:
         assert name not in seen
     assert all("Secret" not in d.text for d in corpus.documents)
 
@@ -183,6 +185,7 @@ def test_discover_order_and_extensions(corpus_dir: Path) -> None:
         "empty.txt",
         "good.txt",
         "latin.txt",
+        "paper.pdf",
         "sub/dir/a.md",
     ]
     only_md = discover(corpus_dir, Settings(extensions=(".md",)))
@@ -233,7 +236,7 @@ def test_folder_with_only_empty_and_binary_files_raises(tmp_path: Path) -> None:
     with pytest.raises(CorpusError) as info:
         load_corpus(tmp_path, Settings())
     message = str(info.value)
-    assert "no readable .txt/.md articles" in message
+    assert f"no readable {'/'.join(Settings().extensions)} articles" in message
     assert "2 skipped" in message
     assert "bin.md: binary file (contains NUL bytes)" in message
     assert "empty.txt: empty file" in message
