@@ -10,18 +10,21 @@ change; the snapshot is always the whole conversation, never a stale copy of par
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 # (question, previous question or "") -> (reply, whether it was answered without an error)
 Answerer = Callable[[str, str], tuple[str, bool]]
+# The same for a reply written as it streams in: drafts of the reply, then (reply, ok) last.
+StreamingAnswerer = Callable[[str, str], Iterator["str | tuple[str, bool]"]]
 
 
 @dataclass(frozen=True)
 class Turn:
     question: str  # as sent, stripped
     reply: str | None = None  # None while the answer is being worked out
+    stopped: bool = False  # True when the reply was stopped before it was finished
 
 
 class Conversation:
@@ -31,6 +34,7 @@ class Conversation:
         self._turns: list[Turn] = []
         self._last_question = ""
         self._generation = 0  # bumped by clear(): answers to older questions are dropped
+        self._writing: int | None = None  # the turn whose reply is being written
         self._lock = threading.Lock()  # guards the fields above
         self._answering = threading.Lock()  # one answer at a time, in the order asked
 
@@ -64,20 +68,64 @@ class Conversation:
     def answer_next(self, answerer: Answerer) -> bool:
         """Answer the oldest unanswered question with ``answerer``; False when none waits or
         the conversation was cleared meanwhile. Concurrent calls take turns."""
+        steps = self.stream_next(lambda q, previous: iter([answerer(q, previous)]))
+        return any(steps)  # the one step is True once the reply is in
+
+    def stream_next(self, answerer: StreamingAnswerer) -> Iterator[bool]:
+        """Answer the oldest unanswered question, showing each draft of the reply as the
+        turn's reply meanwhile; yields False after each draft, and True once the reply is in
+        (by then the next question may already be answered). Yields nothing when no question
+        waits or the conversation was cleared meanwhile. Closing the iterator early (a stop
+        button) leaves the last draft as the reply, marked ``stopped``."""
         with self._answering:
             with self._lock:
                 waiting = [i for i, t in enumerate(self._turns) if t.reply is None]
                 if not waiting:
-                    return False
+                    return
                 index, generation = waiting[0], self._generation
                 turn, previous = self._turns[index], self._last_question
-            reply, ok = answerer(turn.question, previous)
-            with self._lock:
-                if generation != self._generation:
-                    return False
-                self._turns[index] = replace(turn, reply=reply)
-                if ok:
-                    self._last_question = turn.question
+                self._writing = index
+            finished = False
+            try:
+                for item in answerer(turn.question, previous):
+                    finished = isinstance(item, tuple)
+                    reply, ok = item if isinstance(item, tuple) else (item, False)
+                    if not self._update(index, generation, replace(turn, reply=reply)):
+                        return
+                    if finished:
+                        if ok:
+                            with self._lock:
+                                self._last_question = turn.question
+                        break
+                    yield False
+            finally:
+                with self._lock:
+                    self._writing = None
+                    if not finished and generation == self._generation:
+                        current = self._turns[index]
+                        self._turns[index] = replace(
+                            current, reply=current.reply or "", stopped=True
+                        )
+        if finished:
+            yield True
+
+    def _update(self, index: int, generation: int, turn: Turn) -> bool:
+        """Put ``turn`` in place; False when the conversation was cleared or the reply
+        stopped since (``stop``)."""
+        with self._lock:
+            if generation != self._generation or self._turns[index].stopped:
+                return False
+            self._turns[index] = turn
+            return True
+
+    def stop(self) -> bool:
+        """Stop the reply being written: it keeps what has arrived, marked ``stopped``, and
+        the writer gives up at its next piece. False when no reply is being written."""
+        with self._lock:
+            writing = self._writing
+            if writing is None or writing >= len(self._turns):
+                return False
+            self._turns[writing] = replace(self._turns[writing], stopped=True)
             return True
 
     def clear(self) -> None:
@@ -86,3 +134,4 @@ class Conversation:
             self._turns = []
             self._last_question = ""
             self._generation += 1
+            self._writing = None

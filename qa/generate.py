@@ -28,7 +28,7 @@ SYSTEM_PROMPT = (
 )
 MAX_PASSAGE_CHARS = 1_500  # a chunk is ~200 tokens; this only guards against a runaway one
 
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _DECLINED = re.compile(r"^\W*the articles (?:don['’]t|do not) say\b", re.I)
 
 Chat = Callable[[LLMConfig, Sequence[dict[str, str]]], Iterator[str]]
@@ -51,7 +51,7 @@ def prompt(question: str, passages: Sequence[Hit]) -> list[dict[str, str]]:
 
 def cited(text: str) -> list[int]:
     """The passage numbers a reply cites, in order of first citation ([2], [1, 3])."""
-    numbers = [int(n) for m in _MARKER.finditer(text) for n in m.group(1).split(",")]
+    numbers = [int(n) for m in MARKER.finditer(text) for n in m.group(1).split(",")]
     return list(dict.fromkeys(numbers))
 
 
@@ -79,7 +79,7 @@ def claims(text: str) -> dict[int, str]:
     """For each cited passage, the text of the reply up to its first marker (the claim)."""
     out: dict[int, str] = {}
     last = 0
-    for m in _MARKER.finditer(text):
+    for m in MARKER.finditer(text):
         for n in m.group(1).split(","):
             out.setdefault(int(n), text[last : m.start()].strip())
         last = m.end()

@@ -21,6 +21,7 @@ from typing import Any
 from .answer import status_line
 from .config import Settings
 from .documents import load_document
+from .generate import MARKER
 from .types import Answer, Citation, Document, Hit
 
 NOTHING_RELEVANT = "Nothing relevant in these articles"
@@ -67,11 +68,22 @@ def _locate(text: str, start: int, end: int, quote: str) -> tuple[int, int] | No
     return (found, found + len(quote)) if found >= 0 else None
 
 
-def _meta(source: str, title: str, date: str | None) -> str:
-    """Where a text comes from, for readers: the title first, its date, the file name small."""
+def _meta(
+    source: str,
+    title: str,
+    date: str | None,
+    page: int | None = None,
+    section: str | None = None,
+) -> str:
+    """Where a text comes from, for readers: the title first, its date, the page and section
+    where the format has them, the file name small."""
     parts = [f'<span class="qa-title">{esc(title or source)}</span>']
     if date:
         parts.append(f'<span class="qa-date">{esc(date)}</span>')
+    if page is not None:
+        parts.append(f'<span class="qa-page">p. {page}</span>')
+    if section:
+        parts.append(f'<span class="qa-section">§ {esc(section)}</span>')
     parts.append(f'<small class="qa-source">{esc(source)}</small>')
     return " · ".join(parts)
 
@@ -99,7 +111,7 @@ def render_passage(hit: Hit, citations: Sequence[Citation] = ()) -> str:
     return (
         f'<div class="qa-passage" data-rank="{hit.rank}">'
         f'<div class="qa-meta" title="passage #{hit.rank}, score {hit.score:.3f}">'
-        f"{_meta(hit.source, hit.title, hit.date)}{also}</div>"
+        f"{_meta(hit.source, hit.title, hit.date, hit.page, hit.section)}{also}</div>"
         f'<div class="qa-passage-text">{highlight(hit.text, _passage_spans(hit, citations))}</div>'
         "</div>"
     )
@@ -194,7 +206,8 @@ def render_citations(citations: Sequence[Citation], read_article: ArticleReader 
             article = render_article(c.source, read_article(c.source), same)
         items.append(
             f'<li class="qa-citation qa-n{c.number}">'
-            f'<span class="qa-ref">[{c.number}]</span> {_meta(c.source, c.title, c.date)}'
+            f'<span class="qa-ref">[{c.number}]</span> '
+            f"{_meta(c.source, c.title, c.date, c.page, c.section)}"
             f"{article}</li>"
         )
     return '<ol class="qa-citations">' + "".join(items) + "</ol>"
@@ -227,6 +240,33 @@ def _marker(number: int) -> str:
     )
 
 
+def _with_markers(text: str) -> str:
+    """Generated text, escaped, its [n] and [n, m] citations turned into markers."""
+    out, last = [], 0
+    for m in MARKER.finditer(text):
+        out.append(esc(text[last : m.start()]))
+        out.append(" ".join(_marker(int(n)) for n in m.group(1).split(",")))
+        last = m.end()
+    out.append(esc(text[last:]))
+    return "".join(out)
+
+
+def render_draft(text: str, model: str) -> str:
+    """A generated answer while it is being written (escaped; markers resolve at the end)."""
+    return (
+        '<div class="qa-reply qa-draft" data-status="writing">'
+        f'<p class="qa-generated-by">{esc(model)} is writing…</p>'
+        f'<p class="qa-answer">{esc(text)}</p></div>'
+    )
+
+
+def render_stopped(draft_html: str) -> str:
+    """A reply stopped before it was finished: what had arrived, marked as stopped."""
+    return draft_html.replace(
+        "is writing…</p>", "was stopped; the answer below is unfinished and unchecked.</p>", 1
+    )
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -234,7 +274,10 @@ def _one_line(text: str) -> str:
 def answer_text(answer: Answer) -> str:
     """The answer as plain text to copy: its sentences with their markers, then one line a
     citation, "[1] Title — date — file". No HTML."""
-    sentences = " ".join(f"{_one_line(c.text)} [{c.number}]" for c in answer.citations)
+    if answer.origin == "generated":
+        sentences = _one_line(answer.text)
+    else:
+        sentences = " ".join(f"{_one_line(c.text)} [{c.number}]" for c in answer.citations)
     sources = []
     for c in answer.citations:
         parts = [_one_line(c.title or c.source), *([c.date] if c.date else []), c.source]
@@ -260,16 +303,27 @@ def render_answer(
     ``question`` is what the person typed; when the search ran on something else (a follow-up
     carrying terms of the previous question) the reply says what was searched for.
     """
-    parts = [f'<div class="qa-reply" data-status="{answer.status}">']
+    # Classes, not data-* attributes: Gradio's sanitiser keeps only the former.
+    kind = f"qa-status-{answer.status} qa-{answer.origin}"
+    parts = [f'<div class="qa-reply {kind}" data-status="{answer.status}">']
+    if answer.note:
+        parts.append(f'<p class="qa-note">{esc(answer.note)}</p>')
     searched = ""
     if question is not None and answer.question != question.strip():
         searched = f'<p class="qa-query">Searched for: <q>{esc(answer.question)}</q></p>'
     if answer.status == "answered":
-        sentences = " ".join(
-            f'<span class="qa-sentence">{esc(c.text)}</span> {_marker(c.number)}'
-            for c in answer.citations
-        )
-        parts.append(f'<p class="qa-answer">{sentences}</p>')
+        if answer.origin == "generated":
+            parts.append(
+                f'<p class="qa-generated-by">Written by {esc(answer.generator or "")} from the '
+                "passages below; each [n] opens the passage it cites.</p>"
+            )
+            parts.append(f'<p class="qa-answer">{_with_markers(answer.text)}</p>')
+        else:
+            sentences = " ".join(
+                f'<span class="qa-sentence">{esc(c.text)}</span> {_marker(c.number)}'
+                for c in answer.citations
+            )
+            parts.append(f'<p class="qa-answer">{sentences}</p>')
         parts.append(render_citations(answer.citations, read_article))
         parts.append(
             '<p class="qa-tools"><button type="button" class="qa-copy">Copy answer</button>'
@@ -360,6 +414,15 @@ def render_index_info(info: dict[str, Any]) -> str:
             f"changed, {missing} missing): run <code>qa build</code> to update it.</p>"
         )
     return f'<div class="qa-index"><p>{line}</p>{stale}</div>'
+
+
+def render_generator(model: str, host: str) -> str:
+    """The header line that says a language model writes the answers, and where it runs."""
+    return (
+        f'<p class="qa-llm">Answers are written by <strong>{esc(model)}</strong>, a language '
+        f"model at <code>{esc(host)}</code>: the question and the top passages are sent there. "
+        "Every [n] is checked against the passages.</p>"
+    )
 
 
 def render_index_error(message: str) -> str:

@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
@@ -26,7 +26,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import gradio as gr
 from gradio.events import api as gr_api
 
-from .api import ask, build_index, index_info, search
+from .api import ask, ask_stream, build_index, index_info, search
 from .chat import Conversation
 from .config import Settings
 from .errors import IndexNotFoundError, QAError
@@ -34,9 +34,12 @@ from .followup import expand_followup
 from .render import (
     article_reader,
     render_answer,
+    render_draft,
     render_error,
+    render_generator,
     render_index_error,
     render_index_info,
+    render_stopped,
     render_user,
 )
 
@@ -201,14 +204,15 @@ def _index_header(index_dir: str) -> str:
         return render_index_error(f"the index could not be read ({type(exc).__name__})")
 
 
-def reply_html(
+def reply_stream(
     question: str,
     previous: str | None,
     k: int,
     index_dir: str,
     settings: Settings,
-) -> tuple[str, str]:
-    """The chat reply to ``question`` as HTML, and the text searched for.
+) -> Iterator[str | tuple[str, str]]:
+    """The chat reply to ``question``: drafts (HTML) while a language model writes it, then
+    the reply as HTML with the text searched for (``""`` when it failed).
 
     A follow-up carries the key terms of ``previous`` (the previous question as typed, not
     the text searched for it). Library errors become a friendly message; nothing raises.
@@ -216,16 +220,23 @@ def reply_html(
     query = expand_followup(question, previous)
     if len(query) > settings.max_question_chars:
         query = question.strip()
+    config = settings.llm()
+    written = ""
     try:
-        answer = ask(query, k=k, index_dir=index_dir, settings=settings)
+        for item in ask_stream(query, k=k, index_dir=index_dir, settings=settings):
+            if isinstance(item, str):
+                written += item
+                yield render_draft(written, config.model if config else "")
+            else:
+                answer = item
     except QAError as exc:
-        return render_error(str(exc)), ""
+        yield render_error(str(exc)), ""
+        return
     except Exception as exc:
         log.exception("answering %r failed", query)
-        return (
-            render_error(f"something went wrong on the server ({type(exc).__name__}); see its log"),
-            "",
-        )
+        message = f"something went wrong on the server ({type(exc).__name__}); see its log"
+        yield render_error(message), ""
+        return
     reader = None
     try:
         info = index_info(index_dir)
@@ -233,14 +244,38 @@ def reply_html(
         reader = article_reader(info["corpus_dir"], cleaning)
     except Exception:  # the answer still shows, without the full-article view
         log.exception("finding the corpus folder failed")
-    return render_answer(answer, question=question, read_article=reader), query
+    yield render_answer(answer, question=question, read_article=reader), query
+
+
+def reply_html(
+    question: str,
+    previous: str | None,
+    k: int,
+    index_dir: str,
+    settings: Settings,
+) -> tuple[str, str]:
+    """The finished chat reply to ``question`` as HTML, and the text searched for."""
+    for item in reply_stream(question, previous, k, index_dir, settings):
+        if isinstance(item, tuple):
+            return item
+    raise AssertionError("reply_stream ends with the reply")  # pragma: no cover
+
+
+def answer_stream(
+    question: str, previous: str, k: Any, index_dir: str, settings: Settings
+) -> Iterator[str | tuple[str, bool]]:
+    """The reply to one question of a conversation (see ``qa.chat.Conversation``): drafts,
+    then the reply and whether it was answered without an error (only then may the next
+    question lean on it)."""
+    for item in reply_stream(question, previous or None, _k(k), index_dir, settings):
+        yield item if isinstance(item, str) else (item[0], bool(item[1]))
 
 
 def answer_turn(
     question: str, previous: str, k: Any, index_dir: str, settings: Settings
 ) -> tuple[str, bool]:
-    """The reply to one question of a conversation (see ``qa.chat.Conversation``), and whether
-    it was answered without an error: only then may the next question lean on it."""
+    """The finished reply to one question of a conversation, and whether it was answered
+    without an error."""
     html, query = reply_html(question, previous or None, _k(k), index_dir, settings)
     return html, bool(query)
 
@@ -251,7 +286,8 @@ def chat_messages(conversation: Conversation) -> list[dict[str, str]]:
     for turn in conversation.turns():
         messages.append({"role": "user", "content": render_user(turn.question)})
         if turn.reply is not None:
-            messages.append({"role": "assistant", "content": turn.reply})
+            reply = render_stopped(turn.reply) if turn.stopped else turn.reply
+            messages.append({"role": "assistant", "content": reply})
     return messages
 
 
@@ -259,6 +295,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
     """The chat page over the index in ``index_dir`` (a ``gr.Blocks``, queued, not launched)."""
     index = str(index_dir)
     cfg = settings if settings is not None else Settings.from_env()
+    llm = cfg.llm()
 
     def add_question(question: str, conversation: Conversation) -> tuple[str, list[Any]]:
         """Show the question in the chat at once (it waits its turn); empty the box."""
@@ -272,10 +309,15 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
 
         return add
 
-    def respond(conversation: Conversation, k: Any) -> list[Any]:
-        """Answer the oldest waiting question of this conversation."""
-        conversation.answer_next(lambda q, previous: answer_turn(q, previous, k, index, cfg))
-        return chat_messages(conversation)
+    def respond(conversation: Conversation, k: Any) -> Iterator[list[Any]]:
+        """Answer the oldest waiting question of this conversation, showing a generated
+        answer as it is written."""
+        yield chat_messages(conversation)
+        for _ in conversation.stream_next(
+            lambda q, previous: answer_stream(q, previous, k, index, cfg)
+        ):
+            yield chat_messages(conversation)
+        yield chat_messages(conversation)  # as it ended: answered, stopped or cleared
 
     def start_over(conversation: Conversation) -> list[Any]:
         conversation.clear()
@@ -304,6 +346,8 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
         with gr.Column(elem_classes="qa-header"):
             gr.HTML(f"<h1>{TITLE}</h1>")
             header = gr.HTML(_index_header(index), elem_id="qa-index")
+            if llm is not None:
+                gr.HTML(render_generator(llm.model, llm.host), elem_id="qa-llm")
         chatbot = gr.Chatbot(
             show_label=False,
             elem_id="qa-chat",
@@ -331,6 +375,14 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
                 elem_id="qa-question",
             )
             send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
+            stop = gr.Button(
+                "Stop",
+                variant="stop",
+                scale=1,
+                min_width=80,
+                visible=llm is not None,  # only a generated answer takes long enough to stop
+                elem_id="qa-stop",
+            )
         with gr.Row(equal_height=True):
             k = gr.Slider(
                 1, MAX_K, value=DEFAULT_K, step=1, label="Passages to show", elem_id="qa-k"
@@ -365,6 +417,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
             answer_after(
                 button.click(add_example(text), [conversation], chatbot, queue=False, **private)
             )
+        stop.click(lambda c: c.stop() and None, conversation, None, queue=False, **private)
         clear.click(start_over, conversation, chatbot, **private)
         chatbot.clear(start_over, conversation, chatbot, **private)
         demo.load(lambda: _index_header(index), None, header, **private)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-MODES = ("stream", "json", "error", "malformed", "slow", "hang_midway")
+MODES = ("stream", "drip", "json", "error", "malformed", "slow", "hang_midway")
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Script:
     delay: float = 0.0  # seconds to wait before answering ("slow") or between pieces
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    hung_up: int = 0  # replies the client stopped reading before the end
 
 
 def _pieces(text: str, size: int = 4) -> list[str]:
@@ -57,9 +58,15 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
             for i, piece in enumerate(_pieces(script.reply)):
                 if script.mode == "hang_midway" and i == 2:
                     time.sleep(script.delay)
+                if script.mode == "drip":  # a slow writer: each piece after a pause
+                    time.sleep(script.delay)
                 chunk = {"choices": [{"delta": {"content": piece}, "index": 0}]}
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.flush()
+                try:
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                except OSError:  # the client hung up (a stopped answer)
+                    script.hung_up += 1
+                    return
             self.wfile.write(b"data: [DONE]\n\n")
 
         def _send(self, data: bytes, content_type: str) -> None:
