@@ -20,7 +20,7 @@ from typing import Any
 
 from .cleaning import CLEANER_VERSION, check_mode
 from .errors import ConfigError
-from .llm import DEFAULT_TIMEOUT, LLMConfig
+from .llm import DEFAULT_TIMEOUT, MAX_REPLY_TOKENS, LLMConfig
 from .readers import EXTENSIONS
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -84,12 +84,19 @@ class Settings:
     llm_model: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = DEFAULT_TIMEOUT  # seconds for a whole reply before falling back
+    llm_max_tokens: int = MAX_REPLY_TOKENS  # the longest reply asked for
 
     def llm(self) -> LLMConfig | None:
         """Where generative answers come from, or None when they are off."""
         if not self.llm_url:
             return None
-        return LLMConfig(self.llm_url, self.llm_model or "", self.llm_api_key, self.llm_timeout)
+        return LLMConfig(
+            self.llm_url,
+            self.llm_model or "",
+            self.llm_api_key,
+            self.llm_timeout,
+            self.llm_max_tokens,
+        )
 
     def abstain_threshold(self) -> float:
         if self.abstain_below is not None:
@@ -182,7 +189,8 @@ class Settings:
         ``QA_MODEL``, ``QA_DEVICE``, ``QA_BATCH_SIZE``, ``QA_CHUNK_TOKENS``, ``QA_CHUNK_OVERLAP``,
         ``QA_RETRIEVAL``, ``QA_FUSION``, ``QA_FUSION_ALPHA``, ``QA_SENTENCE_WEIGHT``,
         ``QA_CLEAN``, ``QA_EXTENSIONS`` (comma-separated: ``.txt,.md,.pdf``), ``QA_LLM_URL``,
-        ``QA_LLM_MODEL``, ``QA_LLM_API_KEY``, ``QA_LLM_TIMEOUT``.
+        ``QA_LLM_MODEL``, ``QA_LLM_API_KEY``, ``QA_LLM_TIMEOUT``,
+        ``QA_LLM_MAX_TOKENS``.
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -201,6 +209,7 @@ class Settings:
             ("llm_model", "QA_LLM_MODEL", str),
             ("llm_api_key", "QA_LLM_API_KEY", str),
             ("llm_timeout", "QA_LLM_TIMEOUT", float),
+            ("llm_max_tokens", "QA_LLM_MAX_TOKENS", int),
             ("extensions", "QA_EXTENSIONS", _extensions),
         ):
             raw = env.get(key)

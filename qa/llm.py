@@ -9,6 +9,7 @@ chat-completion JSON) raises ``GeneratorError`` with a one-line reason.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -115,6 +116,10 @@ def stream_chat(config: LLMConfig, messages: Sequence[dict[str, str]]) -> Iterat
     except urllib.error.HTTPError as exc:
         raise GeneratorError(
             f"the language model at {config.host} answered HTTP {exc.code} ({exc.reason})"
+        ) from exc
+    except http.client.HTTPException as exc:  # e.g. the server died in the middle of a reply
+        raise GeneratorError(
+            f"the language model at {config.host} broke off its reply ({type(exc).__name__})"
         ) from exc
     except TimeoutError as exc:
         raise GeneratorError(f"the language model took longer than {config.timeout:g} s") from exc

