@@ -9,10 +9,10 @@ Gradio app.
 
 from __future__ import annotations
 
-from qa.ui import default_index, main, make_app, parse_args
+from qa.ui import default_index, main, make_app, parse_args, uploads_allowed
 
 DEFAULT_INDEX = default_index()
-demo = make_app(DEFAULT_INDEX)
+demo = make_app(DEFAULT_INDEX, uploads=uploads_allowed("127.0.0.1"))
 
 __all__ = ["DEFAULT_INDEX", "demo", "main", "parse_args"]
 

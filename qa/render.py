@@ -425,6 +425,30 @@ def render_generator(model: str, host: str) -> str:
     )
 
 
+_PHASES = {"read": "reading files", "embed": "embedding passages", "write": "writing the index"}
+
+
+def render_upload(
+    added: Sequence[str], refused: Sequence[str], state: str, phase: str, done: int, total: int
+) -> str:
+    """What "Add documents" did: files added and refused, then the index update's progress
+    (``state``: running, done, failed, idle) or its failure message in ``phase``."""
+    lines = []
+    if added:
+        lines.append(f"Added {len(added)} file(s): {esc(', '.join(added))}.")
+    if refused:
+        items = "".join(f"<li>{esc(r)}</li>" for r in refused)
+        lines.append(f"Not added:<ul>{items}</ul>")
+    if state == "running":
+        count = f" {done:,} of {total:,}" if total else ""
+        lines.append(f"Updating the index: {_PHASES.get(phase, phase)}{count}…")
+    elif state == "done":
+        lines.append("The index is up to date: ask about the new documents.")
+    elif state == "failed":
+        lines.append(f"The index could not be updated: {esc(phase)}. The previous one answers.")
+    return '<div class="qa-upload">' + "".join(f"<p>{line}</p>" for line in lines) + "</div>"
+
+
 def render_index_error(message: str) -> str:
     return (
         '<div class="qa-index qa-error"><p><strong>No usable index.</strong> '

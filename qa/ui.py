@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
@@ -27,6 +28,7 @@ import gradio as gr
 from gradio.events import api as gr_api
 
 from .api import ask, ask_stream, build_index, index_info, search
+from .background import BackgroundBuild
 from .chat import Conversation
 from .config import Settings
 from .errors import IndexNotFoundError, QAError
@@ -40,8 +42,10 @@ from .render import (
     render_index_error,
     render_index_info,
     render_stopped,
+    render_upload,
     render_user,
 )
+from .uploads import add_files
 
 log = logging.getLogger(__name__)
 
@@ -291,11 +295,41 @@ def chat_messages(conversation: Conversation) -> list[dict[str, str]]:
     return messages
 
 
-def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | None = None) -> Any:
-    """The chat page over the index in ``index_dir`` (a ``gr.Blocks``, queued, not launched)."""
+def upload_reply(
+    files: Sequence[str] | None, index_dir: str, settings: Settings, builder: BackgroundBuild
+) -> tuple[list[str], list[str]]:
+    """Copy uploaded files (Gradio's temporary copies, which keep the original names) into
+    the index's corpus folder and start an incremental build; (added, refused) as text."""
+    if not files:
+        return [], []
+    try:
+        corpus = index_info(index_dir)["corpus_dir"]
+        result = add_files([(Path(f), Path(f).name) for f in files], corpus, settings)
+    except QAError as exc:
+        return [], [f"nothing added: {exc}"]
+    if result.added:
+        builder.start(corpus, index_dir, settings)
+    return list(result.added), [str(r) for r in result.refused]
+
+
+def upload_status(added: list[str], refused: list[str], builder: BackgroundBuild) -> str:
+    state = builder.state
+    detail = state.message if state.state == "failed" else state.phase
+    return render_upload(added, refused, state.state, detail, state.done, state.total)
+
+
+def make_app(
+    index_dir: str | os.PathLike[str] = "index",
+    settings: Settings | None = None,
+    *,
+    uploads: bool = False,
+) -> Any:
+    """The chat page over the index in ``index_dir`` (a ``gr.Blocks``, queued, not launched).
+    With ``uploads``, people may add documents from the page (see ``serve`` for when)."""
     index = str(index_dir)
     cfg = settings if settings is not None else Settings.from_env()
     llm = cfg.llm()
+    builder = BackgroundBuild()  # documents added from the page are indexed by it
 
     def add_question(question: str, conversation: Conversation) -> tuple[str, list[Any]]:
         """Show the question in the chat at once (it waits its turn); empty the box."""
@@ -389,6 +423,19 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
             )
             clear = gr.Button("New conversation", scale=0, min_width=160, elem_id="qa-clear")
 
+        with gr.Accordion("Add documents", open=False, visible=uploads, elem_id="qa-add"):
+            kinds = " ".join(cfg.extensions)
+            files = gr.File(
+                file_count="multiple",  # any type: a refused one gets our reason, not a toast
+                label=f"Drop files here or click to pick ({kinds}; up to "
+                f"{cfg.max_file_bytes // 1_000_000} MB each)",
+                elem_id="qa-files",
+            )
+            upload_html = gr.HTML("", elem_id="qa-upload-status")
+            ticker = gr.Timer(1.0, active=False)
+        added_names = gr.State(list)
+        refused_names = gr.State(list)
+
         conversation = gr.State(Conversation)  # one per browser session, kept on the server
         private: dict[str, Any] = {"api_visibility": "private"}
         answering: dict[str, Any] = {
@@ -418,6 +465,23 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
                 button.click(add_example(text), [conversation], chatbot, queue=False, **private)
             )
         stop.click(lambda c: c.stop() and None, conversation, None, queue=False, **private)
+
+        def on_upload(paths: list[str] | None) -> tuple[Any, ...]:
+            if not uploads:  # the page hides the box; refuse a request made without it
+                return [], ["adding documents is off on this server"], "", gr.Timer(active=False)
+            added, refused = upload_reply(paths, index, cfg, builder)
+            status = upload_status(added, refused, builder)
+            return added, refused, status, gr.Timer(active=bool(added))
+
+        def on_tick(added: list[str], refused: list[str]) -> tuple[Any, ...]:
+            running = builder.state.running
+            header_html = gr.skip() if running else _index_header(index)
+            return upload_status(added, refused, builder), header_html, gr.Timer(active=running)
+
+        files.upload(
+            on_upload, files, [added_names, refused_names, upload_html, ticker], **private
+        ).then(lambda: None, None, files, **private)
+        ticker.tick(on_tick, [added_names, refused_names], [upload_html, header, ticker], **private)
         clear.click(start_over, conversation, chatbot, **private)
         chatbot.clear(start_over, conversation, chatbot, **private)
         demo.load(lambda: _index_header(index), None, header, **private)
@@ -425,6 +489,7 @@ def make_app(index_dir: str | os.PathLike[str] = "index", settings: Settings | N
 
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     demo.qa_index = index  # type: ignore[attr-defined]
+    demo.qa_uploads = uploads  # type: ignore[attr-defined]
     return demo
 
 
@@ -469,6 +534,20 @@ def launch(
         footer_links=["api", "settings"],
         show_error=False,
     )
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def uploads_allowed(host: str, environ: dict[str, str] | None = None) -> bool:
+    """Whether people may add documents from the page: by default only when the app listens
+    on this machine alone or asks for a password (QA_AUTH, QA_AUTH_FILE); QA_UPLOADS=0 turns
+    it off, QA_UPLOADS=1 on."""
+    env = os.environ if environ is None else environ
+    choice = env.get("QA_UPLOADS", "").strip()
+    if choice in ("0", "1"):
+        return choice == "1"
+    return host in LOOPBACK or bool(env.get("QA_AUTH") or env.get("QA_AUTH_FILE"))
 
 
 def default_index() -> str:
@@ -536,7 +615,8 @@ def main(argv: Sequence[str] | None = None, *, app: Any = None) -> None:
     ``app`` is used when it was made over the same index folder (see ``app.py``).
     """
     args = parse_args(argv)
-    if app is not None and str(getattr(app, "qa_index", "")) != str(args.index):
+    same_index = str(getattr(app, "qa_index", "")) == str(args.index)
+    if not same_index or getattr(app, "qa_uploads", None) != uploads_allowed(args.host):
         app = None
     serve(args.index, args.host, args.port, app=app, corpus_dir=args.corpus)
 
@@ -557,6 +637,6 @@ def serve(
     if corpus_dir is not None:
         ensure_index(index_dir, corpus_dir, cfg)
     if app is None:
-        app = make_app(index_dir, cfg)
+        app = make_app(index_dir, cfg, uploads=uploads_allowed(host))
     warm_up(index_dir, cfg)
     launch(app, host, port)
