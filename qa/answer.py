@@ -244,15 +244,31 @@ def confidence(features: dict[str, float], weights: dict[str, float] = CONFIDENC
     return e / (1.0 + e)
 
 
+def unheard(
+    question: str, missing: Sequence[str], vocabulary: Collection[str], stem_terms: Stems
+) -> tuple[str, ...]:
+    """The names and numbers of the question that no article holds at all ("Froome", "2009"):
+    a question about them cannot be answered from these articles. (Measured on the dev sets:
+    7 of 55 unanswerable questions have one, none of 80 answerable ones.)"""
+    kinds = dict(key_terms(question))
+    return tuple(
+        w
+        for w in missing
+        if kinds.get(w) in ("name", "number") and not any(s in vocabulary for s in stem_terms(w))
+    )
+
+
 def outcome(
     choice: Choice | None,
     probability: float,
     answer_from: float,
     not_found_below: float,
     min_cosine: float,
+    unheard: bool = False,
 ) -> str:
-    """``answered``, ``passages`` or ``not_found`` (see ``qa.types.Answer``)."""
-    if choice is None or choice.cosine < min_cosine or probability < not_found_below:
+    """``answered``, ``passages`` or ``not_found`` (see ``qa.types.Answer``); ``unheard``: the
+    question names something no article mentions."""
+    if choice is None or unheard or choice.cosine < min_cosine or probability < not_found_below:
         return "not_found"
     return "answered" if probability >= answer_from else "passages"
 

@@ -548,6 +548,7 @@ class Signals:
     hits: list[Hit]
     choice: _answer.Choice | None
     missing: tuple[str, ...]
+    unheard: tuple[str, ...]  # names and numbers of the question that no article holds
     features: dict[str, float]
 
 
@@ -581,11 +582,12 @@ def answer_signals(
         sentences = np.vstack([loaded.index.sentences(h.chunk_id)[2] for h in hits])
         similarity = [float(s) for s in (sentences @ vectors[1:].T).max(axis=0)]
     missing = _answer.missing_terms(q, [h.text for h in hits], keyword.stems, unknown, similarity)
+    unheard = _answer.unheard(q, missing, keyword.vocabulary, keyword.stems)
     features: dict[str, float] = {}
     if choice is not None:
         top_dense = hits[0].dense_score or 0.0
         features = _answer.confidence_features(choice, len(missing), top_dense)
-    return Signals(q, vector, hits, choice, missing, features)
+    return Signals(q, vector, hits, choice, missing, unheard, features)
 
 
 def _place(meta: dict[str, Any], offset: int) -> dict[str, Any]:
@@ -606,6 +608,7 @@ def _extractive(signals: Signals, settings: Settings, documents: dict[str, Any])
         answer_from=settings.answer_threshold(),
         not_found_below=settings.not_found_threshold(),
         min_cosine=settings.abstain_threshold(),
+        unheard=bool(signals.unheard),
     )
     chosen = choice.sentences if choice is not None and status != "not_found" else ()
     if status == "passages":

@@ -428,3 +428,28 @@ def test_status_line() -> None:
         assert "Pogacar" not in status_line(status, [])
     assert status_line("passages", []) != status_line("not_found", [])
     assert status_line("passages", ["salary"]) != status_line("not_found", ["salary"])
+
+
+def test_unheard_names_and_numbers_are_those_no_article_holds() -> None:
+    from qa.answer import unheard
+
+    vocabulary = {"cavendish", "tour", "2023", "astana"}
+
+    def stems(text: str) -> list[str]:
+        return [w.lower() for w in text.replace("'", " ").split()]
+
+    question = "How many Tour stages did Chris Froome win for Astana in 2009 and 2023?"
+    missing = ("Chris", "Froome", "2009", "stages")
+    assert unheard(question, missing, vocabulary, stems) == ("Chris", "Froome", "2009")
+    # a name the articles hold, only not in these passages, is no proof of a gap
+    assert unheard("Did Cavendish win?", ("Cavendish",), vocabulary, stems) == ()
+    # ordinary words are judged by meaning elsewhere (qa.answer.missing_terms), never here
+    assert unheard("what about stages", ("stages",), vocabulary, stems) == ()
+
+
+def test_outcome_unheard_means_not_found() -> None:
+    from qa.answer import Choice, outcome
+
+    choice = Choice(sentences=(), cosine=0.9, margin=0.5, coverage=1.0, typed=1.0)
+    assert outcome(choice, 0.99, 0.5, 0.1, 0.2) == "answered"
+    assert outcome(choice, 0.99, 0.5, 0.1, 0.2, unheard=True) == "not_found"
