@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .api import build_index
@@ -42,6 +43,8 @@ class BackgroundBuild:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._again = False  # build once more when this one ends
+        self._echo: Callable[[str], None] | None = None
+        self._shown = ("", -1)  # the phase and tenth last echoed
 
     @property
     def state(self) -> BuildState:
@@ -53,10 +56,13 @@ class BackgroundBuild:
         corpus_dir: str | os.PathLike[str],
         index_dir: str | os.PathLike[str],
         settings: Settings,
+        echo: Callable[[str], None] | None = None,
     ) -> bool:
         """Start a build. When one is running, another runs right after it (files added
-        while it reads the folder may be missed by it); returns False then."""
+        while it reads the folder may be missed by it); returns False then. ``echo`` gets a
+        line at every tenth of each phase and one at the end (for a terminal)."""
         with self._lock:
+            self._echo, self._shown = echo, ("", -1)
             if self._state.running:
                 self._again = True
                 return False
@@ -76,6 +82,11 @@ class BackgroundBuild:
     def _progress(self, phase: str, done: int, total: int) -> None:
         with self._lock:
             self._state = replace(self._state, phase=phase, done=done, total=total)
+            tenth = done * 10 // total if total else 10
+            last_phase, last_tenth = self._shown
+            if self._echo is not None and (phase != last_phase or tenth > last_tenth):
+                self._shown = (phase, tenth)
+                self._echo(f"  {phase} {done}/{total}")
 
     def _run(
         self,
@@ -96,6 +107,15 @@ class BackgroundBuild:
             with self._lock:
                 if not self._again:
                     self._state = end
+                    if self._echo is not None:
+                        self._echo(_summary(end))
                     return
                 self._again = False
                 self._state = BuildState("running", "read")
+
+
+def _summary(end: BuildState) -> str:
+    if end.report is None:
+        return f"The index could not be built: {end.message}"
+    r = end.report
+    return f"Indexed {r.files} articles ({r.chunks} passages) in {r.seconds:.1f}s."

@@ -449,6 +449,16 @@ def render_upload(
     return '<div class="qa-upload">' + "".join(f"<p>{line}</p>" for line in lines) + "</div>"
 
 
+def render_building(phase: str, done: int, total: int) -> str:
+    """The page while its first index is being built: nothing to answer from yet."""
+    count = f" {done:,} of {total:,}" if total else ""
+    return (
+        '<div class="qa-index qa-building"><p><strong>Building the index…</strong> '
+        f"{_PHASES.get(phase, esc(phase))}{count}. Questions can be asked when it is done; "
+        "this page updates by itself.</p></div>"
+    )
+
+
 def render_index_error(message: str) -> str:
     return (
         '<div class="qa-index qa-error"><p><strong>No usable index.</strong> '

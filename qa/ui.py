@@ -36,6 +36,7 @@ from .followup import expand_followup
 from .render import (
     article_reader,
     render_answer,
+    render_building,
     render_draft,
     render_error,
     render_generator,
@@ -45,6 +46,7 @@ from .render import (
     render_upload,
     render_user,
 )
+from .store import current_generation
 from .uploads import add_files
 
 log = logging.getLogger(__name__)
@@ -198,9 +200,14 @@ def _k(value: Any) -> int:
         return DEFAULT_K
 
 
-def _index_header(index_dir: str) -> str:
+def _index_header(index_dir: str, builder: BackgroundBuild | None = None) -> str:
     try:
         return render_index_info(index_info(index_dir))
+    except IndexNotFoundError as exc:
+        state = builder.state if builder is not None else None
+        if state is not None and state.running:
+            return render_building(state.phase, state.done, state.total)
+        return render_index_error(str(exc))
     except QAError as exc:
         return render_index_error(str(exc))
     except Exception as exc:  # a header must never take the page down
@@ -312,6 +319,15 @@ def upload_reply(
     return list(result.added), [str(r) for r in result.refused]
 
 
+def building_reply(builder: BackgroundBuild, index_dir: str) -> Iterator[tuple[str, bool]] | None:
+    """While the first index is being built there is nothing to answer from: say so. (While
+    an index is updated, the previous one answers.)"""
+    state = builder.state
+    if not state.running or current_generation(Path(index_dir)) is not None:
+        return None
+    return iter([(render_building(state.phase, state.done, state.total), False)])
+
+
 def upload_status(added: list[str], refused: list[str], builder: BackgroundBuild) -> str:
     state = builder.state
     detail = state.message if state.state == "failed" else state.phase
@@ -348,7 +364,9 @@ def make_app(
         answer as it is written."""
         yield chat_messages(conversation)
         for _ in conversation.stream_next(
-            lambda q, previous: answer_stream(q, previous, k, index, cfg)
+            lambda q, previous: (
+                building_reply(builder, index) or answer_stream(q, previous, k, index, cfg)
+            )
         ):
             yield chat_messages(conversation)
         yield chat_messages(conversation)  # as it ended: answered, stopped or cleared
@@ -379,7 +397,7 @@ def make_app(
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         with gr.Column(elem_classes="qa-header"):
             gr.HTML(f"<h1>{TITLE}</h1>")
-            header = gr.HTML(_index_header(index), elem_id="qa-index")
+            header = gr.HTML(_index_header(index, builder), elem_id="qa-index")
             if llm is not None:
                 gr.HTML(render_generator(llm.model, llm.host), elem_id="qa-llm")
         chatbot = gr.Chatbot(
@@ -432,7 +450,8 @@ def make_app(
                 elem_id="qa-files",
             )
             upload_html = gr.HTML("", elem_id="qa-upload-status")
-            ticker = gr.Timer(1.0, active=False)
+        # Outside the (closed) accordion, whose contents are not mounted: it would never tick.
+        ticker = gr.Timer(1.0, active=False)  # on while a build runs: its progress, then header
         added_names = gr.State(list)
         refused_names = gr.State(list)
 
@@ -475,8 +494,12 @@ def make_app(
 
         def on_tick(added: list[str], refused: list[str]) -> tuple[Any, ...]:
             running = builder.state.running
-            header_html = gr.skip() if running else _index_header(index)
-            return upload_status(added, refused, builder), header_html, gr.Timer(active=running)
+            status = upload_status(added, refused, builder) if added or refused else ""
+            return status, _index_header(index, builder), gr.Timer(active=running)
+
+        def on_load() -> tuple[str, Any]:
+            """The header, and the ticker on while an index is being built."""
+            return _index_header(index, builder), gr.Timer(active=builder.state.running)
 
         files.upload(
             on_upload, files, [added_names, refused_names, upload_html, ticker], **private
@@ -484,12 +507,13 @@ def make_app(
         ticker.tick(on_tick, [added_names, refused_names], [upload_html, header, ticker], **private)
         clear.click(start_over, conversation, chatbot, **private)
         chatbot.clear(start_over, conversation, chatbot, **private)
-        demo.load(lambda: _index_header(index), None, header, **private)
+        demo.load(on_load, None, [header, ticker], **private)
         gr_api(ask_api, api_name="ask", concurrency_id="qa", concurrency_limit=CONCURRENCY)
 
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     demo.qa_index = index  # type: ignore[attr-defined]
     demo.qa_uploads = uploads  # type: ignore[attr-defined]
+    demo.qa_builder = builder  # type: ignore[attr-defined]
     return demo
 
 
@@ -565,8 +589,11 @@ def ensure_index(
     corpus_dir: str | os.PathLike[str],
     settings: Settings | None = None,
     echo: Callable[[str], None] | None = None,
+    builder: BackgroundBuild | None = None,
 ) -> bool:
-    """Build the index from ``corpus_dir`` when ``index_dir`` holds none; True if it built one.
+    """Build the index from ``corpus_dir`` when ``index_dir`` holds none; True if it built
+    one (or, with ``builder``, started building it in the background: the page shows the
+    progress meanwhile).
 
     Progress goes to ``echo`` (by default the terminal). A damaged or mismatched index is left
     alone: the page reports it.
@@ -580,6 +607,9 @@ def ensure_index(
     except QAError:
         return False
     say(f"No index in {index_dir}: building it from the articles in {corpus_dir} (first run)...")
+    if builder is not None:
+        builder.start(corpus_dir, index_dir, settings or Settings.from_env(), echo=say)
+        return True
     shown = [-1]
 
     def progress(done: int, total: int) -> None:
@@ -632,11 +662,11 @@ def serve(
 ) -> None:
     """Serve ``app`` (by default a new page over ``index_dir``) until interrupted, loading the
     model in the background meanwhile. With ``corpus_dir``, a missing index is built from it
-    first."""
+    in the background: the page comes up at once and shows the build's progress."""
     cfg = settings if settings is not None else Settings.from_env()
-    if corpus_dir is not None:
-        ensure_index(index_dir, corpus_dir, cfg)
     if app is None:
         app = make_app(index_dir, cfg, uploads=uploads_allowed(host))
+    if corpus_dir is not None:  # the page comes up at once and shows the build's progress
+        ensure_index(index_dir, corpus_dir, cfg, builder=getattr(app, "qa_builder", None))
     warm_up(index_dir, cfg)
     launch(app, host, port)

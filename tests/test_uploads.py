@@ -131,3 +131,28 @@ def test_uploads_allowed_only_on_loopback_or_with_a_password(
     host: str, env: dict[str, str], allowed: bool
 ) -> None:
     assert uploads_allowed(host, env) is allowed
+
+
+def test_first_index_builds_in_the_background_while_the_page_says_so(
+    tmp_path: Path, corpus: Path
+) -> None:
+    from qa.background import BuildState
+    from qa.ui import _index_header, building_reply, ensure_index
+
+    index = str(tmp_path / "index")
+    builder = BackgroundBuild()
+    builder._state = BuildState("running", "embed", 3, 10)  # as seen mid-build
+    assert "Building the index" in _index_header(index, builder)
+    assert "embedding passages 3 of 10" in _index_header(index, builder)
+    waiting = building_reply(builder, index)
+    assert waiting is not None and "Building the index" in next(waiting)[0]
+    assert "No usable index" in _index_header(index, None)
+
+    builder = BackgroundBuild()
+    lines: list[str] = []
+    assert ensure_index(index, corpus, HASH, echo=lines.append, builder=builder)
+    state = builder.wait(60)
+    assert state.state == "done" and "Indexed 5 articles" in lines[-1]
+    assert any(line.strip().startswith("embed") for line in lines)
+    assert "5 articles" in _index_header(index, builder)
+    assert building_reply(builder, index) is None
