@@ -141,25 +141,3 @@ def chunk_document(
             for r in _pack([n for _, n in seg_units], max_tokens, overlap)
         )
     return Chunked(tuple(units), tuple(ranges))
-
-
-def chunk_segment(
-    text: str,
-    segment: Span,
-    count: Callable[[str], int],
-    max_tokens: int,
-    overlap: int,
-) -> list[Span]:
-    """Chunk one content segment of ``text`` into spans."""
-    return chunk_document(text, [segment], count, max_tokens, overlap).spans()
-
-
-def chunk_text(
-    text: str,
-    segments: Sequence[Span],
-    count: Callable[[str], int],
-    max_tokens: int,
-    overlap: int,
-) -> list[Span]:
-    """Chunk every content segment of ``text``, in order."""
-    return chunk_document(text, segments, count, max_tokens, overlap).spans()

@@ -13,20 +13,9 @@ question plus an answer-type bonus (sentence). Methods:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from .config import FUSION_METHODS
-
-
-def rrf(rankings: Sequence[Sequence[int]], k: int = 60) -> dict[int, float]:
-    """Reciprocal rank fusion of ranked id lists (best first)."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return scores
 
 
 def min_max(x: np.ndarray) -> np.ndarray:

@@ -36,10 +36,6 @@ def mrr_at(ranking: Sequence[str], qrels: Mapping[str, int], k: int) -> float:
     return 0.0
 
 
-def hit_at(ranking: Sequence[str], qrels: Mapping[str, int], k: int) -> float:
-    return 1.0 if any(qrels.get(doc, 0) > 0 for doc in ranking[:k]) else 0.0
-
-
 def dedupe(ranking: Sequence[str]) -> list[str]:
     """Keep each id at its best (first) rank: a document ranks where its best chunk ranks."""
     seen: set[str] = set()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import chunk_segment, chunk_text
+from qa.chunking import chunk_document
 from qa.config import Settings
 from qa.documents import load_corpus
 from qa.sentences import split_sentences
@@ -44,7 +44,7 @@ TEXT = "One two three. Four five. Six seven eight nine. Ten."
 
 
 def test_packing_with_overlap_exact_spans() -> None:
-    chunks = chunk_segment(TEXT, whole(TEXT), words, 6, 2)
+    chunks = chunk_document(TEXT, [whole(TEXT)], words, 6, 2).spans()
     assert chunks == [Span(0, 25), Span(15, 47), Span(48, 52)]
     assert pieces(TEXT, chunks) == [
         "One two three. Four five.",
@@ -54,30 +54,30 @@ def test_packing_with_overlap_exact_spans() -> None:
 
 
 def test_packing_without_overlap() -> None:
-    chunks = chunk_segment(TEXT, whole(TEXT), words, 6, 0)
+    chunks = chunk_document(TEXT, [whole(TEXT)], words, 6, 0).spans()
     assert pieces(TEXT, chunks) == ["One two three. Four five.", "Six seven eight nine. Ten."]
     assert chunks == [Span(0, 25), Span(26, 52)]
 
 
 def test_overlap_carries_only_what_fits() -> None:
     # The trailing sentence has 2 words: an overlap of 1 carries nothing.
-    chunks = chunk_segment(TEXT, whole(TEXT), words, 6, 1)
+    chunks = chunk_document(TEXT, [whole(TEXT)], words, 6, 1).spans()
     assert pieces(TEXT, chunks) == ["One two three. Four five.", "Six seven eight nine. Ten."]
 
 
 def test_overlap_carries_several_trailing_sentences() -> None:
     text = "A b c d. E f. G h. I j k l."  # 4, 2, 2, 4 words
-    chunks = chunk_segment(text, whole(text), words, 8, 4)
+    chunks = chunk_document(text, [whole(text)], words, 8, 4).spans()
     assert pieces(text, chunks) == ["A b c d. E f. G h.", "E f. G h. I j k l."]
 
 
 def test_everything_fits_in_one_chunk() -> None:
-    assert chunk_segment(TEXT, whole(TEXT), words, 100, 10) == [Span(0, len(TEXT))]
+    assert chunk_document(TEXT, [whole(TEXT)], words, 100, 10).spans() == [Span(0, len(TEXT))]
 
 
 def test_overlong_sentence_cut_at_word_boundaries() -> None:
     text = "a b c d e f g."
-    chunks = chunk_segment(text, whole(text), words, 3, 1)
+    chunks = chunk_document(text, [whole(text)], words, 3, 1).spans()
     assert chunks == [Span(0, 5), Span(6, 11), Span(12, 14)]
     assert pieces(text, chunks) == ["a b c", "d e f", "g."]
     assert all(words(p) <= 3 for p in pieces(text, chunks))
@@ -85,7 +85,7 @@ def test_overlong_sentence_cut_at_word_boundaries() -> None:
 
 def test_overlong_sentence_between_short_ones() -> None:
     text = "Short one. This sentence has exactly eight words in it. End here."
-    chunks = chunk_segment(text, whole(text), words, 5, 0)
+    chunks = chunk_document(text, [whole(text)], words, 5, 0).spans()
     assert pieces(text, chunks) == [
         "Short one.",
         "This sentence has exactly eight",
@@ -96,7 +96,7 @@ def test_overlong_sentence_between_short_ones() -> None:
 def test_single_giant_word_is_cut_by_characters() -> None:
     word = "x" * 40  # 8 tokens under `fives`
     text = "Start. " + word + " end."
-    chunks = chunk_segment(text, whole(text), fives, 3, 1)
+    chunks = chunk_document(text, [whole(text)], fives, 3, 1).spans()
     assert chunks == [Span(0, 6), Span(7, 22), Span(22, 37), Span(37, 52)]
     assert pieces(text, chunks) == ["Start.", "x" * 15, "x" * 15, "x" * 10 + " end."]
     assert all(fives(p) <= 3 for p in pieces(text, chunks))
@@ -104,35 +104,35 @@ def test_single_giant_word_is_cut_by_characters() -> None:
 
 def test_giant_word_alone() -> None:
     text = "y" * 23  # 5 tokens under `fives`; max 2 -> the longest pieces of 2 tokens: 10 chars
-    chunks = chunk_segment(text, whole(text), fives, 2, 0)
+    chunks = chunk_document(text, [whole(text)], fives, 2, 0).spans()
     assert chunks == [Span(0, 10), Span(10, 20), Span(20, 23)]
 
 
 def test_chunks_never_cross_segment_boundaries() -> None:
     text = "A b. C d.\n\nBOILERPLATE HERE\n\nE f. G h."
     segments = [Span(0, 9), Span(text.index("E f"), len(text))]
-    chunks = chunk_text(text, segments, words, 100, 10)
+    chunks = chunk_document(text, segments, words, 100, 10).spans()
     assert pieces(text, chunks) == ["A b. C d.", "E f. G h."]
     assert "BOILERPLATE" not in " ".join(pieces(text, chunks))
 
 
-def test_chunk_text_is_in_segment_order() -> None:
+def test_chunks_are_in_segment_order() -> None:
     text = "One two. Three four. Five six.\nSeven eight. Nine ten."
     seg1 = Span(0, 30)
     seg2 = Span(31, len(text))
-    chunks = chunk_text(text, [seg1, seg2], words, 4, 0)
+    chunks = chunk_document(text, [seg1, seg2], words, 4, 0).spans()
     assert pieces(text, chunks) == ["One two. Three four.", "Five six.", "Seven eight. Nine ten."]
 
 
 def test_empty_segment_gives_no_chunks() -> None:
     text = "   \n  "
-    assert chunk_text(text, [whole(text)], words, 10, 2) == []
-    assert chunk_text("anything", [], words, 10, 2) == []
+    assert chunk_document(text, [whole(text)], words, 10, 2).spans() == []
+    assert chunk_document("anything", [], words, 10, 2).spans() == []
 
 
 def test_no_chunk_is_contained_in_its_predecessor() -> None:
     text = "One two three. Four five. Six seven eight nine ten."  # 3, 2, 5 words
-    chunks = chunk_segment(text, whole(text), words, 6, 2)
+    chunks = chunk_document(text, [whole(text)], words, 6, 2).spans()
     for prev, cur in itertools.pairwise(chunks):
         assert cur.end > prev.end, (pieces(text, [prev]), pieces(text, [cur]))
 
@@ -160,7 +160,7 @@ def test_seed_documents_offsets_match_read_text(seed_corpus) -> None:
 def test_seed_chunks(seed_corpus, cl100k, max_tokens: int, overlap: int) -> None:
     for doc in seed_corpus.documents:
         text = (SEEDS / doc.source).read_text(encoding="utf-8")
-        spans = chunk_text(text, doc.segments, cl100k, max_tokens, overlap)
+        spans = chunk_document(text, doc.segments, cl100k, max_tokens, overlap).spans()
         assert spans
         chunks = [
             Chunk(doc.source, s.start, s.end, s.of(text), doc.title, doc.date, doc.sha256)
@@ -183,7 +183,7 @@ def test_seed_chunks(seed_corpus, cl100k, max_tokens: int, overlap: int) -> None
 
 def test_seed_chunk_counts_at_default_settings(seed_corpus, cl100k) -> None:
     counts = {
-        doc.source[:3]: len(chunk_text(doc.text, doc.segments, cl100k, 200, 40))
+        doc.source[:3]: len(chunk_document(doc.text, doc.segments, cl100k, 200, 40).ranges)
         for doc in seed_corpus.documents
     }
     # Each seed is 1,000-2,000 tokens of content: several chunks, none tiny in number.
@@ -192,7 +192,7 @@ def test_seed_chunk_counts_at_default_settings(seed_corpus, cl100k) -> None:
 
 def test_overlap_repeats_text_between_seed_chunks(seed_corpus, cl100k) -> None:
     doc = next(d for d in seed_corpus.documents if d.source.startswith("000"))
-    spans = chunk_text(doc.text, doc.segments, cl100k, 200, 40)
+    spans = chunk_document(doc.text, doc.segments, cl100k, 200, 40).spans()
     assert len(spans) >= 2
     overlapping = sum(1 for a, b in itertools.pairwise(spans) if b.start < a.end)
     assert overlapping >= 1
@@ -200,14 +200,14 @@ def test_overlap_repeats_text_between_seed_chunks(seed_corpus, cl100k) -> None:
 
 def test_lines_without_punctuation_stay_within_budget(cl100k) -> None:
     text = ("Stage result line for rider\n" * 100).rstrip()
-    spans = chunk_segment(text, whole(text), cl100k, 200, 40)
+    spans = chunk_document(text, [whole(text)], cl100k, 200, 40).spans()
     # Actual: chunks of 239 tokens.
     assert max(cl100k(s.of(text)) for s in spans) <= 205
 
 
 def test_giant_word_with_uneven_density_stays_within_budget(cl100k) -> None:
     text = "€" * 300 + "a" * 3000
-    spans = chunk_segment(text, whole(text), cl100k, 200, 40)
+    spans = chunk_document(text, [whole(text)], cl100k, 200, 40).spans()
     # Actual: the first piece has 386 tokens.
     assert max(cl100k(s.of(text)) for s in spans) <= 205
 
@@ -261,7 +261,7 @@ def _case(draw: st.DrawFn) -> tuple[str, list[Span], int, int]:
 @given(_case())
 def test_property_chunks(case: tuple[str, list[Span], int, int]) -> None:
     text, segments, max_tokens, overlap = case
-    chunks = chunk_text(text, segments, words, max_tokens, overlap)
+    chunks = chunk_document(text, segments, words, max_tokens, overlap).spans()
     by_segment: dict[int, list[Span]] = {}
     for c in chunks:
         owners = [i for i, s in enumerate(segments) if s.start <= c.start and c.end <= s.end]
@@ -300,7 +300,7 @@ def test_property_sentence_packing(max_tokens: int, data: st.DataObject) -> None
     text = " ".join(" ".join(["Word"] + ["w"] * (n - 1)) + "." for n in lengths)
     sentences = split_sentences(text)
     assert [words(s.of(text)) for s in sentences] == lengths
-    chunks = chunk_segment(text, whole(text), words, max_tokens, overlap)
+    chunks = chunk_document(text, [whole(text)], words, max_tokens, overlap).spans()
     starts = [s.start for s in sentences]
     ends = [s.end for s in sentences]
     for c in chunks:

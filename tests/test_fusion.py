@@ -8,44 +8,26 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from qa.fusion import convex, fuse, max_scaled, min_max, rrf, zscore
+from qa.fusion import convex, fuse, max_scaled, min_max, zscore
 
 
-def test_rrf_same_item_first_in_both_lists() -> None:
-    scores = rrf([[7, 3], [7, 5]])
-    assert scores[7] == pytest.approx(2 / 61)
-    assert scores[3] == pytest.approx(1 / 62)
-    assert scores[5] == pytest.approx(1 / 62)
-    assert set(scores) == {3, 5, 7}
+def test_fuse_rrf_hand_computed() -> None:
+    # dense ranks items 0, 1, 2; keyword ranks 2, 0 and has no match for item 1
+    dense = np.array([0.9, 0.5, 0.1])
+    keyword = np.array([2.0, 0.0, 3.0])
+    scores = fuse(dense, keyword, None, method="rrf")
+    assert scores[0] == pytest.approx(1 / 61 + 1 / 62)
+    assert scores[1] == pytest.approx(1 / 62)  # no keyword match: no keyword term
+    assert scores[2] == pytest.approx(1 / 63 + 1 / 61)
+    assert list(np.argsort(-scores)) == [0, 2, 1]
 
 
-def test_rrf_hand_computed_three_items() -> None:
-    # dense: 1, 2, 3 ; keyword: 3, 1
-    scores = rrf([[1, 2, 3], [3, 1]])
-    assert scores[1] == pytest.approx(1 / 61 + 1 / 62)
-    assert scores[2] == pytest.approx(1 / 62)
-    assert scores[3] == pytest.approx(1 / 63 + 1 / 61)
-    order = sorted(scores, key=lambda i: -scores[i])
-    assert order == [1, 3, 2]
-
-
-def test_rrf_custom_k() -> None:
-    scores = rrf([[4, 9]], k=0)
-    assert scores == {4: pytest.approx(1.0), 9: pytest.approx(0.5)}
-
-
-def test_rrf_empty() -> None:
-    assert rrf([]) == {}
-    assert rrf([[], []]) == {}
-
-
-def test_rrf_single_list_preserves_order() -> None:
-    scores = rrf([[10, 20, 30]])
-    assert scores == {
-        10: pytest.approx(1 / 61),
-        20: pytest.approx(1 / 62),
-        30: pytest.approx(1 / 63),
-    }
+def test_fuse_rrf_custom_k_and_sentence_ranking() -> None:
+    dense, keyword, sentence = np.array([2.0, 1.0]), np.array([0.0, 0.0]), np.array([0.0, 1.0])
+    scores = fuse(dense, keyword, None, method="rrf", rrf_k=0)
+    assert list(scores) == [pytest.approx(1.0), pytest.approx(0.5)]
+    with_sentence = fuse(dense, keyword, sentence, method="rrf", rrf_k=0)
+    assert list(with_sentence) == [pytest.approx(1.5), pytest.approx(1.5)]
 
 
 def test_convex_hand_computed() -> None:

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from qa.metrics import (
     dedupe,
     expected_calibration_error,
-    hit_at,
     mrr_at,
     ndcg_at,
     percentile,
@@ -30,13 +29,12 @@ def test_ndcg_graded_with_log2_discount() -> None:
     assert ndcg_at(["b", "x", "a"], qrels, 1) == pytest.approx(1 / 2)
 
 
-def test_recall_mrr_hit() -> None:
+def test_recall_and_mrr() -> None:
     qrels = {"a": 1, "b": 1, "c": 0}
     assert recall_at(["x", "a", "c"], qrels, 2) == 0.5
     assert recall_at(["x", "a", "b"], qrels, 3) == 1.0
     assert mrr_at(["x", "c", "b"], qrels, 10) == pytest.approx(1 / 3)
     assert mrr_at(["x", "c", "b"], qrels, 2) == 0.0
-    assert hit_at(["x", "b"], qrels, 2) == 1.0 and hit_at(["x", "b"], qrels, 1) == 0.0
     assert recall_at(["a"], {}, 5) == 0.0
 
 
