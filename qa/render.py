@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import os
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from .answer import status_line
-from .config import Settings
-from .documents import load_document
 from .generate import MARKER
 from .types import Answer, Citation, Document, Hit
 
@@ -464,24 +460,3 @@ def render_index_error(message: str) -> str:
         '<div class="qa-index qa-error"><p><strong>No usable index.</strong> '
         f"{esc(message)}</p></div>"
     )
-
-
-def article_reader(
-    corpus_dir: str | os.PathLike[str], settings: Settings | None = None
-) -> ArticleReader:
-    """Reads an article of the corpus by its source name and cleans it as the index did (pass
-    the index's cleaning mode in ``settings``).
-
-    A source that would lead outside the corpus folder, or an unreadable file, gives None.
-    """
-    root = Path(corpus_dir).resolve()
-    cfg = settings if settings is not None else Settings()
-
-    def read(source: str) -> Document | None:
-        path = (root / source).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
-            return None
-        doc, _ = load_document(path, source, cfg)
-        return doc
-
-    return read

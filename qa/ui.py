@@ -31,10 +31,11 @@ from .api import ask, ask_stream, build_index, index_info, search
 from .background import BackgroundBuild
 from .chat import Conversation
 from .config import Settings
+from .documents import load_document
 from .errors import IndexNotFoundError, QAError
 from .followup import expand_followup
 from .render import (
-    article_reader,
+    ArticleReader,
     render_answer,
     render_building,
     render_draft,
@@ -47,6 +48,7 @@ from .render import (
     render_user,
 )
 from .store import current_generation
+from .types import Document
 from .uploads import add_files
 
 log = logging.getLogger(__name__)
@@ -213,6 +215,31 @@ def _index_header(index_dir: str, builder: BackgroundBuild | None = None) -> str
     except Exception as exc:  # a header must never take the page down
         log.exception("reading the index manifest failed")
         return render_index_error(f"the index could not be read ({type(exc).__name__})")
+
+
+def article_reader(
+    corpus_dir: str | os.PathLike[str], settings: Settings | None = None
+) -> ArticleReader:
+    """Reads an article of the corpus by its source name and cleans it as the index did (pass
+    the index's cleaning mode in ``settings``), for the whole-article view.
+
+    A source that would lead outside the corpus folder, or a file that is gone or no longer
+    readable, gives None.
+    """
+    root = Path(corpus_dir).resolve()
+    cfg = settings if settings is not None else Settings()
+
+    def read(source: str) -> Document | None:
+        path = (root / source).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            return None
+        try:
+            doc, _ = load_document(path, source, cfg)
+        except QAError:
+            return None
+        return doc
+
+    return read
 
 
 def reply_stream(

@@ -31,7 +31,6 @@ from qa.render import (
     ECHO_CHARS,
     NOTHING_RELEVANT,
     answer_text,
-    article_reader,
     esc,
     highlight,
     render_answer,
@@ -40,6 +39,7 @@ from qa.render import (
     render_user,
 )
 from qa.types import Document
+from qa.ui import article_reader
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
