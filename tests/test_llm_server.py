@@ -169,46 +169,24 @@ def test_real_server_killed_mid_answer_falls_back(
 
 @pytest.mark.browser
 def test_real_server_streams_into_the_chat(llm_url: str, hash_index: Path, tmp_path: Path) -> None:
-    from test_ui import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_until_up
+    from webapp import chromium_page, running_app
 
-    if not CHROMIUM.exists():
-        pytest.skip(f"!!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing (`make browser`) !!!")
-    from playwright.sync_api import sync_playwright
-
-    port = free_port()
     env = {
-        **os.environ,
-        "QA_MODEL": "hash-384",
         "QA_LLM_URL": llm_url,
         "QA_LLM_MODEL": "gemma-3-270m",
         "QA_LLM_MAX_TOKENS": "64",
         "QA_LLM_TIMEOUT": "120",
     }
-    command = [sys.executable, str(ROOT / "app.py"), "--index", str(hash_index)]
-    with (tmp_path / "app.log").open("wb") as out:
-        app = subprocess.Popen(
-            [*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        wait_until_up(url, app)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.set_default_timeout(120_000)
-            page.goto(url)
-            assert "gemma-3-270m" in page.locator("#qa-llm").inner_text()
-            page.locator("#qa-question textarea").fill(QUESTION)
-            page.locator("#qa-send").click()
-            page.locator("#qa-chat .qa-draft").wait_for()  # tokens show as they arrive
-            final = page.locator("#qa-chat .qa-reply.qa-generated, #qa-chat .qa-reply .qa-note")
-            final.first.wait_for()
-            reply = page.locator("#qa-chat .qa-reply").last
-            if reply.locator(".qa-answer .qa-cite").count():  # generated: markers resolve
-                assert "Written by gemma-3-270m" in reply.inner_text()
-            else:  # refused or declined: the note says why, passages still shown
-                assert reply.locator(".qa-note").inner_text()
-            browser.close()
-    finally:
-        app.terminate()
-        app.wait(timeout=15)
+    with running_app(hash_index, env, tmp_path / "app.log") as url, chromium_page(url) as page:
+        page.set_default_timeout(120_000)
+        assert "gemma-3-270m" in page.locator("#qa-llm").inner_text()
+        page.locator("#qa-question textarea").fill(QUESTION)
+        page.locator("#qa-send").click()
+        page.locator("#qa-chat .qa-draft").wait_for()  # tokens show as they arrive
+        final = page.locator("#qa-chat .qa-reply.qa-generated, #qa-chat .qa-reply .qa-note")
+        final.first.wait_for()
+        reply = page.locator("#qa-chat .qa-reply").last
+        if reply.locator(".qa-answer .qa-cite").count():  # generated: markers resolve
+            assert "Written by gemma-3-270m" in reply.inner_text()
+        else:  # refused or declined: the note says why, passages still shown
+            assert reply.locator(".qa-note").inner_text()

@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import threading
-import time
-import urllib.request
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -24,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from webapp import CHROMIUM, CHROMIUM_ARGS, running_app
 
 from qa import Answer, Citation, Hit, Settings, ask, build_index, index_info
 from qa.cleaning import clean
@@ -44,16 +40,6 @@ from qa.ui import article_reader
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 HASH = Settings(model="hash-384")
 
 SCRIPT = "<script>alert(1)</script>"
@@ -88,56 +74,11 @@ def ui_index(ui_corpus: Path) -> Path:
     return index
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the app exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"the app did not answer at {url} within {timeout:.0f}s")
-
-
 @pytest.fixture(scope="module")
 def server(ui_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python app.py --index ... --port ...` on a free local port; yields its URL."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "app.log"
-    env = {**os.environ, "QA_MODEL": "hash-384", "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("QA_INDEX", None)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--index", str(ui_index), "--port", str(port)],
-            cwd=ui_index.parent,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        try:
-            wait_until_up(url, proc)
-        except (RuntimeError, TimeoutError) as exc:
-            pytest.fail(f"{exc}\n--- app log ---\n{log.read_text(errors='replace')}")
+    with running_app(ui_index, {}, tmp_path_factory.mktemp("server") / "app.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # ---------------------------------------------------------------------------------------------

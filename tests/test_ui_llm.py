@@ -4,9 +4,6 @@ on loopback, tests/fake_llm.py; Debian's Chromium through Playwright)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import SEEDS
 from fake_llm import Script, fake_llm_server
-from test_ui import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_until_up
+from webapp import chromium_page, running_app
 
 from qa import Settings, build_index
 from qa.chat import Conversation
@@ -96,54 +93,15 @@ def llm_app(
     _, url = llm_script
     index = tmp_path_factory.mktemp("ui-llm") / "index"
     build_index(SEEDS, index, settings=Settings(model="hash-384"))
-    port = free_port()
-    log = index.parent / "app.log"
-    env = {
-        **os.environ,
-        "QA_MODEL": "hash-384",
-        "QA_LLM_URL": url,
-        "QA_LLM_MODEL": "fake-model",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--index", str(index), "--port", str(port)],
-            cwd=index.parent,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    app = f"http://127.0.0.1:{port}/"
-    try:
-        try:
-            wait_until_up(app, proc)
-        except (RuntimeError, TimeoutError) as exc:
-            pytest.fail(f"{exc}\n--- app log ---\n{log.read_text(errors='replace')}")
+    env = {"QA_LLM_URL": url, "QA_LLM_MODEL": "fake-model"}
+    with running_app(index, env, index.parent / "app.log") as app:
         yield app
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture
 def page(llm_app: str) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"!!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing (`make browser`) !!!")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 1280, "height": 800})
-            tab.set_default_timeout(30_000)
-            tab.goto(llm_app)
-            tab.locator("#qa-question textarea").wait_for()
-            yield tab
-        finally:
-            browser.close()
+    with chromium_page(llm_app) as tab:
+        yield tab
 
 
 def _ask(page: Any, question: str) -> None:

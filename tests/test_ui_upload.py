@@ -3,17 +3,14 @@ it; a wrong type is refused with a clear message."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import SEEDS
-from test_ui import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_until_up
+from webapp import chromium_page, running_app
 
 from qa import Settings, build_index
 
@@ -30,42 +27,14 @@ def upload_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     shutil.copytree(SEEDS, corpus)
     index = base / "index"
     build_index(corpus, index, settings=Settings(model="hash-384"))
-    port = free_port()
-    env = {**os.environ, "QA_MODEL": "hash-384", "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("QA_UPLOADS", None)
-    with (base / "app.log").open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--index", str(index), "--port", str(port)],
-            cwd=base,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, proc)
+    with running_app(index, {"QA_UPLOADS": ""}, base / "app.log") as url:
         yield url, corpus
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 @pytest.fixture
 def page(upload_app: tuple[str, Path]) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"!!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing (`make browser`) !!!")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 1280, "height": 800})
-            tab.set_default_timeout(60_000)
-            tab.goto(upload_app[0])
-            tab.locator("#qa-question textarea").wait_for()
-            yield tab
-        finally:
-            browser.close()
+    with chromium_page(upload_app[0]) as tab:
+        yield tab
 
 
 @pytest.mark.browser
