@@ -14,11 +14,13 @@ Gradio is imported only here.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
@@ -29,7 +31,7 @@ from gradio.events import api as gr_api
 from .api import ask, build_index, index_info, search
 from .chat import Conversation
 from .config import Settings
-from .errors import IndexNotFoundError, QAError
+from .errors import ConfigError, IndexNotFoundError, QAError
 from .followup import expand_followup
 from .render import (
     article_reader,
@@ -391,6 +393,46 @@ def warm_up(
     return thread
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is an address of this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_auth(environ: dict[str, str] | None = None) -> list[tuple[str, str]] | None:
+    """The users allowed in: ``QA_AUTH=user:password``, and/or the ``user:password`` lines of
+    the file ``QA_AUTH_FILE`` (blank lines and ``#`` comments skipped); None when neither is
+    set. Raises ConfigError on a malformed entry (never echoing a password)."""
+    env = os.environ if environ is None else environ
+    entries: list[tuple[str, str]] = []  # (where, user:password)
+    if env.get("QA_AUTH"):
+        entries.append(("QA_AUTH", env["QA_AUTH"]))
+    name = env.get("QA_AUTH_FILE")
+    if name:
+        try:
+            lines = Path(name).expanduser().read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"QA_AUTH_FILE {name} cannot be read ({exc}); fix the path") from exc
+        entries += [
+            (f"{name}, line {n}", line.strip())
+            for n, line in enumerate(lines, 1)
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+        if not any(where != "QA_AUTH" for where, _ in entries):
+            raise ConfigError(f"QA_AUTH_FILE {name} holds no user:password line")
+    users = []
+    for where, entry in entries:
+        user, sep, password = entry.partition(":")
+        if not sep or not user.strip() or not password:
+            raise ConfigError(f"{where} must be user:password (both non-empty)")
+        users.append((user.strip(), password))
+    return users or None
+
+
 def launch(
     app: Any,
     host: str = "127.0.0.1",
@@ -398,14 +440,28 @@ def launch(
     *,
     prevent_thread_lock: bool = False,
     quiet: bool = False,
+    auth: list[tuple[str, str]] | None = None,
 ) -> Any:
-    """Serve the app on host:port: never shared, no monitoring, no MCP, system fonts."""
+    """Serve the app on host:port: never shared, no monitoring, no MCP, system fonts, no file
+    uploads (the app takes none). ``auth``: the (user, password) pairs allowed in; on an
+    address other machines can reach, a warning is logged, with how to set a password when
+    there is none."""
+    if not is_loopback(host):
+        log.warning(
+            "serving on %s: other machines can reach the chat%s",
+            host,
+            " (password required)"
+            if auth
+            else "; set QA_AUTH=user:password or QA_AUTH_FILE to require a password",
+        )
     return app.launch(
         server_name=host,
         server_port=port,
         share=False,
         prevent_thread_lock=prevent_thread_lock,
         quiet=quiet,
+        auth=auth,
+        max_file_size=0,
         theme=THEME,
         css=CSS,
         js=PAGE_JS,
@@ -485,7 +541,11 @@ def main(argv: Sequence[str] | None = None, *, app: Any = None) -> None:
     args = parse_args(argv)
     if app is not None and str(getattr(app, "qa_index", "")) != str(args.index):
         app = None
-    serve(args.index, args.host, args.port, app=app, corpus_dir=args.corpus)
+    try:
+        serve(args.index, args.host, args.port, app=app, corpus_dir=args.corpus)
+    except QAError as exc:  # a bad setting, an unreadable corpus: one line, no traceback
+        print(f"Error: {exc}", file=sys.stderr)
+        sys.exit(1)
 
 
 def serve(
@@ -499,11 +559,12 @@ def serve(
 ) -> None:
     """Serve ``app`` (by default a new page over ``index_dir``) until interrupted, loading the
     model in the background meanwhile. With ``corpus_dir``, a missing index is built from it
-    first."""
+    first. ``QA_AUTH``/``QA_AUTH_FILE`` set the users allowed in (``read_auth``)."""
     cfg = settings if settings is not None else Settings.from_env()
+    auth = read_auth()  # a malformed QA_AUTH stops here, before anything is served
     if corpus_dir is not None:
         ensure_index(index_dir, corpus_dir, cfg)
     if app is None:
         app = make_app(index_dir, cfg)
     warm_up(index_dir, cfg)
-    launch(app, host, port)
+    launch(app, host, port, auth=auth)
