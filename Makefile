@@ -64,7 +64,7 @@ pytest: install
 test: install browser llm-test-tools lint typecheck pytest
 
 fast: install
-	$(BIN)/pytest -m "not slow and not browser and not llm"
+	$(BIN)/pytest -m "not slow and not browser and not llm and not integration"
 
 # Refit the answer confidence and thresholds on the development question sets (prints the
 # values that qa/answer.py and qa/config.py ship; see benchmarks/fit_confidence.py).

@@ -562,6 +562,11 @@ def answer_signals(
     """Search, choose the answer sentences and compute the confidence's inputs."""
     settings = _settings(settings)
     q, k, loaded = _prepare(question, k, index_dir, settings)
+    return _signals(q, k, loaded, settings)
+
+
+def _signals(q: str, k: int, loaded: _Loaded, settings: Settings) -> Signals:
+    """answer_signals() over one loaded index (a rebuild meanwhile cannot mix two)."""
     keyword = loaded.index.keyword
     # Words no article holds are embedded with the question (one model call), to tell a
     # paraphrase from a real gap.
@@ -657,8 +662,8 @@ def ask_stream(
     language model's text piece by piece, then the final Answer (always last). Without a
     language model configured, yields only the Answer."""
     settings = _settings(settings)
-    signals = answer_signals(question, k, index_dir, settings=settings)
-    loaded = _load(index_dir, settings)
+    q, k, loaded = _prepare(question, k, index_dir, settings)
+    signals = _signals(q, k, loaded, settings)  # the same generation as the documents below
     documents = loaded.index.manifest["documents"]
     extractive = _extractive(signals, settings, documents)
     config = settings.llm()

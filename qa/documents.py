@@ -11,6 +11,7 @@ formats (.txt, .md), the extracted text for the others (HTML, PDF, DOCX).
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from .errors import CorpusError, DocumentSkipped, DocumentUnreadable
 from .readers import Extracted, Format, decode, format_of
 from .types import Document
 
-__all__ = ["Corpus", "Skipped", "decode", "discover", "load_corpus", "load_document"]
+__all__ = ["Corpus", "Skipped", "decode", "discover", "load_corpus", "load_document", "scan"]
 
 ProgressFn = Callable[[int, int], None]  # (files read so far, files to read)
 
@@ -33,7 +34,7 @@ class Skipped:
     failed: bool = False  # True: the file is broken or unreadable; False: left out on purpose
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.reason}"
+        return f"{printable(self.source)}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -44,17 +45,91 @@ class Corpus:
     warnings: tuple[str, ...]
 
 
-def discover(root: Path, settings: Settings) -> list[Path]:
-    """The article files under root, recursively, in a stable order; hidden paths skipped."""
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, symbolic links resolved, lies inside the (resolved) folder ``root``."""
+    try:
+        path.resolve(strict=True).relative_to(root)
+    except (OSError, RuntimeError, ValueError):  # missing target, a link loop, outside root
+        return False
+    return True
+
+
+def _valid_name(name: str) -> bool:
+    """Whether a file name decoded from the file system is real text (not undecodable bytes,
+    which Python keeps as lone surrogates that no UTF-8 file can hold)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(name: str) -> str:
+    """A file name fit for one line of a report: undecodable bytes become U+FFFD, and line
+    breaks and other unprintable characters their escape (``\\n``)."""
+    if not _valid_name(name):
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name)
+
+
+def scan(root: Path, settings: Settings) -> tuple[list[Path], list[Skipped], list[str]]:
+    """The article files under root, recursively, in a stable order, with the files left out
+    on purpose (and why) and warnings about folders that were not entered.
+
+    Hidden files and folders (``.git``, ``.cache``, ``.draft.txt``) are ignored. Symbolic links
+    are never followed out of the corpus: a linked file outside it is skipped with a reason, a
+    linked folder is never entered (one pointing outside is warned about). Files whose name is
+    not valid UTF-8, and special files (pipes, sockets, devices), are skipped with a reason.
+    """
     exts = {e.lower() for e in settings.extensions}
-    files = []
-    for path in root.rglob("*"):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.suffix.lower() in exts and path.is_file():
-            files.append(path)
-    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+    real_root = root.resolve()
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    warnings: list[str] = []
+    # followlinks=False: a linked folder is listed in ``dirs`` but never walked into.
+    for dirpath, dirs, names in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        kept = []
+        for name in dirs:
+            path = here / name
+            if name.startswith("."):
+                continue
+            if path.is_symlink():
+                if not _inside(path, real_root):
+                    rel = printable(path.relative_to(root).as_posix())
+                    warnings.append(
+                        f"{rel}: symbolic link to a folder outside the corpus; not followed"
+                    )
+                continue
+            kept.append(name)
+        dirs[:] = kept
+        for name in names:
+            path = here / name
+            if name.startswith(".") or path.suffix.lower() not in exts:
+                continue
+            rel = path.relative_to(root).as_posix()
+            reason = None
+            if not _valid_name(rel):
+                reason = "file name is not valid UTF-8; rename the file"
+            elif path.is_symlink() and not _inside(path, real_root):
+                if path.exists():
+                    reason = "symbolic link to a file outside the corpus; not followed"
+                else:
+                    reason = "broken symbolic link"
+            elif not path.is_file():
+                reason = "not a regular file (a pipe, socket or device)"
+            if reason:
+                skipped.append(Skipped(printable(rel), reason))
+            else:
+                files.append(path)
+    files.sort(key=lambda p: p.relative_to(root).as_posix())
+    skipped.sort(key=lambda s: s.source)
+    return files, skipped, warnings
+
+
+def discover(root: Path, settings: Settings) -> list[Path]:
+    """The article files under root, recursively, in a stable order (see ``scan``)."""
+    return scan(root, settings)[0]
 
 
 def _read(path: Path, settings: Settings) -> bytes:
@@ -127,9 +202,7 @@ def load_corpus(
     if not root.is_dir():
         raise CorpusError(f"corpus path {root} is not a folder")
     docs: list[Document] = []
-    skipped: list[Skipped] = []
-    warnings: list[str] = []
-    paths = discover(root, settings)
+    paths, skipped, warnings = scan(root, settings)
     for n, path in enumerate(paths):
         if progress:
             progress(n, len(paths))
@@ -144,6 +217,7 @@ def load_corpus(
             warnings.append(f"{source}: {warning}")
     if progress:
         progress(len(paths), len(paths))
+    skipped.sort(key=lambda s: s.source)
     if not docs:
         exts = "/".join(settings.extensions)
         detail = f" ({len(skipped)} skipped: {'; '.join(map(str, skipped[:3]))})" if skipped else ""

@@ -43,6 +43,10 @@ class IndexMismatchError(IndexError_):
     """The index was built with another model, dimension or schema than this program uses."""
 
 
+class IndexWriteError(QAError):
+    """The index could not be written (disk full, read-only folder); the previous one stays."""
+
+
 class BuildInProgressError(QAError):
     """Another process is building this index right now."""
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import fcntl
 import hashlib
 import json
@@ -42,7 +43,13 @@ import numpy as np
 
 from .answertype import held
 from .config import SCHEMA_VERSION
-from .errors import BuildInProgressError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .errors import (
+    BuildInProgressError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexWriteError,
+)
 from .keyword import KeywordIndex
 from .types import Chunk, Span
 
@@ -146,19 +153,33 @@ def _fsync_file(path: Path) -> None:
 
 @contextlib.contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
-    """Hold the index folder's build lock, or raise BuildInProgressError."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / ".lock").open("a+") as f:
+    """Hold the index folder's build lock, or raise BuildInProgressError. Holding it, remove
+    what killed builds left half-written."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        f = (index_dir / ".lock").open("a+")
+    except OSError as exc:
+        raise _write_error(index_dir, exc) from exc
+    with f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise BuildInProgressError(
                 f"another build is running on {index_dir}; wait for it to finish"
             ) from exc
+        for leftover in index_dir.glob(".tmp-gen-*"):  # of killed builds: no build runs now
+            shutil.rmtree(leftover, ignore_errors=True)
         try:
             yield
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
+    return IndexWriteError(
+        f"cannot write the index in {index_dir} ({exc.strerror or exc}); free disk space or "
+        "make the folder writable, then build again (the previous index is still in use)"
+    )
 
 
 def current_generation(index_dir: Path) -> str | None:
@@ -205,8 +226,8 @@ def write_index(
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
     generation = f"gen-{stamp}-{uuid.uuid4().hex[:8]}"
     tmp = index_dir / f".tmp-{generation}"
-    tmp.mkdir(parents=True)
     try:
+        tmp.mkdir(parents=True)
         with (tmp / CHUNKS).open("w", encoding="utf-8") as f:
             for chunk in chunks:
                 f.write(_chunk_record(chunk) + "\n")
@@ -224,7 +245,11 @@ def write_index(
         dense = faiss.IndexFlatIP(int(vectors.shape[1]))
         if len(vectors):
             dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(dense, str(tmp / DENSE))
+        try:
+            faiss.write_index(dense, str(tmp / DENSE))
+        except RuntimeError as exc:  # how faiss reports a failed write (a full disk)
+            why = re.search(r"\(([^()]*)\)\s*$", str(exc))
+            raise OSError(errno.EIO, why[1] if why else f"{DENSE} could not be written") from exc
         step()
         keyword.save(tmp / KEYWORD)
         step()
@@ -253,6 +278,9 @@ def write_index(
         _fsync_file(pointer)
         os.replace(pointer, index_dir / CURRENT)
         _fsync_dir(index_dir)
+    except OSError as exc:  # disk full, read-only folder: the previous index stays live
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _write_error(index_dir, exc) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -14,6 +14,7 @@ Gradio is imported only here.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -32,7 +33,7 @@ from .background import BackgroundBuild
 from .chat import Conversation
 from .config import Settings
 from .documents import load_document
-from .errors import IndexNotFoundError, QAError
+from .errors import ConfigError, IndexNotFoundError, QAError
 from .followup import expand_followup
 from .render import (
     ArticleReader,
@@ -540,6 +541,7 @@ def make_app(
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     demo.qa_index = index  # type: ignore[attr-defined]
     demo.qa_uploads = uploads  # type: ignore[attr-defined]
+    demo.qa_max_upload = cfg.max_file_bytes if uploads else 0  # type: ignore[attr-defined]
     demo.qa_builder = builder  # type: ignore[attr-defined]
     return demo
 
@@ -560,6 +562,46 @@ def warm_up(
     return thread
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is an address of this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_auth(environ: dict[str, str] | None = None) -> list[tuple[str, str]] | None:
+    """The users allowed in: ``QA_AUTH=user:password``, and/or the ``user:password`` lines of
+    the file ``QA_AUTH_FILE`` (blank lines and ``#`` comments skipped); None when neither is
+    set. Raises ConfigError on a malformed entry (never echoing a password)."""
+    env = os.environ if environ is None else environ
+    entries: list[tuple[str, str]] = []  # (where, user:password)
+    if env.get("QA_AUTH"):
+        entries.append(("QA_AUTH", env["QA_AUTH"]))
+    name = env.get("QA_AUTH_FILE")
+    if name:
+        try:
+            lines = Path(name).expanduser().read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"QA_AUTH_FILE {name} cannot be read ({exc}); fix the path") from exc
+        entries += [
+            (f"{name}, line {n}", line.strip())
+            for n, line in enumerate(lines, 1)
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+        if not any(where != "QA_AUTH" for where, _ in entries):
+            raise ConfigError(f"QA_AUTH_FILE {name} holds no user:password line")
+    users = []
+    for where, entry in entries:
+        user, sep, password = entry.partition(":")
+        if not sep or not user.strip() or not password:
+            raise ConfigError(f"{where} must be user:password (both non-empty)")
+        users.append((user.strip(), password))
+    return users or None
+
+
 def launch(
     app: Any,
     host: str = "127.0.0.1",
@@ -567,14 +609,29 @@ def launch(
     *,
     prevent_thread_lock: bool = False,
     quiet: bool = False,
+    auth: list[tuple[str, str]] | None = None,
 ) -> Any:
-    """Serve the app on host:port: never shared, no monitoring, no MCP, system fonts."""
+    """Serve the app on host:port: never shared, no monitoring, no MCP, system fonts; file
+    uploads only when the page takes documents ("Add documents", see ``uploads_allowed``), up
+    to the size limit. ``auth``: the (user, password) pairs allowed in; on an
+    address other machines can reach, a warning is logged, with how to set a password when
+    there is none."""
+    if not is_loopback(host):
+        log.warning(
+            "serving on %s: other machines can reach the chat%s",
+            host,
+            " (password required)"
+            if auth
+            else "; set QA_AUTH=user:password or QA_AUTH_FILE to require a password",
+        )
     return app.launch(
         server_name=host,
         server_port=port,
         share=False,
         prevent_thread_lock=prevent_thread_lock,
         quiet=quiet,
+        auth=auth,
+        max_file_size=getattr(app, "qa_max_upload", 0),  # 0: Gradio refuses every upload
         theme=THEME,
         css=CSS,
         js=PAGE_JS,
@@ -587,9 +644,6 @@ def launch(
     )
 
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
 def uploads_allowed(host: str, environ: dict[str, str] | None = None) -> bool:
     """Whether people may add documents from the page: by default only when the app listens
     on this machine alone or asks for a password (QA_AUTH, QA_AUTH_FILE); QA_UPLOADS=0 turns
@@ -598,7 +652,7 @@ def uploads_allowed(host: str, environ: dict[str, str] | None = None) -> bool:
     choice = env.get("QA_UPLOADS", "").strip()
     if choice in ("0", "1"):
         return choice == "1"
-    return host in LOOPBACK or bool(env.get("QA_AUTH") or env.get("QA_AUTH_FILE"))
+    return is_loopback(host) or bool(env.get("QA_AUTH") or env.get("QA_AUTH_FILE"))
 
 
 def default_index() -> str:
@@ -675,7 +729,11 @@ def main(argv: Sequence[str] | None = None, *, app: Any = None) -> None:
     same_index = str(getattr(app, "qa_index", "")) == str(args.index)
     if not same_index or getattr(app, "qa_uploads", None) != uploads_allowed(args.host):
         app = None
-    serve(args.index, args.host, args.port, app=app, corpus_dir=args.corpus)
+    try:
+        serve(args.index, args.host, args.port, app=app, corpus_dir=args.corpus)
+    except QAError as exc:  # a bad setting, an unreadable corpus: one line, no traceback
+        print(f"Error: {exc}", file=sys.stderr)
+        sys.exit(1)
 
 
 def serve(
@@ -689,11 +747,13 @@ def serve(
 ) -> None:
     """Serve ``app`` (by default a new page over ``index_dir``) until interrupted, loading the
     model in the background meanwhile. With ``corpus_dir``, a missing index is built from it
-    in the background: the page comes up at once and shows the build's progress."""
+    in the background: the page comes up at once and shows the build's progress.
+    ``QA_AUTH``/``QA_AUTH_FILE`` set the users allowed in (``read_auth``)."""
     cfg = settings if settings is not None else Settings.from_env()
+    auth = read_auth()  # a malformed QA_AUTH stops here, before anything is served
     if app is None:
         app = make_app(index_dir, cfg, uploads=uploads_allowed(host))
     if corpus_dir is not None:  # the page comes up at once and shows the build's progress
         ensure_index(index_dir, corpus_dir, cfg, builder=getattr(app, "qa_builder", None))
     warm_up(index_dir, cfg)
-    launch(app, host, port)
+    launch(app, host, port, auth=auth)

@@ -169,7 +169,8 @@ def test_real_server_killed_mid_answer_falls_back(
 
 @pytest.mark.browser
 def test_real_server_streams_into_the_chat(llm_url: str, hash_index: Path, tmp_path: Path) -> None:
-    from webapp import chromium_page, running_app
+    from appserver import running_app
+    from webapp import chromium_page
 
     env = {
         "QA_LLM_URL": llm_url,
@@ -177,7 +178,7 @@ def test_real_server_streams_into_the_chat(llm_url: str, hash_index: Path, tmp_p
         "QA_LLM_MAX_TOKENS": "64",
         "QA_LLM_TIMEOUT": "120",
     }
-    with running_app(hash_index, env, tmp_path / "app.log") as url, chromium_page(url) as page:
+    with running_app(hash_index, tmp_path, env=env) as app, chromium_page(app.url) as page:
         page.set_default_timeout(120_000)
         assert "gemma-3-270m" in page.locator("#qa-llm").inner_text()
         page.locator("#qa-question textarea").fill(QUESTION)

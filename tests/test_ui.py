@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webapp import CHROMIUM, CHROMIUM_ARGS, running_app
+from appserver import running_app
+from webapp import CHROMIUM, CHROMIUM_ARGS
 
 from qa import Answer, Citation, Hit, Settings, ask, build_index, index_info
 from qa.cleaning import clean
@@ -77,8 +78,8 @@ def ui_index(ui_corpus: Path) -> Path:
 @pytest.fixture(scope="module")
 def server(ui_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python app.py --index ... --port ...` on a free local port; yields its URL."""
-    with running_app(ui_index, {}, tmp_path_factory.mktemp("server") / "app.log") as url:
-        yield url
+    with running_app(ui_index, tmp_path_factory.mktemp("server")) as app:
+        yield app.url
 
 
 # ---------------------------------------------------------------------------------------------

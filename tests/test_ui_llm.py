@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from appserver import running_app
 from conftest import SEEDS
 from fake_llm import Script, fake_llm_server
-from webapp import chromium_page, running_app
+from webapp import chromium_page
 
 from qa import Settings, build_index
 from qa.chat import Conversation
@@ -94,8 +95,8 @@ def llm_app(
     index = tmp_path_factory.mktemp("ui-llm") / "index"
     build_index(SEEDS, index, settings=Settings(model="hash-384"))
     env = {"QA_LLM_URL": url, "QA_LLM_MODEL": "fake-model"}
-    with running_app(index, env, index.parent / "app.log") as app:
-        yield app
+    with running_app(index, index.parent, env=env) as app:
+        yield app.url
 
 
 @pytest.fixture

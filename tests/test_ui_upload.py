@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from appserver import running_app
 from conftest import SEEDS
-from webapp import chromium_page, running_app
+from webapp import chromium_page
 
 from qa import Settings, build_index
 
@@ -27,8 +28,8 @@ def upload_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     shutil.copytree(SEEDS, corpus)
     index = base / "index"
     build_index(corpus, index, settings=Settings(model="hash-384"))
-    with running_app(index, {"QA_UPLOADS": ""}, base / "app.log") as url:
-        yield url, corpus
+    with running_app(index, base, env={"QA_UPLOADS": ""}) as app:
+        yield app.url, corpus
 
 
 @pytest.fixture

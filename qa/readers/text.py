@@ -31,16 +31,25 @@ def decode(data: bytes) -> tuple[str | None, str | None]:
     if b"\x00" in head:
         return None, "binary file (contains NUL bytes)"
     try:
-        return _normalise_newlines(data.decode("utf-8")), None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         text = data.decode("cp1252", errors="replace")
-        control = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\t\n\r\f")
-        if control > len(text[:8192]) * 0.05:
+        if _mostly_control(text):
             return None, "binary file (not text)"
         return (
             _normalise_newlines(text),
             f"not valid UTF-8 (byte {exc.start}); read as Windows-1252, offsets refer to that text",
         )
+    if _mostly_control(text):  # valid UTF-8 made of control bytes is no article either
+        return None, "binary file (not text)"
+    return _normalise_newlines(text), None
+
+
+def _mostly_control(text: str) -> bool:
+    """More than 5% of the first 8,192 characters are control characters (not line breaks)."""
+    head = text[:8192]
+    control = sum(1 for ch in head if ord(ch) < 32 and ch not in "\t\n\r\f")
+    return control > len(head) * 0.05
 
 
 def read_text(data: bytes) -> Extracted:
