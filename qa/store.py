@@ -223,7 +223,8 @@ def write_index(
         if progress:
             progress(done, total)
 
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
+    # Microseconds: names sort in the order builds finished, even several in one second.
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     generation = f"gen-{stamp}-{uuid.uuid4().hex[:8]}"
     tmp = index_dir / f".tmp-{generation}"
     try:
