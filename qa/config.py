@@ -212,3 +212,8 @@ class Settings:
                 raise ConfigError(f"{key}={raw!r} is not a valid value") from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def settings_or_env(settings: Settings | None) -> Settings:
+    """The settings given, else those of the environment (``Settings.from_env()``)."""
+    return settings if settings is not None else Settings.from_env()

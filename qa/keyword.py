@@ -14,6 +14,10 @@ from typing import Any
 
 import numpy as np
 
+_STEMMER = "english"
+_STOPWORDS = "en"
+# What the index records about its keyword search (the manifest's ``keyword``).
+DESCRIPTION = {"engine": "bm25s", "stemmer": _STEMMER, "stopwords": _STOPWORDS}
 _TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _TOKEN = re.compile(_TOKEN_PATTERN)
 
@@ -30,7 +34,7 @@ def _stopwords() -> frozenset[str]:
 def _stemmer() -> Any:
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer(_STEMMER)
 
 
 class KeywordIndex:
@@ -45,7 +49,7 @@ class KeywordIndex:
         import bm25s
 
         tokens = bm25s.tokenize(
-            list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False
+            list(texts), stopwords=_STOPWORDS, stemmer=_stemmer(), show_progress=False
         )
         retriever = bm25s.BM25()
         retriever.index(tokens, show_progress=False)

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import Settings, build_index
+from qa import Settings, build_index, search
 from qa.answertype import W_TYPE, held
-from qa.retrieval import MIN_SENTENCE_WORDS, best_sentence
-from qa.store import StoredIndex, load_index
+from qa.index import StoredIndex
+from qa.manifest import Manifest, ModelInfo
+from qa.retrieval import MIN_SENTENCE_WORDS, SentenceFacts, best_sentence
 from qa.types import Chunk
 
 SENTENCES = [
@@ -41,7 +42,7 @@ def _index() -> StoredIndex:
     return StoredIndex(
         Path("."),
         "gen-test",
-        {"model": {"id": "test", "dimension": 4}},
+        Manifest("", "", ModelInfo("test", 4), {}, {}, {}),
         chunks,
         np.stack([unit[0], unit[3], unit[1] * 0.3]),
         None,
@@ -49,6 +50,10 @@ def _index() -> StoredIndex:
         spans.astype(np.int64),
         sentence_vectors,
     )
+
+
+def _best(index: StoredIndex, rows: np.ndarray, q: np.ndarray, question: str = "") -> np.ndarray:
+    return best_sentence(index, SentenceFacts(index), rows, q, question)
 
 
 def test_sentence_text_follows_spans() -> None:
@@ -60,19 +65,19 @@ def test_best_sentence_is_the_max_over_each_chunks_own_sentences() -> None:
     index = _index()
     q = np.array([0.1, 0.2, 0.9, 0.0], dtype=np.float32)
     # chunk 0: max(0.1, 0.2, 0.9); chunk 1: max(0.9, 0.0, 0.05)
-    np.testing.assert_allclose(best_sentence(index, np.array([0, 1]), q), [0.9, 0.9])
+    np.testing.assert_allclose(_best(index, np.array([0, 1]), q), [0.9, 0.9])
     q = np.array([0.8, 0.0, 0.0, 0.3], dtype=np.float32)
-    np.testing.assert_allclose(best_sentence(index, np.array([1, 0]), q), [0.4, 0.8])
-    assert best_sentence(index, np.array([], dtype=np.int64), q).shape == (0,)
+    np.testing.assert_allclose(_best(index, np.array([1, 0]), q), [0.4, 0.8])
+    assert _best(index, np.array([], dtype=np.int64), q).shape == (0,)
 
 
 def test_answer_type_bonus_goes_to_sentences_holding_the_kind_asked_for() -> None:
     index = _index()
     q = np.array([0.5, 0.0, 0.6, 0.0], dtype=np.float32)
     # "when" asks for a date: only sentence 0 ("... in 2021.") gets the bonus.
-    out = best_sentence(index, np.array([0, 1]), q, "When did he win?")
+    out = _best(index, np.array([0, 1]), q, "When did he win?")
     np.testing.assert_allclose(out, [max(0.5 + W_TYPE, 0.6), 0.6])
-    plain = best_sentence(index, np.array([0, 1]), q, "Did he win?")
+    plain = _best(index, np.array([0, 1]), q, "Did he win?")
     np.testing.assert_allclose(plain, [0.6, 0.6])
 
 
@@ -82,21 +87,23 @@ def test_fragments_do_not_count_and_a_chunk_of_fragments_falls_back_to_its_cosin
     # The fragment's vector matches best (0.9), but it has 2 words: chunk 2 scores its own
     # cosine 0.27, chunk 0 its 7-word sentence 1 (0.9).
     assert MIN_SENTENCE_WORDS > 2
-    np.testing.assert_allclose(best_sentence(index, np.array([2, 0]), q), [0.27, 0.9])
+    np.testing.assert_allclose(_best(index, np.array([2, 0]), q), [0.27, 0.9])
 
 
 def test_sentence_kinds_and_words_are_computed_once_and_cached() -> None:
     index = _index()
+    facts = SentenceFacts(index)
     rows = np.array([0, 3])
-    kinds = index.sentence_kinds(rows)
+    kinds = facts.kinds(rows)
     assert kinds.tolist() == [held(SENTENCES[0]), held(SENTENCES[3])]
-    assert index.sentence_words(rows).tolist() == [7, 7]
+    assert facts.words(rows).tolist() == [7, 7]
     index.sentence_spans[0] = [0, 2]  # would change the text, but both are cached
-    assert index.sentence_kinds(rows).tolist() == kinds.tolist()
-    assert index.sentence_words(rows).tolist() == [7, 7]
+    assert facts.kinds(rows).tolist() == kinds.tolist()
+    assert facts.words(rows).tolist() == [7, 7]
+    assert SentenceFacts(index).words(rows).tolist() == [1, 7]  # a new one reads the text
 
 
-def test_loading_an_index_limits_blas_but_not_torch_threads(
+def test_querying_an_index_limits_blas_but_not_torch_threads(
     corpus: Path, tmp_path: Path, hash_settings: Settings
 ) -> None:
     torch = pytest.importorskip("torch")
@@ -104,7 +111,7 @@ def test_loading_an_index_limits_blas_but_not_torch_threads(
 
     build_index(corpus, tmp_path / "index", settings=hash_settings)
     before = torch.get_num_threads()
-    load_index(tmp_path / "index")
+    search("Cavendish", index_dir=tmp_path / "index", settings=hash_settings)
     assert torch.get_num_threads() == before
     blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
     assert blas and all(p["num_threads"] == 1 for p in blas)
