@@ -1,9 +1,9 @@
 """Querying an index: search, ask, ask_stream, answer_signals, and what an index holds
 (index_info, document_text, removed_text).
 
-Each index loads once per process and stays cached until its folder's live generation changes,
-so a rebuilt index is picked up on the next call (and swapped in atomically). The embedding
-model comes from qa.embedding, which loads each model once per process.
+Each index loads once per process and stays cached here until its folder's live generation
+changes, so a rebuilt index is picked up on the next call (and swapped in atomically). The
+embedding model is cached in one place only, qa.embedding.get_embedder, which builds share.
 """
 
 from __future__ import annotations
@@ -82,10 +82,9 @@ def check_k(k: object, settings: Settings) -> int:
 class _Loaded:
     index: StoredIndex
     facts: SentenceFacts
-    embedder: Embedder
 
 
-_LOADED: dict[Path, _Loaded] = {}
+_LOADED: dict[Path, _Loaded] = {}  # the indexes; the models are cached by qa.embedding
 _LOAD_LOCK = threading.Lock()
 
 
@@ -108,13 +107,13 @@ def _open(path: Path, settings: Settings) -> _Loaded:
             f"index {path} was built with model {index.model!r}, but this program uses "
             f"{settings.model!r}; rebuild it with `qa build --full`"
         )
-    embedder = get_embedder(index.model, settings.device)
+    embedder = _embedder(index, settings)
     if embedder.dimension != index.manifest.model.dimension:
         raise IndexMismatchError(
             f"index {path} has dimension {index.manifest.model.dimension}, "
             f"the model gives {embedder.dimension}; rebuild with `qa build --full`"
         )
-    return _Loaded(index, SentenceFacts(index), embedder)
+    return _Loaded(index, SentenceFacts(index))
 
 
 def _load(index_dir: str | os.PathLike[str], settings: Settings) -> _Loaded:
@@ -128,6 +127,10 @@ def _load(index_dir: str | os.PathLike[str], settings: Settings) -> _Loaded:
     if len(loaded.index.chunks) == 0:
         raise IndexCorruptError(f"index {path} holds no passages; rebuild it")
     return loaded
+
+
+def _embedder(index: StoredIndex, settings: Settings) -> Embedder:
+    return get_embedder(index.model, settings.device)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,10 +191,12 @@ def _hits(
 
 def _prepare(
     question: str, k: int, index_dir: str | os.PathLike[str], settings: Settings
-) -> tuple[str, int, _Loaded]:
-    """The checked question and k, and the loaded index: what every query starts from."""
-    q = check_question(question, settings)
-    return q, check_k(k, settings), _load(index_dir, settings)
+) -> tuple[str, int, _Loaded, Embedder]:
+    """The checked question and k, the loaded index and its model: what every query starts
+    from."""
+    q, k = check_question(question, settings), check_k(k, settings)
+    loaded = _load(index_dir, settings)
+    return q, k, loaded, _embedder(loaded.index, settings)
 
 
 def search(
@@ -203,8 +208,8 @@ def search(
 ) -> list[Hit]:
     """The k passages that best match the question, best first."""
     settings = settings_or_env(settings)
-    q, k, loaded = _prepare(question, k, index_dir, settings)
-    vector = loaded.embedder.encode([q])[0]
+    q, k, loaded, embedder = _prepare(question, k, index_dir, settings)
+    vector = embedder.encode([q])[0]
     return _hits(loaded, q, vector, k, settings)
 
 
@@ -230,12 +235,12 @@ def answer_signals(
 ) -> Signals:
     """Search, choose the answer sentences and compute the confidence's inputs."""
     settings = settings_or_env(settings)
-    q, k, loaded = _prepare(question, k, index_dir, settings)
+    q, k, loaded, embedder = _prepare(question, k, index_dir, settings)
     keyword = loaded.index.keyword
     # Words no article holds are embedded with the question (one model call), to tell a
     # paraphrase from a real gap.
     unknown = _answer.unknown_words(q, keyword.vocabulary, keyword.stems)
-    vectors = loaded.embedder.encode([q, *unknown])
+    vectors = embedder.encode([q, *unknown])
     vector = vectors[0]
     hits = _hits(loaded, q, vector, k, settings)
     choice = _answer.choose(
