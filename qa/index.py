@@ -103,7 +103,9 @@ class IndexData:
     texts: Mapping[str, str]  # file name under texts/ -> a document's extracted text
 
 
-def _write_files(folder: Path, data: IndexData, kind: str, step: Callable[[], None]) -> None:
+def _write_files(
+    folder: Path, data: IndexData, dense: _dense.DenseIndex, step: Callable[[], None]
+) -> None:
     with (folder / CHUNKS).open("w", encoding="utf-8") as f:
         for chunk in data.chunks:
             f.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
@@ -118,8 +120,6 @@ def _write_files(folder: Path, data: IndexData, kind: str, step: Callable[[], No
         allow_pickle=False,
     )
     step()
-    dense = _dense.create(kind, int(data.vectors.shape[1]))
-    dense.add(data.vectors)
     dense.save(folder / DENSE)
     step()
     data.keyword.save(folder / KEYWORD)
@@ -136,9 +136,11 @@ def save_index(
 ) -> str:
     """Write a new generation holding data and make it live. Returns the generation name.
 
-    ``progress(done, total)`` follows the steps (one a file written, then the checksums).
+    The vector index is exact or HNSW by the number of chunks (qa.dense.kind_for).
+    ``progress(done, total)`` follows the steps (the vector index, one a file written, then
+    the checksums).
     """
-    total, done = 7 + len(data.texts), 0
+    total, done = 8 + len(data.texts), 0
 
     def step() -> None:
         nonlocal done
@@ -146,10 +148,13 @@ def save_index(
         if progress:
             progress(done, total)
 
-    kind = _dense.kind_for(len(data.chunks))
-    described = replace(manifest, dense=DenseInfo(kind, len(data.chunks)))
+    count = len(data.chunks)
+    dense = _dense.create(_dense.kind_for(count), int(data.vectors.shape[1]))
+    dense.add(data.vectors)
+    step()
+    described = replace(manifest, dense=DenseInfo(dense.kind, count, params=dense.params()))
     generation = write_generation(
-        index_dir, described, lambda folder: _write_files(folder, data, kind, step)
+        index_dir, described, lambda folder: _write_files(folder, data, dense, step)
     )
     step()
     return generation

@@ -73,11 +73,12 @@ class Artifact:
 
 @dataclass(frozen=True)
 class DenseInfo:
-    """The vector index: its kind, size and metric."""
+    """The vector index: its kind (qa.dense.KINDS), size, metric and build settings."""
 
     kind: str
     count: int
     metric: str = "inner_product"
+    params: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -209,13 +210,29 @@ def _manifest_dict(m: Manifest) -> dict[str, Any]:
         },
     }
     if m.dense is not None:
-        data["index"] = {"type": m.dense.kind, "count": m.dense.count, "metric": m.dense.metric}
+        data["index"] = {
+            "type": m.dense.kind,
+            "count": m.dense.count,
+            "metric": m.dense.metric,
+            "params": dict(m.dense.params),
+        }
     return data
+
+
+def _dense(data: Mapping[str, Any] | None) -> DenseInfo | None:
+    if data is None:
+        return None
+    kind = str(data["type"])
+    return DenseInfo(
+        "exact" if kind == "flat-ip" else kind,  # flat-ip: the name of exact before schema 4
+        int(data["count"]),
+        str(data["metric"]),
+        {str(k): int(v) for k, v in (data.get("params") or {}).items()},
+    )
 
 
 def _manifest(data: Mapping[str, Any]) -> Manifest:
     model = data["model"]
-    index = data.get("index")
     return Manifest(
         schema_version=int(data["schema_version"]),
         created_at=str(data.get("created_at", "")),
@@ -235,7 +252,5 @@ def _manifest(data: Mapping[str, Any]) -> Manifest:
             str(name): Artifact(int(a["bytes"]), str(a["sha256"]))
             for name, a in (data.get("artifacts") or {}).items()
         },
-        dense=None
-        if index is None
-        else DenseInfo(str(index["type"]), int(index["count"]), str(index["metric"])),
+        dense=_dense(data.get("index")),
     )

@@ -33,7 +33,7 @@ from .errors import (
     QuestionError,
 )
 from .index import StoredIndex, load_index
-from .manifest import DocumentRecord
+from .manifest import DocumentRecord, Manifest
 from .retrieval import SentenceFacts, rank
 from .store import current_generation, read_manifest, read_stored_text
 from .types import (
@@ -390,12 +390,20 @@ def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
         "files": len(docs),
         "formats": dict(Counter(d.format for d in docs.values())),
         "chunks": manifest.dense.count if manifest.dense is not None else None,
+        "vector_index": _vector_index(manifest),
         "changed_files": changed,
         "missing_files": missing,
         "stale": bool(changed or missing),
         "first_date": min(dates) if dates else None,
         "last_date": max(dates) if dates else None,
     }
+
+
+def _vector_index(manifest: Manifest) -> dict[str, Any] | None:
+    """The kind of vector search (exact or HNSW) and its settings, as `qa status` shows them."""
+    if manifest.dense is None:
+        return None
+    return {"kind": manifest.dense.kind, "metric": manifest.dense.metric, **manifest.dense.params}
 
 
 def document_text(
