@@ -17,6 +17,7 @@ from .query import (
     index_info,
     removed_text,
     search,
+    verify_index,
 )
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "indexed_text",
     "removed_text",
     "search",
+    "verify_index",
 ]

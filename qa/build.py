@@ -24,7 +24,16 @@ from .config import WARN_REMOVED_SHARE, Settings, settings_or_env
 from .documents import Corpus, load_corpus
 from .embedding import get_embedder
 from .errors import IndexError_, IndexNotFoundError
-from .index import IndexData, StoredIndex, load_index, save_index
+from .index import (
+    END,
+    SENTENCE_END,
+    SENTENCE_START,
+    START,
+    IndexData,
+    StoredIndex,
+    load_index,
+    save_index,
+)
 from .keyword import DESCRIPTION, KeywordIndex
 from .manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
 from .readers import FORMATS, format_of
@@ -60,7 +69,7 @@ class _Plan:
     sentence_spans: list[tuple[int, int]] = field(default_factory=list)
     sentence_from: list[int] = field(default_factory=list)
     sentence_texts: list[str] = field(default_factory=list)  # "" where reused
-    documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)  # by source, in order
     texts: dict[str, str] = field(default_factory=dict)  # stored extracted texts, by name
     cleaning: list[CleaningStats] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -106,21 +115,22 @@ def _text_sha256(text: str) -> str:
 def _reuse(plan: _Plan, doc: Document, old: DocumentRecord, previous: StoredIndex) -> None:
     """Take an unchanged document's chunks, sentences and their vectors from the old index."""
     shift = len(plan.sentence_spans) - old.first_sentence
+    columns = previous.chunks.columns
     for row in range(old.first_chunk, old.first_chunk + old.chunks):
-        c = previous.chunks[row]
+        start = int(columns[START, row])
         plan.chunks.append(
             Chunk(
                 doc.source,
-                c.start,
-                c.end,
-                c.text,
+                start,
+                int(columns[END, row]),
+                previous.chunks.text(row),
                 doc.title,
                 doc.date,
                 doc.sha256,
-                c.sentence_start + shift,
-                c.sentence_end + shift,
-                doc.page_at(c.start),
-                doc.section_at(c.start),
+                int(columns[SENTENCE_START, row]) + shift,
+                int(columns[SENTENCE_END, row]) + shift,
+                doc.page_at(start),
+                doc.section_at(start),
             )
         )
         plan.chunk_from.append(row)
@@ -180,6 +190,7 @@ def _record(plan: _Plan, doc: Document, root: Path, first: int, first_sentence: 
     if stored is not None:
         plan.texts[stored] = doc.text
     plan.documents[doc.source] = DocumentRecord(
+        source=doc.source,
         sha256=doc.sha256,
         bytes=stat.st_size,
         mtime_ns=stat.st_mtime_ns,
@@ -205,10 +216,20 @@ def _record(plan: _Plan, doc: Document, root: Path, first: int, first_sentence: 
     )
 
 
-def _plan(corpus: Corpus, previous: StoredIndex | None, settings: Settings) -> _Plan:
-    """Lay out the new index: reuse what is unchanged, chunk what is new or changed."""
+def _documents(index: StoredIndex | None) -> dict[str, DocumentRecord]:
+    """The documents of an index by source (none without one)."""
+    return {} if index is None else {record.source: record for record in index.documents}
+
+
+def _plan(
+    corpus: Corpus,
+    previous: StoredIndex | None,
+    old_docs: dict[str, DocumentRecord],
+    settings: Settings,
+) -> _Plan:
+    """Lay out the new index: reuse what is unchanged in the previous one (whose documents
+    are old_docs), chunk what is new or changed."""
     plan = _Plan()
-    old_docs = previous.manifest.documents if previous is not None else {}
     by_hash = {record.sha256: record for record in old_docs.values()}
     count = token_counter(settings.encoding)
     for doc in corpus.documents:
@@ -315,10 +336,11 @@ def _write(
         model=embedded.model,
         chunker=settings.chunker(),
         keyword=DESCRIPTION,
-        documents=plan.documents,
+        files=len(plan.documents),
         skipped={s.source: s.reason for s in corpus.skipped},
     )
     data = IndexData(
+        documents=list(plan.documents.values()),
         chunks=plan.chunks,
         vectors=embedded.vectors,
         keyword=KeywordIndex.build([indexed_text(c, settings) for c in plan.chunks]),
@@ -380,10 +402,10 @@ def build_index(
     with build_lock(index_path):
         warnings = list(corpus.warnings)
         previous, reason = _previous(index_path, full, settings, warnings)
-        plan = _plan(corpus, previous, settings)
+        old_docs = _documents(previous)
+        plan = _plan(corpus, previous, old_docs, settings)
         embedded = _embed(plan, previous, settings, _both(progress, _phase(phases, "embed")))
         generation = _write(index_path, corpus, plan, embedded, settings, _phase(phases, "write"))
-    old_docs = previous.manifest.documents if previous is not None else {}
     removed = [s for s in old_docs if s not in plan.documents]
     if embedded.truncated:
         plan.warnings.append(

@@ -62,7 +62,8 @@ class KeywordIndex:
     def load(cls, folder: Path) -> KeywordIndex:
         import bm25s
 
-        return cls(bm25s.BM25.load(str(folder), show_progress=False, allow_pickle=False))
+        # Memory-mapped: a query reads the postings of its own terms only.
+        return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False, allow_pickle=False))
 
     def stems(self, text: str) -> list[str]:
         """The stemmed words of a text, stopwords left out, in order."""

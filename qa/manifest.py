@@ -1,7 +1,10 @@
-"""The manifest of an index generation as one typed, frozen record (``Manifest``), and its JSON.
+"""The manifest of an index generation as one typed, frozen record (``Manifest``), and the
+record of each indexed document (``DocumentRecord``), with their JSON.
 
-This is the only module that names the manifest's keys: everything else reads and writes the
-records. ``from_json`` raises ``IndexCorruptError`` for a manifest that cannot be read and
+This is the only module that names their keys: everything else reads and writes the records.
+The manifest is small, whatever the corpus: the documents are kept apart, one JSON line each
+(``document_to_json``), so that loading an index never parses them all.
+``Manifest.from_json`` raises ``IndexCorruptError`` for a manifest that cannot be read and
 ``IndexMismatchError`` for one of another schema version, both naming the fix.
 """
 
@@ -44,6 +47,7 @@ class Boilerplate:
 class DocumentRecord:
     """One indexed file: where its rows are, what its reader found, and how to spot a change."""
 
+    source: str  # path relative to the corpus folder
     sha256: str  # of the file's bytes
     bytes: int
     mtime_ns: int
@@ -53,7 +57,7 @@ class DocumentRecord:
     chunks: int
     first_sentence: int  # rows [first_sentence, first_sentence + sentences) of the sentences
     sentences: int
-    boilerplate: Boilerplate | None  # None: an index written before this was recorded
+    boilerplate: Boilerplate
     format: str = "txt"
     author: str | None = None
     site: str | None = None
@@ -65,10 +69,11 @@ class DocumentRecord:
 
 @dataclass(frozen=True)
 class Artifact:
-    """A file of the generation, with what it must hash to."""
+    """A file of the generation: its size and modification time when written, and its hash."""
 
     bytes: int
     sha256: str
+    mtime_ns: int
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ class Manifest:
     model: ModelInfo
     chunker: Mapping[str, Any]  # Settings.chunker(): the fingerprint a rebuild compares
     keyword: Mapping[str, str]  # qa.keyword.DESCRIPTION
-    documents: Mapping[str, DocumentRecord]  # by source, in row order
+    files: int  # documents indexed
     skipped: Mapping[str, str] = field(default_factory=dict)  # source -> reason
     generation: str = ""
     artifacts: Mapping[str, Artifact] = field(default_factory=dict)
@@ -127,16 +132,9 @@ class Manifest:
 
 
 def _document_dict(d: DocumentRecord) -> dict[str, Any]:
-    boilerplate = None
-    if d.boilerplate is not None:
-        b = d.boilerplate
-        boilerplate = {
-            "web_page": b.web_page,
-            "removed_chars": b.removed_chars,
-            "total_chars": b.total_chars,
-            "spans": [list(s) for s in b.spans],
-        }
+    b = d.boilerplate
     data: dict[str, Any] = {
+        "source": d.source,  # first: document_prefix finds a line by it
         "sha256": d.sha256,
         "bytes": d.bytes,
         "mtime_ns": d.mtime_ns,
@@ -146,7 +144,12 @@ def _document_dict(d: DocumentRecord) -> dict[str, Any]:
         "chunks": d.chunks,
         "first_sentence": d.first_sentence,
         "sentences": d.sentences,
-        "boilerplate": boilerplate,
+        "boilerplate": {
+            "web_page": b.web_page,
+            "removed_chars": b.removed_chars,
+            "total_chars": b.total_chars,
+            "spans": [list(s) for s in b.spans],
+        },
         "format": d.format,
         "author": d.author,
         "site": d.site,
@@ -155,20 +158,17 @@ def _document_dict(d: DocumentRecord) -> dict[str, Any]:
         "text": d.text,
         "text_sha256": d.text_sha256,
     }
-    if boilerplate is None:
-        del data["boilerplate"]
     return data
 
 
 def _document(data: Mapping[str, Any]) -> DocumentRecord:
-    b = data.get("boilerplate")
-    boilerplate = None
-    if b is not None:
-        spans = tuple((int(x), int(y)) for x, y in b["spans"])
-        boilerplate = Boilerplate(
-            bool(b["web_page"]), int(b["removed_chars"]), int(b["total_chars"]), spans
-        )
+    b = data["boilerplate"]
+    spans = tuple((int(x), int(y)) for x, y in b["spans"])
+    boilerplate = Boilerplate(
+        bool(b["web_page"]), int(b["removed_chars"]), int(b["total_chars"]), spans
+    )
     return DocumentRecord(
+        source=str(data["source"]),
         sha256=str(data["sha256"]),
         bytes=int(data["bytes"]),
         mtime_ns=int(data["mtime_ns"]),
@@ -202,16 +202,17 @@ def _manifest_dict(m: Manifest) -> dict[str, Any]:
         },
         "chunker": dict(m.chunker),
         "keyword": dict(m.keyword),
-        "documents": {source: _document_dict(d) for source, d in m.documents.items()},
+        "files": m.files,
         "skipped": dict(m.skipped),
         "generation": m.generation,
         "artifacts": {
-            name: {"bytes": a.bytes, "sha256": a.sha256} for name, a in m.artifacts.items()
+            name: {"bytes": a.bytes, "sha256": a.sha256, "mtime_ns": a.mtime_ns}
+            for name, a in m.artifacts.items()
         },
     }
     if m.dense is not None:
         data["index"] = {
-            "type": m.dense.kind,
+            "kind": m.dense.kind,
             "count": m.dense.count,
             "metric": m.dense.metric,
             "params": dict(m.dense.params),
@@ -222,9 +223,8 @@ def _manifest_dict(m: Manifest) -> dict[str, Any]:
 def _dense(data: Mapping[str, Any] | None) -> DenseInfo | None:
     if data is None:
         return None
-    kind = str(data["type"])
     return DenseInfo(
-        "exact" if kind == "flat-ip" else kind,  # flat-ip: the name of exact before schema 4
+        str(data["kind"]),
         int(data["count"]),
         str(data["metric"]),
         {str(k): int(v) for k, v in (data.get("params") or {}).items()},
@@ -245,12 +245,33 @@ def _manifest(data: Mapping[str, Any]) -> Manifest:
         ),
         chunker=dict(data.get("chunker") or {}),
         keyword=dict(data.get("keyword") or {}),
-        documents={str(s): _document(d) for s, d in data["documents"].items()},
+        files=int(data["files"]),
         skipped=dict(data.get("skipped") or {}),
         generation=str(data.get("generation", "")),
         artifacts={
-            str(name): Artifact(int(a["bytes"]), str(a["sha256"]))
+            str(name): Artifact(int(a["bytes"]), str(a["sha256"]), int(a["mtime_ns"]))
             for name, a in (data.get("artifacts") or {}).items()
         },
         dense=_dense(data.get("index")),
     )
+
+
+def document_to_json(record: DocumentRecord) -> str:
+    """One document as one line of JSON (no newline in it), its source first."""
+    return json.dumps(_document_dict(record), ensure_ascii=False)
+
+
+def document_from_json(line: str | bytes) -> DocumentRecord:
+    """The document of one line written by document_to_json; raises ValueError when it is not
+    one."""
+    try:
+        return _document(json.loads(line))
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise ValueError(f"not a document record ({exc})") from exc
+
+
+def document_prefix(source: str) -> bytes:
+    """How the line of the document ``source`` starts: lines can be found without parsing."""
+    return (
+        "{" + json.dumps("source") + ": " + json.dumps(source, ensure_ascii=False) + ","
+    ).encode()

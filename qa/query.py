@@ -12,7 +12,7 @@ import hashlib
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,10 +32,10 @@ from .errors import (
     InvalidArgumentError,
     QuestionError,
 )
-from .index import StoredIndex, load_index
+from .index import DocumentTable, StoredIndex, load_index, open_documents
 from .manifest import DocumentRecord, Manifest
 from .retrieval import SentenceFacts, rank
-from .store import current_generation, read_manifest, read_stored_text
+from .store import current_generation, read_manifest, read_stored_text, verify
 from .types import (
     Answer,
     Citation,
@@ -263,10 +263,8 @@ def answer_signals(
     return Signals(q, vector, hits, choice, missing, features)
 
 
-def _place(record: DocumentRecord | None, offset: int) -> dict[str, Any]:
+def _place(record: DocumentRecord, offset: int) -> dict[str, Any]:
     """The page and section of an indexed document at an offset."""
-    if record is None:
-        return {"page": None, "section": None}
     return {"page": page_at(record.pages, offset), "section": section_at(record.sections, offset)}
 
 
@@ -285,9 +283,8 @@ def _extractive(signals: Signals, settings: Settings, index: StoredIndex) -> Ans
     chosen = choice.sentences if choice is not None and status != "not_found" else ()
     if status == "passages":
         chosen = chosen[:1]  # the likeliest sentence, highlighted in its passage
-    documents = index.manifest.documents
     citations = tuple(
-        replace(c, **_place(documents.get(c.source), c.start))
+        replace(c, **_place(index.chunks.document(hits[c.passage].chunk_id), c.start))
         for c in _answer.citations(chosen, hits)
     )
     return Answer(
@@ -303,7 +300,6 @@ def _extractive(signals: Signals, settings: Settings, index: StoredIndex) -> Ans
 
 def _best_sentence(loaded: _Loaded, signals: Signals) -> _generate.BestSentence:
     """For a generated answer: the sentence of a cited passage closest to the question."""
-    documents = loaded.index.manifest.documents
 
     def best(passage: int, number: int, claim: str) -> Citation:
         hit = signals.hits[passage]
@@ -312,7 +308,7 @@ def _best_sentence(loaded: _Loaded, signals: Signals) -> _generate.BestSentence:
         start, end, text = (
             (spans[i].start, spans[i].end, texts[i]) if i >= 0 else (hit.start, hit.end, hit.text)
         )
-        place = _place(documents.get(hit.source), start)
+        place = _place(loaded.index.chunks.document(hit.chunk_id), start)
         return Citation(number, hit.source, start, end, text, hit.title, hit.date, passage, **place)
 
     return best
@@ -365,19 +361,20 @@ def ask(
 def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
     """What the live index holds, and which corpus files changed since it was built."""
     path = Path(index_dir).expanduser()
-    generation, manifest = read_manifest(path)
+    generation, manifest, documents = open_documents(path)
     root = Path(manifest.corpus_dir)
-    docs = manifest.documents
-    changed, missing = [], []
-    dates = sorted(str(d.date) for d in docs.values() if d.date)
-    for source, record in docs.items():
+    changed, missing, dates, formats = [], [], [], Counter[str]()
+    for record in documents:
+        formats[record.format] += 1
+        if record.date:
+            dates.append(record.date)
         try:
-            st = (root / source).stat()
+            st = (root / record.source).stat()
         except OSError:
-            missing.append(source)
+            missing.append(record.source)
             continue
         if st.st_size != record.bytes or st.st_mtime_ns != record.mtime_ns:
-            changed.append(source)
+            changed.append(record.source)
     return {
         "index_dir": str(path),
         "generation": generation,
@@ -387,8 +384,8 @@ def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
         "dimension": manifest.model.dimension,
         "chunker": dict(manifest.chunker),
         "clean": manifest.chunker.get("clean"),
-        "files": len(docs),
-        "formats": dict(Counter(d.format for d in docs.values())),
+        "files": len(documents),
+        "formats": dict(formats),
         "chunks": manifest.dense.count if manifest.dense is not None else None,
         "vector_index": _vector_index(manifest),
         "changed_files": changed,
@@ -396,6 +393,23 @@ def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
         "stale": bool(changed or missing),
         "first_date": min(dates) if dates else None,
         "last_date": max(dates) if dates else None,
+    }
+
+
+def verify_index(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
+    """Hash every file of the live generation and compare it with its manifest (``qa verify``).
+
+    Loading checks sizes and modification times only; this also finds bytes changed in place.
+    Raises IndexCorruptError naming the first damaged file; returns what was checked.
+    """
+    path = Path(index_dir).expanduser()
+    generation, manifest = read_manifest(path)
+    verify(path / generation, manifest)
+    return {
+        "index_dir": str(path),
+        "generation": generation,
+        "files": len(manifest.artifacts),
+        "bytes": sum(a.bytes for a in manifest.artifacts.values()),
     }
 
 
@@ -418,16 +432,15 @@ def document_text(
     the index (``Hit.source``) or a path to it.
     """
     path = Path(index_dir).expanduser()
-    generation, manifest = read_manifest(path)
+    generation, manifest, documents = open_documents(path)
     root = Path(manifest.corpus_dir)
-    source = _source_in(manifest.documents, root, file)
-    record = manifest.documents[source]
+    record = _record_of(documents, root, file)
     if record.text:
         text = read_stored_text(path / generation, record.text, record.text_sha256)
     else:
-        text = _file_text(root, source, record.sha256)
+        text = _file_text(root, record.source, record.sha256)
     return DocumentText(
-        source=source,
+        source=record.source,
         format=record.format,
         text=text,
         title=record.title,
@@ -462,16 +475,12 @@ def removed_text(
     file must not have changed since the build.
     """
     path = Path(index_dir).expanduser()
-    _, manifest = read_manifest(path)
-    source = _source_in(manifest.documents, Path(manifest.corpus_dir), file)
-    boilerplate = manifest.documents[source].boilerplate
-    if boilerplate is None:
-        raise IndexMismatchError(
-            f"index {path} was built before removed text was recorded; run `qa build`"
-        )
-    text = document_text(source, path).text
+    _, manifest, documents = open_documents(path)
+    record = _record_of(documents, Path(manifest.corpus_dir), file)
+    boilerplate = record.boilerplate
+    text = document_text(record.source, path).text
     return RemovedText(
-        source=source,
+        source=record.source,
         clean=str(manifest.chunker.get("clean", "auto")),
         web_page=boilerplate.web_page,
         removed_chars=boilerplate.removed_chars,
@@ -480,20 +489,25 @@ def removed_text(
     )
 
 
-def _source_in(docs: Mapping[str, DocumentRecord], root: Path, file: str | os.PathLike[str]) -> str:
-    """The index's name for file: itself, or its path relative to the corpus folder."""
+def _record_of(
+    documents: DocumentTable, root: Path, file: str | os.PathLike[str]
+) -> DocumentRecord:
+    """The record of file, named as the index names it or by its path (from the current
+    folder, or relative to the corpus folder)."""
     name = os.fspath(file)
-    if name in docs:
-        return name
+    record = documents.find(name)
+    if record is not None:
+        return record
     candidate = Path(name).expanduser()
     for base in (Path.cwd(), root):
         try:
             rel = (base / candidate).resolve().relative_to(root.resolve()).as_posix()
         except (OSError, ValueError):
             continue
-        if rel in docs:
-            return rel
+        record = documents.find(rel)
+        if record is not None:
+            return record
     raise InvalidArgumentError(
-        f"{name} is not in the index (it holds {len(docs)} files from {root}; give the path "
+        f"{name} is not in the index (it holds {len(documents)} files from {root}; give the path "
         "of one, or its name relative to that folder)"
     )

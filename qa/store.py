@@ -11,6 +11,13 @@ Layout of ``index/``::
 A build writes a new generation next to the live one and then swaps ``CURRENT``; a build that
 dies half-way leaves the previous generation live. What goes into a generation, and how it is
 read, is qa.index's business; this module knows folders, the lock and checksums only.
+
+Checks. The manifest records each file's size, modification time and sha256 when it was
+written. Loading (``check``) compares sizes and times, which costs nothing whatever the index's
+size: a truncated, extended, replaced or rewritten file is caught before its bytes are read,
+and a file whose time moved but whose size did not is hashed in full. ``verify`` (``qa
+verify``) hashes every file: it also catches bytes flipped in place with the time put back,
+which only deliberate tampering or a failing disk does.
 """
 
 from __future__ import annotations
@@ -84,12 +91,13 @@ def current_generation(index_dir: Path) -> str | None:
 
 
 def _artifacts(folder: Path) -> dict[str, Artifact]:
-    """Size and sha256 of every file below folder, each synced to disk first."""
+    """Size, modification time and sha256 of every file below folder, each synced to disk."""
     artifacts = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         _fsync_file(path)
+        stat = path.stat()
         artifacts[path.relative_to(folder).as_posix()] = Artifact(
-            path.stat().st_size, _sha256(path)
+            stat.st_size, _sha256(path), stat.st_mtime_ns
         )
     return artifacts
 
@@ -168,20 +176,36 @@ def read_stored_text(gen_dir: Path, name: str, sha256: str) -> str:
     return text
 
 
-def verify(gen_dir: Path, manifest: Manifest) -> None:
-    """Check every file of the generation against its size and sha256 in the manifest."""
+def _problem(path: Path, artifact: Artifact, full: bool) -> str | None:
+    """What is wrong with one file of a generation (None: nothing found)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return "is missing"
+    if stat.st_size != artifact.bytes:
+        return f"has {stat.st_size} bytes, expected {artifact.bytes}"
+    if (full or stat.st_mtime_ns != artifact.mtime_ns) and _sha256(path) != artifact.sha256:
+        return "fails its checksum"
+    return None
+
+
+def _check_files(gen_dir: Path, manifest: Manifest, full: bool) -> None:
     if not manifest.artifacts:
         raise IndexCorruptError(f"index {gen_dir.parent} is damaged: manifest lists no files")
-    for rel, meta in manifest.artifacts.items():
-        path = gen_dir / rel
-        problem = None
-        if not path.is_file():
-            problem = "is missing"
-        elif path.stat().st_size != meta.bytes:
-            problem = f"has {path.stat().st_size} bytes, expected {meta.bytes}"
-        elif _sha256(path) != meta.sha256:
-            problem = "fails its checksum"
+    for rel, artifact in manifest.artifacts.items():
+        problem = _problem(gen_dir / rel, artifact, full)
         if problem:
             raise IndexCorruptError(
                 f"index {gen_dir.parent} is damaged: {rel} {problem}; {_REBUILD}"
             )
+
+
+def check(gen_dir: Path, manifest: Manifest) -> None:
+    """The check made on every load: each file is there with the size it was written with;
+    a file whose modification time moved is hashed in full."""
+    _check_files(gen_dir, manifest, full=False)
+
+
+def verify(gen_dir: Path, manifest: Manifest) -> None:
+    """Hash every file of the generation and compare it with the manifest (``qa verify``)."""
+    _check_files(gen_dir, manifest, full=True)

@@ -79,7 +79,7 @@ def test_an_index_past_the_threshold_is_hnsw_and_says_so(
     info = index_info(big)["vector_index"]
     assert info["kind"] == "hnsw" and info["m"] == qa.dense.HNSW_M
     manifest = json.loads((big / str(current_generation(big)) / "manifest.json").read_text())
-    assert manifest["index"]["type"] == "hnsw" and manifest["index"]["count"] == report.chunks
+    assert manifest["index"]["kind"] == "hnsw" and manifest["index"]["count"] == report.chunks
     question = "Vinokourov broke his femur"
     assert search(question, k=5, index_dir=big, settings=hash_settings) == search(
         question, k=5, index_dir=small, settings=hash_settings

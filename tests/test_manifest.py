@@ -15,12 +15,16 @@ from qa.manifest import (
     DocumentRecord,
     Manifest,
     ModelInfo,
+    document_from_json,
+    document_prefix,
+    document_to_json,
 )
 from qa.types import Section
 
 
-def _manifest() -> Manifest:
+def _documents() -> list[DocumentRecord]:
     pdf = DocumentRecord(
+        source="reports/water.pdf",
         sha256="ab" * 32,
         bytes=1234,
         mtime_ns=1_700_000_000_123_456_789,
@@ -39,6 +43,7 @@ def _manifest() -> Manifest:
         text_sha256="cd" * 32,
     )
     page = DocumentRecord(
+        source="news/“page”.html",
         sha256="ef" * 32,
         bytes=99,
         mtime_ns=1,
@@ -51,32 +56,41 @@ def _manifest() -> Manifest:
         boilerplate=Boilerplate(True, 40, 120, ((0, 10), (50, 80))),
         site="Coastal Gazette",
     )
+    return [pdf, page]
+
+
+def _manifest() -> Manifest:
     return Manifest(
         created_at="2026-11-25T16:00:00+00:00",
         corpus_dir="/data/corpus",
         model=ModelInfo("hash-384", 384, True, 10**9),
         chunker={"max_tokens": 200, "clean": "auto", "extensions": [".txt", ".pdf"]},
         keyword={"engine": "bm25s", "stemmer": "english", "stopwords": "en"},
-        documents={"reports/water.pdf": pdf, "news/page.html": page},
+        files=2,
         skipped={"scan.pdf": "no text layer"},
         generation="gen-20261125T160000-0123abcd",
-        artifacts={"vectors.npy": Artifact(1664, "00" * 32)},
-        dense=DenseInfo("exact", 4),
+        artifacts={"vectors.npy": Artifact(1664, "00" * 32, 1_700_000_000_000_000_000)},
+        dense=DenseInfo("hnsw", 4, params={"m": 32, "ef_search": 256}),
     )
 
 
 def test_manifest_round_trips_through_json() -> None:
     manifest = _manifest()
-    again = Manifest.from_json(manifest.to_json(), "index")
-    assert again == manifest
-    assert list(again.documents) == ["reports/water.pdf", "news/page.html"]  # row order kept
+    assert Manifest.from_json(manifest.to_json(), "index") == manifest
+    assert "documents" not in json.loads(manifest.to_json())  # kept apart, one line each
 
 
-def test_a_document_without_boilerplate_reads_as_none() -> None:
-    data = json.loads(_manifest().to_json())
-    del data["documents"]["news/page.html"]["boilerplate"]
-    again = Manifest.from_json(json.dumps(data), "index")
-    assert again.documents["news/page.html"].boilerplate is None
+def test_documents_round_trip_one_line_each_and_are_found_by_their_start() -> None:
+    lines = [document_to_json(record) for record in _documents()]
+    assert all("\n" not in line for line in lines)
+    assert [document_from_json(line) for line in lines] == _documents()
+    assert [document_from_json(line.encode()) for line in lines] == _documents()
+    blob = ("\n".join(lines) + "\n").encode()
+    assert blob.startswith(document_prefix("reports/water.pdf"))
+    assert blob.count(b"\n" + document_prefix("news/“page”.html")) == 1
+    assert document_prefix("reports/water") not in blob  # a name's prefix is not the name
+    with pytest.raises(ValueError, match="not a document record"):
+        document_from_json('{"source": "a.txt"}')
 
 
 def test_other_schema_is_a_mismatch_and_garbage_is_corrupt() -> None:
