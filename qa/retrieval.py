@@ -53,14 +53,6 @@ class SentenceFacts:
         return np.asarray(self._words[sentence_rows], dtype=np.int32)
 
 
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    n = min(n, len(scores))
-    if n <= 0:
-        return np.empty(0, dtype=np.int64)
-    part = np.argpartition(-scores, n - 1)[:n]
-    return part[np.argsort(-scores[part], kind="stable")]
-
-
 def best_sentence(
     index: StoredIndex,
     facts: SentenceFacts,
@@ -113,14 +105,12 @@ def rank(
     if total == 0:
         return []
     q = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
-    kw_all = index.keyword.scores(query) if mode != "dense" else np.zeros(total, np.float32)
     if mode == "keyword":
-        rows = _top(kw_all, n)
+        rows, kw = index.keyword.top(query, n)
         dense = index.vectors[rows] @ q[0]
         return [
-            Scored(int(r), float(kw_all[r]), float(d), float(kw_all[r]))
-            for r, d in zip(rows, dense, strict=True)
-            if kw_all[r] > 0
+            Scored(int(r), float(k), float(d), float(k))
+            for r, k, d in zip(rows, kw, dense, strict=True)
         ]
     depth = min(max(n, candidates), total)
     d_scores, d_rows = index.dense.search(q, depth)
@@ -128,15 +118,16 @@ def rank(
     keep = d_rows >= 0
     d_rows, d_scores = d_rows[keep], d_scores[keep]
     if mode == "dense":
+        d_rows, d_scores = d_rows[:n], d_scores[:n]
+        kw = index.keyword.scores_of(query, d_rows)
         return [
-            Scored(int(r), float(s), float(s), float(kw_all[r]))
-            for r, s in zip(d_rows[:n], d_scores[:n], strict=True)
+            Scored(int(r), float(s), float(s), float(k))
+            for r, s, k in zip(d_rows, d_scores, kw, strict=True)
         ]
-    k_rows = _top(kw_all, depth)
-    k_rows = k_rows[kw_all[k_rows] > 0]
-    union = np.union1d(d_rows.astype(np.int64), k_rows.astype(np.int64))
+    k_rows, _ = index.keyword.top(query, depth)
+    union = np.union1d(d_rows.astype(np.int64), k_rows)
     dense = index.vectors[union] @ q[0]
-    kw = kw_all[union]
+    kw = index.keyword.scores_of(query, union)
     sentence = best_sentence(index, facts, union, q[0], query) if sentence_weight > 0 else None
     fused = fuse(dense, kw, sentence, fusion, alpha, sentence_weight)
     order = np.argsort(-fused, kind="stable")[:n]
