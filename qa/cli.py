@@ -273,6 +273,19 @@ def status(index_dir: str, removed_file: str | None, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
+def verify(index_dir: str) -> None:
+    """Check every file of the index against its checksum (loading checks sizes and times)."""
+    from .api import verify_index
+
+    checked = verify_index(index_dir)
+    click.echo(
+        f"index {checked['index_dir']} ({checked['generation']}): {checked['files']} files, "
+        f"{checked['bytes']:,} bytes, every checksum matches"
+    )
+
+
+@cli.command()
+@click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
 @_llm_options

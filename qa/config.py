@@ -26,7 +26,9 @@ from .readers import EXTENSIONS
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HASH_MODEL = "hash-384"
 # 3: chunks carry page and section; HTML, PDF and DOCX text is stored in the index (texts/).
-SCHEMA_VERSION = 3
+# 4: a compact chunk table (chunks.npy, chunks.txt) and documents.jsonl beside a small
+# manifest; exact or HNSW vector index; files' modification times recorded (qa.index).
+SCHEMA_VERSION = 4
 # When ask() quotes an answer or says the articles do not answer, chosen per model on the
 # development question sets by benchmarks/fit_confidence.py (README, "Evaluation"): below
 # ABSTAIN_BELOW (the best sentence's cosine) or NOT_FOUND_BELOW (the confidence,
@@ -221,3 +223,8 @@ class Settings:
                 raise ConfigError(f"{key}={raw!r} is not a valid value") from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def settings_or_env(settings: Settings | None) -> Settings:
+    """The settings given, else those of the environment (``Settings.from_env()``)."""
+    return settings if settings is not None else Settings.from_env()

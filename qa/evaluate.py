@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import ask
-from .config import Settings
+from .config import Settings, settings_or_env
 from .errors import QAError, QuestionError
 from .metrics import expected_calibration_error, percentile, reliability
 from .types import Answer
@@ -242,7 +242,7 @@ def evaluate_beir(
     from .api import build_index, search
     from .metrics import dedupe, mrr_at, ndcg_at, recall_at
 
-    settings = settings if settings is not None else Settings.from_env()
+    settings = settings_or_env(settings)
     root = Path(dataset)
     for needed in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv"):
         if not (root / needed).is_file():

@@ -14,6 +14,10 @@ from typing import Any
 
 import numpy as np
 
+_STEMMER = "english"
+_STOPWORDS = "en"
+# What the index records about its keyword search (the manifest's ``keyword``).
+DESCRIPTION = {"engine": "bm25s", "stemmer": _STEMMER, "stopwords": _STOPWORDS}
 _TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _TOKEN = re.compile(_TOKEN_PATTERN)
 
@@ -30,7 +34,7 @@ def _stopwords() -> frozenset[str]:
 def _stemmer() -> Any:
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer(_STEMMER)
 
 
 class KeywordIndex:
@@ -45,7 +49,7 @@ class KeywordIndex:
         import bm25s
 
         tokens = bm25s.tokenize(
-            list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False
+            list(texts), stopwords=_STOPWORDS, stemmer=_stemmer(), show_progress=False
         )
         retriever = bm25s.BM25()
         retriever.index(tokens, show_progress=False)
@@ -58,7 +62,8 @@ class KeywordIndex:
     def load(cls, folder: Path) -> KeywordIndex:
         import bm25s
 
-        return cls(bm25s.BM25.load(str(folder), show_progress=False, allow_pickle=False))
+        # Memory-mapped: a query reads the postings of its own terms only.
+        return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False, allow_pickle=False))
 
     def stems(self, text: str) -> list[str]:
         """The stemmed words of a text, stopwords left out, in order."""
@@ -74,13 +79,38 @@ class KeywordIndex:
         """Every stem that occurs in the indexed texts."""
         return self._vocab.keys()
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk for the query (zeros when no term matches)."""
-        terms = self.query_terms(query)
-        if not terms:
-            return np.zeros(self._n, dtype=np.float32)
-        ids = [self._vocab[t] for t in terms]
-        return np.asarray(self._retriever.get_scores_from_ids(ids), dtype=np.float32)
+    def _term_ids(self, query: str) -> list[int]:
+        return [self._vocab[t] for t in self.query_terms(query)]
+
+    def top(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of the (at most) k chunks that score highest for the query, best first,
+        and their BM25 scores; only chunks holding a query term (bm25s's own top-k)."""
+        ids = self._term_ids(query)
+        k = min(k, self._n)
+        if not ids or k < 1:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        rows, scores = self._retriever.retrieve(
+            [ids], k=k, sorted=True, show_progress=False, n_threads=0, return_as="tuple"
+        )
+        rows, scores = np.asarray(rows[0], np.int64), np.asarray(scores[0], np.float32)
+        keep = scores > 0
+        return rows[keep], scores[keep]
+
+    def scores_of(self, query: str, rows: np.ndarray) -> np.ndarray:
+        """The BM25 score of the given chunk rows for the query (0 where no term matches),
+        read from each query term's postings: no score is computed for any other chunk."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(len(rows), dtype=np.float32)
+        index = self._retriever.scores
+        for term in self._term_ids(query):  # a term said twice counts twice, as in bm25s
+            a, b = int(index["indptr"][term]), int(index["indptr"][term + 1])
+            if a == b:
+                continue
+            postings = index["indices"][a:b]  # chunk rows holding the term, ascending
+            at = np.minimum(np.searchsorted(postings, rows), b - a - 1)
+            found = postings[at] == rows
+            out[found] += index["data"][a:b][at[found]]
+        return out
 
     def __len__(self) -> int:
         return self._n

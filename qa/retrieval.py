@@ -8,14 +8,17 @@ one of the chunk's sentences plus the answer-type bonus), and fuses them (``qa.f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .answer import MIN_SENTENCE_WORDS
-from .answertype import RANKING_KINDS, W_TYPE, asked
+from .answertype import RANKING_KINDS, W_TYPE, asked, held
 from .fusion import fuse
-from .store import StoredIndex
+from .index import StoredIndex
+
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -27,16 +30,35 @@ class Scored:
     sentence: float | None = None  # best sentence cosine (+ answer-type bonus), where computed
 
 
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    n = min(n, len(scores))
-    if n <= 0:
-        return np.empty(0, dtype=np.int64)
-    part = np.argpartition(-scores, n - 1)[:n]
-    return part[np.argsort(-scores[part], kind="stable")]
+class SentenceFacts:
+    """What ranking needs to know of each sentence of an index beyond its vector, computed on
+    first use and kept: the answer kinds it holds (qa.answertype bit mask) and its word count.
+    """
+
+    def __init__(self, index: StoredIndex) -> None:
+        self._index = index
+        self._kinds = np.full(len(index.sentence_spans), -1, dtype=np.int8)  # -1: not yet
+        self._words = np.full(len(index.sentence_spans), -1, dtype=np.int32)
+
+    def kinds(self, sentence_rows: np.ndarray) -> np.ndarray:
+        """The answer-kind bit mask of each sentence row."""
+        for row in sentence_rows[self._kinds[sentence_rows] < 0]:
+            self._kinds[row] = held(self._index.sentence_text(int(row)))
+        return np.asarray(self._kinds[sentence_rows], dtype=np.int8)
+
+    def words(self, sentence_rows: np.ndarray) -> np.ndarray:
+        """The word count of each sentence row."""
+        for row in sentence_rows[self._words[sentence_rows] < 0]:
+            self._words[row] = len(_WORD.findall(self._index.sentence_text(int(row))))
+        return np.asarray(self._words[sentence_rows], dtype=np.int32)
 
 
 def best_sentence(
-    index: StoredIndex, rows: np.ndarray, query_vector: np.ndarray, question: str = ""
+    index: StoredIndex,
+    facts: SentenceFacts,
+    rows: np.ndarray,
+    query_vector: np.ndarray,
+    question: str = "",
 ) -> np.ndarray:
     """For each chunk row, the highest cosine between the query and one of its sentences of at
     least MIN_SENTENCE_WORDS words, plus W_TYPE when that sentence holds the kind of answer the
@@ -54,11 +76,11 @@ def best_sentence(
     sims = index.sentence_vectors[flat] @ q
     mask = asked(question) & RANKING_KINDS
     if mask:
-        sims = sims + W_TYPE * ((index.sentence_kinds(flat) & mask) != 0)
+        sims = sims + W_TYPE * ((facts.kinds(flat) & mask) != 0)
     # A fragment (a heading, "But Cav's still Cav.") answers nothing, yet being short it sits
     # close to every question on its topic; it does not count. A chunk of fragments only
     # falls back to its own cosine.
-    sims = np.where(index.sentence_words(flat) >= MIN_SENTENCE_WORDS, sims, -np.inf)
+    sims = np.where(facts.words(flat) >= MIN_SENTENCE_WORDS, sims, -np.inf)
     best = np.maximum.reduceat(sims, offsets)
     fragments_only = ~np.isfinite(best)
     if fragments_only.any():
@@ -68,6 +90,7 @@ def best_sentence(
 
 def rank(
     index: StoredIndex,
+    facts: SentenceFacts,
     query: str,
     query_vector: np.ndarray,
     n: int,
@@ -82,14 +105,12 @@ def rank(
     if total == 0:
         return []
     q = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
-    kw_all = index.keyword.scores(query) if mode != "dense" else np.zeros(total, np.float32)
     if mode == "keyword":
-        rows = _top(kw_all, n)
+        rows, kw = index.keyword.top(query, n)
         dense = index.vectors[rows] @ q[0]
         return [
-            Scored(int(r), float(kw_all[r]), float(d), float(kw_all[r]))
-            for r, d in zip(rows, dense, strict=True)
-            if kw_all[r] > 0
+            Scored(int(r), float(k), float(d), float(k))
+            for r, k, d in zip(rows, kw, dense, strict=True)
         ]
     depth = min(max(n, candidates), total)
     d_scores, d_rows = index.dense.search(q, depth)
@@ -97,16 +118,17 @@ def rank(
     keep = d_rows >= 0
     d_rows, d_scores = d_rows[keep], d_scores[keep]
     if mode == "dense":
+        d_rows, d_scores = d_rows[:n], d_scores[:n]
+        kw = index.keyword.scores_of(query, d_rows)
         return [
-            Scored(int(r), float(s), float(s), float(kw_all[r]))
-            for r, s in zip(d_rows[:n], d_scores[:n], strict=True)
+            Scored(int(r), float(s), float(s), float(k))
+            for r, s, k in zip(d_rows, d_scores, kw, strict=True)
         ]
-    k_rows = _top(kw_all, depth)
-    k_rows = k_rows[kw_all[k_rows] > 0]
-    union = np.union1d(d_rows.astype(np.int64), k_rows.astype(np.int64))
+    k_rows, _ = index.keyword.top(query, depth)
+    union = np.union1d(d_rows.astype(np.int64), k_rows)
     dense = index.vectors[union] @ q[0]
-    kw = kw_all[union]
-    sentence = best_sentence(index, union, q[0], query) if sentence_weight > 0 else None
+    kw = index.keyword.scores_of(query, union)
+    sentence = best_sentence(index, facts, union, q[0], query) if sentence_weight > 0 else None
     fused = fuse(dense, kw, sentence, fusion, alpha, sentence_weight)
     order = np.argsort(-fused, kind="stable")[:n]
     return [

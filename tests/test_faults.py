@@ -26,12 +26,14 @@ import pytest
 from appserver import running_app
 
 import qa.answer
+import qa.index
 import qa.store
 from qa import Settings, ask, build_index
 from qa.cli import main
 from qa.errors import BuildInProgressError, IndexWriteError
+from qa.index import load_index
 from qa.keyword import KeywordIndex
-from qa.store import KEEP_GENERATIONS, build_lock, current_generation, load_index
+from qa.store import KEEP_GENERATIONS, build_lock, current_generation
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -187,7 +189,7 @@ def test_two_builds_at_once_never_interleave(big_corpus: Path, tmp_path: Path) -
     assert [p.name for p in index.glob("gen-*")] == [current_generation(index)]
     assert not leftovers(index)
     stored = load_index(index)
-    assert len(stored.manifest["documents"]) == files
+    assert len(stored.documents) == files
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,7 +231,7 @@ def _fail_at(where: str, monkeypatch: pytest.MonkeyPatch) -> str:
         monkeypatch.setattr(Path, "mkdir", mkdir)
         return os.strerror(errno.EACCES)
     target: tuple[Any, str, Callable[..., None]] = {
-        "vectors": (qa.store.np, "save", _no_space),
+        "vectors": (qa.index.np, "save", _no_space),
         "keyword index": (KeywordIndex, "save", _no_space),
         "faiss index": (faiss, "write_index", _faiss_no_space),
         "checksums": (qa.store, "_fsync_file", _no_space),
@@ -287,7 +289,7 @@ def test_cli_reports_a_full_disk_in_one_line(
     index = tmp_path / "index"
     build_index(corpus, index, settings=HASH)
     monkeypatch.setenv("QA_MODEL", "hash-384")
-    monkeypatch.setattr(qa.store.np, "save", _no_space)
+    monkeypatch.setattr(qa.index.np, "save", _no_space)
     with pytest.raises(SystemExit) as done:
         main(["build", "--full", "--corpus", str(corpus), "--index", str(index), "-q"])
     assert done.value.code == 1

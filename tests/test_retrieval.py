@@ -8,10 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import Settings, build_index
+import qa.retrieval
+from qa import Settings, build_index, search
 from qa.answertype import W_TYPE, held
-from qa.retrieval import MIN_SENTENCE_WORDS, best_sentence
-from qa.store import StoredIndex, load_index
+from qa.index import IndexData, StoredIndex, load_index, save_index
+from qa.keyword import KeywordIndex
+from qa.manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
+from qa.retrieval import MIN_SENTENCE_WORDS, SentenceFacts, best_sentence
 from qa.types import Chunk
 
 SENTENCES = [
@@ -30,7 +33,9 @@ def _chunk(first: int, last: int, spans: np.ndarray) -> Chunk:
     return Chunk("a.txt", a, b, TEXT[a:b], "T", None, "h", first, last)
 
 
-def _index() -> StoredIndex:
+@pytest.fixture
+def index(tmp_path: Path) -> StoredIndex:
+    """Three chunks of one document, written and loaded as an index is."""
     starts = [TEXT.index(s) for s in SENTENCES]
     spans = np.array([[a, a + len(s)] for a, s in zip(starts, SENTENCES, strict=True)])
     # Chunk 0: sentences 0-2; chunk 1: sentences 2-4 (sentence 2 is the overlap); chunk 2: the
@@ -38,65 +43,79 @@ def _index() -> StoredIndex:
     chunks = [_chunk(0, 3, spans), _chunk(2, 5, spans), _chunk(5, 6, spans)]
     unit = np.eye(4, dtype=np.float32)
     sentence_vectors = np.stack([unit[0], unit[1], unit[2], unit[3], unit[0] * 0.5, unit[1]])
-    return StoredIndex(
-        Path("."),
-        "gen-test",
-        {"model": {"id": "test", "dimension": 4}},
-        chunks,
-        np.stack([unit[0], unit[3], unit[1] * 0.3]),
-        None,
-        None,  # type: ignore[arg-type]
-        spans.astype(np.int64),
-        sentence_vectors,
+    document = DocumentRecord(
+        "a.txt", "h", len(TEXT), 0, "T", None, 0, 3, 0, 6, Boilerplate(False, 0, len(TEXT))
     )
+    data = IndexData(
+        documents=[document],
+        chunks=chunks,
+        vectors=np.stack([unit[0], unit[3], unit[1] * 0.3]),
+        keyword=KeywordIndex.build([c.text for c in chunks]),
+        sentence_spans=spans.astype(np.int64),
+        sentence_vectors=sentence_vectors,
+        texts={},
+    )
+    manifest = Manifest("", "", ModelInfo("test", 4), {}, {}, files=1)
+    save_index(tmp_path / "index", manifest, data)
+    return load_index(tmp_path / "index")
 
 
-def test_sentence_text_follows_spans() -> None:
-    index = _index()
+def _best(index: StoredIndex, rows: np.ndarray, q: np.ndarray, question: str = "") -> np.ndarray:
+    return best_sentence(index, SentenceFacts(index), rows, q, question)
+
+
+def test_sentence_text_follows_spans(index: StoredIndex) -> None:
     assert [index.sentence_text(i) for i in range(6)] == SENTENCES
 
 
-def test_best_sentence_is_the_max_over_each_chunks_own_sentences() -> None:
-    index = _index()
+def test_best_sentence_is_the_max_over_each_chunks_own_sentences(index: StoredIndex) -> None:
     q = np.array([0.1, 0.2, 0.9, 0.0], dtype=np.float32)
     # chunk 0: max(0.1, 0.2, 0.9); chunk 1: max(0.9, 0.0, 0.05)
-    np.testing.assert_allclose(best_sentence(index, np.array([0, 1]), q), [0.9, 0.9])
+    np.testing.assert_allclose(_best(index, np.array([0, 1]), q), [0.9, 0.9])
     q = np.array([0.8, 0.0, 0.0, 0.3], dtype=np.float32)
-    np.testing.assert_allclose(best_sentence(index, np.array([1, 0]), q), [0.4, 0.8])
-    assert best_sentence(index, np.array([], dtype=np.int64), q).shape == (0,)
+    np.testing.assert_allclose(_best(index, np.array([1, 0]), q), [0.4, 0.8])
+    assert _best(index, np.array([], dtype=np.int64), q).shape == (0,)
 
 
-def test_answer_type_bonus_goes_to_sentences_holding_the_kind_asked_for() -> None:
-    index = _index()
+def test_answer_type_bonus_goes_to_sentences_holding_the_kind_asked_for(index: StoredIndex) -> None:
     q = np.array([0.5, 0.0, 0.6, 0.0], dtype=np.float32)
     # "when" asks for a date: only sentence 0 ("... in 2021.") gets the bonus.
-    out = best_sentence(index, np.array([0, 1]), q, "When did he win?")
+    out = _best(index, np.array([0, 1]), q, "When did he win?")
     np.testing.assert_allclose(out, [max(0.5 + W_TYPE, 0.6), 0.6])
-    plain = best_sentence(index, np.array([0, 1]), q, "Did he win?")
+    plain = _best(index, np.array([0, 1]), q, "Did he win?")
     np.testing.assert_allclose(plain, [0.6, 0.6])
 
 
-def test_fragments_do_not_count_and_a_chunk_of_fragments_falls_back_to_its_cosine() -> None:
-    index = _index()
+def test_fragments_do_not_count_and_a_chunk_of_fragments_falls_back_to_its_cosine(
+    index: StoredIndex,
+) -> None:
     q = np.array([0.0, 0.9, 0.0, 0.0], dtype=np.float32)
     # The fragment's vector matches best (0.9), but it has 2 words: chunk 2 scores its own
     # cosine 0.27, chunk 0 its 7-word sentence 1 (0.9).
     assert MIN_SENTENCE_WORDS > 2
-    np.testing.assert_allclose(best_sentence(index, np.array([2, 0]), q), [0.27, 0.9])
+    np.testing.assert_allclose(_best(index, np.array([2, 0]), q), [0.27, 0.9])
 
 
-def test_sentence_kinds_and_words_are_computed_once_and_cached() -> None:
-    index = _index()
+def test_sentence_kinds_and_words_are_computed_once_and_cached(
+    index: StoredIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+
+    def counting(sentence: str) -> int:
+        seen.append(sentence)
+        return held(sentence)
+
+    monkeypatch.setattr(qa.retrieval, "held", counting)
+    facts = SentenceFacts(index)
     rows = np.array([0, 3])
-    kinds = index.sentence_kinds(rows)
+    kinds = facts.kinds(rows)
     assert kinds.tolist() == [held(SENTENCES[0]), held(SENTENCES[3])]
-    assert index.sentence_words(rows).tolist() == [7, 7]
-    index.sentence_spans[0] = [0, 2]  # would change the text, but both are cached
-    assert index.sentence_kinds(rows).tolist() == kinds.tolist()
-    assert index.sentence_words(rows).tolist() == [7, 7]
+    assert facts.kinds(np.array([3, 0, 3])).tolist() == [kinds[1], kinds[0], kinds[1]]
+    assert seen == [SENTENCES[0], SENTENCES[3]]  # once a sentence
+    assert facts.words(np.array([0, 3, 5])).tolist() == [7, 7, 2]
 
 
-def test_loading_an_index_limits_blas_but_not_torch_threads(
+def test_querying_an_index_limits_blas_but_not_torch_threads(
     corpus: Path, tmp_path: Path, hash_settings: Settings
 ) -> None:
     torch = pytest.importorskip("torch")
@@ -104,7 +123,7 @@ def test_loading_an_index_limits_blas_but_not_torch_threads(
 
     build_index(corpus, tmp_path / "index", settings=hash_settings)
     before = torch.get_num_threads()
-    load_index(tmp_path / "index")
+    search("Cavendish", index_dir=tmp_path / "index", settings=hash_settings)
     assert torch.get_num_threads() == before
     blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
     assert blas and all(p["num_threads"] == 1 for p in blas)

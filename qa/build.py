@@ -1,0 +1,436 @@
+"""Building an index: plan (which files are reused, which are chunked anew) → embed (only what
+is new) → write (a new generation, made live atomically).
+
+Only new and changed files are embedded; an unchanged file keeps its chunks and vectors, found
+by content hash (so a renamed file is reused too); files that left the corpus are dropped. An
+unchanged corpus embeds nothing and never loads the model.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import chunk_document
+from .cleaning import visible_chars
+from .config import WARN_REMOVED_SHARE, Settings, settings_or_env
+from .documents import Corpus, load_corpus
+from .embedding import get_embedder
+from .errors import IndexError_, IndexNotFoundError
+from .index import (
+    END,
+    SENTENCE_END,
+    SENTENCE_START,
+    START,
+    IndexData,
+    StoredIndex,
+    load_index,
+    save_index,
+)
+from .keyword import DESCRIPTION, KeywordIndex
+from .manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
+from .readers import FORMATS, format_of
+from .store import build_lock
+from .tokens import token_counter
+from .types import BuildReport, Chunk, CleaningStats, Document, FormatCount
+
+ProgressFn = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+# (phase, done, total): phase "read" counts files, "embed" chunks and sentences, "write" steps.
+PhaseFn = Callable[[str, int, int], None]
+
+
+def indexed_text(chunk: Chunk, settings: Settings) -> str:
+    """What is embedded and keyword-indexed for a chunk: with its article's title in front
+    (when the chunk does not already start with it), so a passage deep in an article still
+    carries what the article is about."""
+    if settings.title_prefix and chunk.title and not chunk.text.startswith(chunk.title):
+        return f"{chunk.title}\n{chunk.text}"
+    return chunk.text
+
+
+# ---------------------------------------------------------------------------------------------
+# Plan
+
+
+@dataclass
+class _Plan:
+    """The rows of the new index as planning lays them out. A row's ``*_from`` is the row of
+    the previous index whose vector it reuses, or -1: embed it."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    chunk_from: list[int] = field(default_factory=list)
+    sentence_spans: list[tuple[int, int]] = field(default_factory=list)
+    sentence_from: list[int] = field(default_factory=list)
+    sentence_texts: list[str] = field(default_factory=list)  # "" where reused
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)  # by source, in order
+    texts: dict[str, str] = field(default_factory=dict)  # stored extracted texts, by name
+    cleaning: list[CleaningStats] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    new_files: int = 0
+    changed_files: int = 0
+    unchanged_files: int = 0
+    reused: int = 0
+
+
+def _incompatibility(manifest: Manifest, settings: Settings) -> str:
+    """Why the old index cannot be reused ('' when it can)."""
+    if manifest.model.id != settings.model:
+        return f"model changed ({manifest.model.id} -> {settings.model})"
+    old = manifest.chunker
+    if old != settings.chunker():
+        if old.get("clean", "auto") != settings.clean:
+            return f"cleaning changed ({old.get('clean', 'auto')} -> {settings.clean})"
+        return "chunker settings changed"
+    return ""
+
+
+def _previous(
+    index_path: Path, full: bool, settings: Settings, warnings: list[str]
+) -> tuple[StoredIndex | None, str]:
+    """The live index whose vectors can be reused (or None), and why a full build happens."""
+    if full:
+        return None, "requested"
+    try:
+        previous = load_index(index_path)
+    except IndexNotFoundError:
+        return None, "no previous index"
+    except IndexError_ as exc:
+        warnings.append(f"previous index unusable ({exc})")
+        return None, f"previous index unusable ({exc})"
+    why = _incompatibility(previous.manifest, settings)
+    return (None, why) if why else (previous, "")
+
+
+def _text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _reuse(plan: _Plan, doc: Document, old: DocumentRecord, previous: StoredIndex) -> None:
+    """Take an unchanged document's chunks, sentences and their vectors from the old index."""
+    shift = len(plan.sentence_spans) - old.first_sentence
+    columns = previous.chunks.columns
+    for row in range(old.first_chunk, old.first_chunk + old.chunks):
+        start = int(columns[START, row])
+        plan.chunks.append(
+            Chunk(
+                doc.source,
+                start,
+                int(columns[END, row]),
+                previous.chunks.text(row),
+                doc.title,
+                doc.date,
+                doc.sha256,
+                int(columns[SENTENCE_START, row]) + shift,
+                int(columns[SENTENCE_END, row]) + shift,
+                doc.page_at(start),
+                doc.section_at(start),
+            )
+        )
+        plan.chunk_from.append(row)
+    rows = range(old.first_sentence, old.first_sentence + old.sentences)
+    plan.sentence_spans.extend((int(a), int(b)) for a, b in previous.sentence_spans[rows])
+    plan.sentence_from.extend(rows)
+    plan.sentence_texts.extend([""] * len(rows))
+    plan.reused += old.chunks
+
+
+def _chunk(plan: _Plan, doc: Document, settings: Settings, count: Callable[[str], int]) -> None:
+    """Chunk a new or changed document; its chunks and sentences are to be embedded."""
+    first_sentence = len(plan.sentence_spans)
+    chunked = chunk_document(
+        doc.text, doc.segments, count, settings.chunk_tokens, settings.chunk_overlap
+    )
+    for unit in chunked.units:
+        plan.sentence_spans.append((unit.start, unit.end))
+        plan.sentence_from.append(-1)
+        plan.sentence_texts.append(unit.of(doc.text))
+    for r, span in zip(chunked.ranges, chunked.spans(), strict=True):
+        plan.chunks.append(
+            Chunk(
+                doc.source,
+                span.start,
+                span.end,
+                span.of(doc.text),
+                doc.title,
+                doc.date,
+                doc.sha256,
+                first_sentence + r.start,
+                first_sentence + r.end,
+                doc.page_at(span.start),
+                doc.section_at(span.start),
+            )
+        )
+        plan.chunk_from.append(-1)
+
+
+def _cleaning(doc: Document) -> CleaningStats:
+    removed = sum(visible_chars(doc.text, s.start, s.end) for s in doc.removed)
+    return CleaningStats(doc.source, removed, visible_chars(doc.text), doc.web_page)
+
+
+def _record(plan: _Plan, doc: Document, root: Path, first: int, first_sentence: int) -> None:
+    """Record a planned document: its rows, what its reader found, what cleaning removed."""
+    stat = (root / doc.source).stat()
+    stats = _cleaning(doc)
+    plan.cleaning.append(stats)
+    if stats.share > WARN_REMOVED_SHARE:
+        plan.warnings.append(
+            f"{doc.source}: {stats.share:.0%} of its text was removed as boilerplate "
+            f"(more than {WARN_REMOVED_SHARE:.0%}); see `qa status --removed "
+            f"{doc.source}`, or build with `--clean none` to keep everything"
+        )
+    stored = None if doc.plain else f"{doc.sha256}.txt"  # by content: copies share it
+    if stored is not None:
+        plan.texts[stored] = doc.text
+    plan.documents[doc.source] = DocumentRecord(
+        source=doc.source,
+        sha256=doc.sha256,
+        bytes=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
+        title=doc.title,
+        date=doc.date,
+        first_chunk=first,
+        chunks=len(plan.chunks) - first,
+        first_sentence=first_sentence,
+        sentences=len(plan.sentence_spans) - first_sentence,
+        boilerplate=Boilerplate(
+            doc.web_page,
+            stats.removed_chars,
+            stats.total_chars,
+            tuple((s.start, s.end) for s in doc.removed),
+        ),
+        format=doc.format,
+        author=doc.author,
+        site=doc.site,
+        pages=doc.pages,
+        sections=doc.sections,
+        text=stored,
+        text_sha256=_text_sha256(doc.text),
+    )
+
+
+def _documents(index: StoredIndex | None) -> dict[str, DocumentRecord]:
+    """The documents of an index by source (none without one)."""
+    return {} if index is None else {record.source: record for record in index.documents}
+
+
+def _plan(
+    corpus: Corpus,
+    previous: StoredIndex | None,
+    old_docs: dict[str, DocumentRecord],
+    settings: Settings,
+) -> _Plan:
+    """Lay out the new index: reuse what is unchanged in the previous one (whose documents
+    are old_docs), chunk what is new or changed."""
+    plan = _Plan()
+    by_hash = {record.sha256: record for record in old_docs.values()}
+    count = token_counter(settings.encoding)
+    for doc in corpus.documents:
+        first, first_sentence = len(plan.chunks), len(plan.sentence_spans)
+        old = by_hash.get(doc.sha256)
+        # The same file may read differently now (a reader changed): then it is chunked anew.
+        if previous is not None and old is not None and old.text_sha256 == _text_sha256(doc.text):
+            _reuse(plan, doc, old, previous)
+            plan.unchanged_files += 1
+        else:
+            _chunk(plan, doc, settings, count)
+            if doc.source in old_docs:
+                plan.changed_files += 1
+            else:
+                plan.new_files += 1
+        _record(plan, doc, corpus.root, first, first_sentence)
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# Embed
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    model: ModelInfo
+    chunks: int  # embedded in this build
+    sentences: int
+    truncated: int  # chunks longer than the model reads
+
+
+def _gather(sources: list[int], old: np.ndarray | None, dimension: int) -> np.ndarray:
+    """An array with a row per entry of sources, reused rows copied from old."""
+    out = np.empty((len(sources), dimension), dtype=np.float32)
+    rows = np.asarray(sources, dtype=np.int64)
+    keep = rows >= 0
+    if old is not None and keep.any():
+        out[keep] = old[rows[keep]]
+    return out
+
+
+def _embed(
+    plan: _Plan, previous: StoredIndex | None, settings: Settings, progress: ProgressFn | None
+) -> _Embedded:
+    """Vectors for every planned row: reused ones copied, the others embedded now. The model
+    loads only when something needs embedding."""
+    todo = [i for i, row in enumerate(plan.chunk_from) if row < 0]
+    todo_s = [i for i, row in enumerate(plan.sentence_from) if row < 0]
+    if not todo and not todo_s:
+        assert previous is not None  # nothing to embed implies everything was reused
+        model = previous.manifest.model
+        return _Embedded(
+            _gather(plan.chunk_from, previous.vectors, model.dimension),
+            _gather(plan.sentence_from, previous.sentence_vectors, model.dimension),
+            model,
+            0,
+            0,
+            0,
+        )
+    embedder = get_embedder(settings.model, settings.device)
+    model = ModelInfo(embedder.model_id, embedder.dimension, True, embedder.max_tokens)
+    old_vectors = previous.vectors if previous is not None else None
+    old_sentences = previous.sentence_vectors if previous is not None else None
+    vectors = _gather(plan.chunk_from, old_vectors, model.dimension)
+    sentence_vectors = _gather(plan.sentence_from, old_sentences, model.dimension)
+    chunk_texts = [indexed_text(plan.chunks[i], settings) for i in todo]
+    texts = chunk_texts + [plan.sentence_texts[i] for i in todo_s]
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, len(texts))
+
+    step(0)
+    both = embedder.encode(texts, settings.batch_size, progress=step)
+    vectors[todo] = both[: len(todo)]
+    sentence_vectors[todo_s] = both[len(todo) :]
+    truncated = sum(1 for t in chunk_texts if embedder.count_tokens(t) > embedder.max_tokens)
+    return _Embedded(vectors, sentence_vectors, model, len(todo), len(todo_s), truncated)
+
+
+# ---------------------------------------------------------------------------------------------
+# Write, and the whole build
+
+
+def _write(
+    index_path: Path,
+    corpus: Corpus,
+    plan: _Plan,
+    embedded: _Embedded,
+    settings: Settings,
+    progress: ProgressFn | None,
+) -> str:
+    """Write the planned, embedded index as a new live generation; returns its name."""
+    if progress:
+        progress(0, 1)
+    manifest = Manifest(
+        created_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        corpus_dir=str(corpus.root),
+        model=embedded.model,
+        chunker=settings.chunker(),
+        keyword=DESCRIPTION,
+        files=len(plan.documents),
+        skipped={s.source: s.reason for s in corpus.skipped},
+    )
+    data = IndexData(
+        documents=list(plan.documents.values()),
+        chunks=plan.chunks,
+        vectors=embedded.vectors,
+        keyword=KeywordIndex.build([indexed_text(c, settings) for c in plan.chunks]),
+        sentence_spans=np.array(plan.sentence_spans, dtype=np.int64).reshape(-1, 2),
+        sentence_vectors=embedded.sentence_vectors,
+        texts=plan.texts,
+    )
+    return save_index(index_path, manifest, data, progress=progress)
+
+
+def _format_counts(corpus: Corpus) -> tuple[FormatCount, ...]:
+    """Files read, skipped and failed, by format, in the order of qa.readers.FORMATS."""
+    counts: dict[str, list[int]] = {}
+    for doc in corpus.documents:
+        counts.setdefault(doc.format, [0, 0, 0])[0] += 1
+    for s in corpus.skipped:
+        counts.setdefault(format_of(s.source).name, [0, 0, 0])[2 if s.failed else 1] += 1
+    return tuple(FormatCount(f.name, *counts[f.name]) for f in FORMATS if f.name in counts)
+
+
+def _phase(phases: PhaseFn | None, name: str) -> ProgressFn | None:
+    """The progress function of one build phase (None when nobody follows the phases)."""
+    if phases is None:
+        return None
+    return lambda done, total: phases(name, done, total)
+
+
+def _both(first: ProgressFn | None, second: ProgressFn | None) -> ProgressFn:
+    def report(done: int, total: int) -> None:
+        for follow in (first, second):
+            if follow:
+                follow(done, total)
+
+    return report
+
+
+def build_index(
+    corpus_dir: str | os.PathLike[str] = "seeds",
+    index_dir: str | os.PathLike[str] = "index",
+    full: bool = False,
+    *,
+    settings: Settings | None = None,
+    progress: ProgressFn | None = None,
+    phases: PhaseFn | None = None,
+) -> BuildReport:
+    """Build or update the index of the articles in corpus_dir.
+
+    Only new and changed files are embedded; files that left the corpus are dropped; an
+    unchanged corpus embeds nothing. ``full=True``, or a change of model or chunker settings,
+    re-embeds everything. The previous index stays live until the new one is complete.
+    ``progress(done, total)`` follows the embedding; ``phases(phase, done, total)`` follows
+    every phase: "read" (files), "embed" (chunks and sentences), "write" (steps).
+    """
+    settings = settings_or_env(settings)
+    t0 = time.perf_counter()
+    index_path = Path(index_dir).expanduser()
+    # Raises before anything is touched.
+    corpus = load_corpus(Path(corpus_dir), settings, progress=_phase(phases, "read"))
+    with build_lock(index_path):
+        warnings = list(corpus.warnings)
+        previous, reason = _previous(index_path, full, settings, warnings)
+        old_docs = _documents(previous)
+        plan = _plan(corpus, previous, old_docs, settings)
+        embedded = _embed(plan, previous, settings, _both(progress, _phase(phases, "embed")))
+        generation = _write(index_path, corpus, plan, embedded, settings, _phase(phases, "write"))
+    removed = [s for s in old_docs if s not in plan.documents]
+    if embedded.truncated:
+        plan.warnings.append(
+            f"{embedded.truncated} chunk(s) exceed the model's {embedded.model.max_tokens}-token "
+            "window and were embedded truncated"
+        )
+    return BuildReport(
+        files=len(plan.documents),
+        chunks=len(plan.chunks),
+        embedded=embedded.chunks,
+        embedded_sentences=embedded.sentences,
+        reused=plan.reused,
+        removed=len(removed),
+        removed_chunks=sum(old_docs[s].chunks for s in removed),
+        new_files=plan.new_files,
+        changed_files=plan.changed_files,
+        unchanged_files=plan.unchanged_files,
+        skipped=tuple(str(s) for s in corpus.skipped),
+        warnings=tuple(warnings + plan.warnings),
+        full=previous is None,
+        reason=reason,
+        truncated_chunks=embedded.truncated,
+        seconds=time.perf_counter() - t0,
+        index_dir=str(index_path),
+        generation=generation,
+        cleaning=tuple(plan.cleaning),
+        formats=_format_counts(corpus),
+    )

@@ -1,0 +1,394 @@
+"""The files of one index generation: what a build writes into it and what a query loads.
+
+Files of a generation folder (qa.store writes the folder, its manifest and checksums)::
+
+    manifest.json           qa.manifest: schema version, model, chunker settings, vector index,
+                            the size, modification time and sha256 of every other file
+    documents.jsonl         one JSON line a document (qa.manifest.DocumentRecord: content
+                            hash, size, mtime, title, date, rows, pages, sections, removed
+                            spans), in row order
+    documents.npy           int64 byte offset of each of those lines, and of the end
+    chunks.npy              int64 (7, chunks): per chunk its document, start and end offsets,
+                            sentence rows, and where its text lies in chunks.txt
+    chunks.txt              the chunks' texts, UTF-8, back to back
+    vectors.npy             float32 L2-normalised chunk embeddings (kept for incremental reuse)
+    sentences.npy           int64 (start, end) file offsets of every sentence of every chunk
+    sentence_vectors.npy    float32 L2-normalised sentence embeddings (answer extraction)
+    dense.faiss             the vector index over the chunk embeddings (qa.dense)
+    keyword/                bm25s index files (JSON + .npy)
+    texts/<sha256>.txt      the text extracted from each HTML, PDF and DOCX file (UTF-8), keyed
+                            by the file's content hash: the text that offsets point into
+
+Loading reads the manifest and memory-maps the rest: no file is read in full, no per-chunk
+object is made (a ``Chunk`` is made when one is asked for), and the files are checked by size
+and modification time (qa.store.check). Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import dense as _dense
+from .errors import IndexCorruptError
+from .keyword import KeywordIndex
+from .manifest import (
+    DenseInfo,
+    DocumentRecord,
+    Manifest,
+    document_from_json,
+    document_prefix,
+    document_to_json,
+)
+from .store import TEXTS, check, read_manifest, write_generation
+from .types import Chunk, Span, page_at, section_at
+
+DOCUMENTS = "documents.jsonl"
+DOCUMENT_LINES = "documents.npy"
+CHUNKS = "chunks.npy"
+CHUNK_TEXTS = "chunks.txt"
+VECTORS = "vectors.npy"
+SENTENCES = "sentences.npy"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+DENSE = "dense.faiss"
+KEYWORD = "keyword"
+# Rows of chunks.npy.
+DOC, START, END, SENTENCE_START, SENTENCE_END, TEXT_START, TEXT_END = range(7)
+_REBUILD = "rebuild with `qa build --full`"
+
+Progress = Callable[[int, int], None]
+
+
+def _map(path: Path) -> bytes | mmap.mmap:
+    """A file's bytes, memory-mapped (an empty file cannot be mapped: b"")."""
+    with path.open("rb") as f:
+        if path.stat().st_size == 0:
+            return b""
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+class DocumentTable:
+    """The documents of a generation, read one line at a time as they are asked for."""
+
+    def __init__(self, lines: bytes | mmap.mmap, offsets: np.ndarray) -> None:
+        self._lines = lines
+        self._offsets = offsets  # len(self) + 1 byte offsets
+        self._parsed: dict[int, DocumentRecord] = {}  # the last few asked for
+
+    @classmethod
+    def open(cls, gen_dir: Path) -> DocumentTable:
+        offsets = np.load(gen_dir / DOCUMENT_LINES, mmap_mode="r", allow_pickle=False)
+        return cls(_map(gen_dir / DOCUMENTS), offsets)
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def record(self, i: int) -> DocumentRecord:
+        record = self._parsed.get(i)
+        if record is None:
+            if len(self._parsed) >= 4096:
+                self._parsed.clear()
+            a, b = int(self._offsets[i]), int(self._offsets[i + 1])
+            record = self._parsed[i] = document_from_json(self._lines[a:b])
+        return record
+
+    def __iter__(self) -> Iterator[DocumentRecord]:
+        return (self.record(i) for i in range(len(self)))
+
+    def find(self, source: str) -> DocumentRecord | None:
+        """The document of that source, found by its line's start without parsing the rest."""
+        prefix = document_prefix(source)
+        if self._lines[: len(prefix)] == prefix:
+            at = 0
+        else:
+            at = self._lines.find(b"\n" + prefix) + 1  # JSON lines hold no raw newline
+            if at == 0:
+                return None
+        return self.record(int(np.searchsorted(self._offsets, at, side="right")) - 1)
+
+
+class ChunkTable:
+    """The chunks of a generation as columns (chunks.npy) and texts (chunks.txt); a Chunk is
+    made only when one is asked for."""
+
+    def __init__(
+        self, columns: np.ndarray, texts: bytes | mmap.mmap, documents: DocumentTable
+    ) -> None:
+        self.columns = columns  # (7, n) int64, rows DOC ... TEXT_END
+        self._texts = texts
+        self.documents = documents
+
+    @classmethod
+    def open(cls, gen_dir: Path, documents: DocumentTable) -> ChunkTable:
+        columns = np.load(gen_dir / CHUNKS, mmap_mode="r", allow_pickle=False)
+        return cls(columns, _map(gen_dir / CHUNK_TEXTS), documents)
+
+    def __len__(self) -> int:
+        return int(self.columns.shape[1])
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return (self[row] for row in range(len(self)))
+
+    @property
+    def sentence_first(self) -> np.ndarray:
+        """Chunk i holds sentence rows sentence_first[i]:sentence_stop[i]."""
+        return np.asarray(self.columns[SENTENCE_START])
+
+    @property
+    def sentence_stop(self) -> np.ndarray:
+        return np.asarray(self.columns[SENTENCE_END])
+
+    def text(self, row: int) -> str:
+        a, b = int(self.columns[TEXT_START, row]), int(self.columns[TEXT_END, row])
+        return bytes(self._texts[a:b]).decode("utf-8")
+
+    def document(self, row: int) -> DocumentRecord:
+        return self.documents.record(int(self.columns[DOC, row]))
+
+    def __getitem__(self, row: int) -> Chunk:
+        if not 0 <= row < len(self):
+            raise IndexError(f"chunk row {row} out of range")
+        doc = self.document(row)
+        start, end = int(self.columns[START, row]), int(self.columns[END, row])
+        return Chunk(
+            doc.source,
+            start,
+            end,
+            self.text(row),
+            doc.title,
+            doc.date,
+            doc.sha256,
+            int(self.columns[SENTENCE_START, row]),
+            int(self.columns[SENTENCE_END, row]),
+            page_at(doc.pages, start),
+            section_at(doc.sections, start),
+        )
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    """One loaded generation: chunks, their vectors and indexes, and the sentence table. The
+    arrays are memory-mapped, read-only."""
+
+    path: Path  # the generation folder
+    generation: str
+    manifest: Manifest
+    chunks: ChunkTable
+    vectors: np.ndarray  # (n, dim) float32
+    dense: _dense.DenseIndex
+    keyword: KeywordIndex
+    sentence_spans: np.ndarray  # (m, 2) int64 file offsets
+    sentence_vectors: np.ndarray  # (m, dim) float32
+
+    @property
+    def model(self) -> str:
+        return self.manifest.model.id
+
+    @property
+    def documents(self) -> DocumentTable:
+        return self.chunks.documents
+
+    @property
+    def sentence_first(self) -> np.ndarray:
+        return self.chunks.sentence_first
+
+    @property
+    def sentence_stop(self) -> np.ndarray:
+        return self.chunks.sentence_stop
+
+    def sentence_text(self, sentence_row: int) -> str:
+        # The last chunk starting at or before the sentence holds it: a chunk's sentence rows
+        # follow the previous chunk's, overlapping by at most the shared ones.
+        owner = int(np.searchsorted(self.sentence_first, sentence_row, side="right")) - 1
+        a, b = self.sentence_spans[sentence_row]
+        return _text_of(self.chunks.text(owner), int(self.chunks.columns[START, owner]), a, b)
+
+    def sentences(self, row: int) -> tuple[list[Span], list[str], np.ndarray]:
+        """The sentences of chunk ``row``: file-offset spans, texts, and their vectors."""
+        text, start = self.chunks.text(row), int(self.chunks.columns[START, row])
+        rows = slice(int(self.sentence_first[row]), int(self.sentence_stop[row]))
+        spans = [Span(int(a), int(b)) for a, b in self.sentence_spans[rows]]
+        texts = [_text_of(text, start, sp.start, sp.end) for sp in spans]
+        return spans, texts, self.sentence_vectors[rows]
+
+
+def _text_of(chunk_text: str, chunk_start: int, start: int, end: int) -> str:
+    """The text at file offsets start:end, taken from a chunk that holds them."""
+    return chunk_text[start - chunk_start : end - chunk_start]
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+@dataclass(frozen=True)
+class IndexData:
+    """What a build hands over to be written: every row, in order."""
+
+    documents: Sequence[DocumentRecord]  # in row order; every chunk's source among them
+    chunks: Sequence[Chunk]
+    vectors: np.ndarray
+    keyword: KeywordIndex
+    sentence_spans: np.ndarray
+    sentence_vectors: np.ndarray
+    texts: Mapping[str, str]  # file name under texts/ -> a document's extracted text
+
+
+def _write_documents(folder: Path, documents: Sequence[DocumentRecord]) -> None:
+    offsets = np.zeros(len(documents) + 1, dtype=np.int64)
+    with (folder / DOCUMENTS).open("wb") as f:
+        for i, record in enumerate(documents):
+            f.write(document_to_json(record).encode("utf-8") + b"\n")
+            offsets[i + 1] = f.tell()
+    np.save(folder / DOCUMENT_LINES, offsets, allow_pickle=False)
+
+
+def _write_chunks(folder: Path, data: IndexData) -> None:
+    doc_of = {record.source: i for i, record in enumerate(data.documents)}
+    columns = np.zeros((7, len(data.chunks)), dtype=np.int64)
+    with (folder / CHUNK_TEXTS).open("wb") as f:
+        for row, c in enumerate(data.chunks):
+            at = f.tell()
+            f.write(c.text.encode("utf-8"))
+            columns[:, row] = (
+                doc_of[c.source],
+                c.start,
+                c.end,
+                c.sentence_start,
+                c.sentence_end,
+                at,
+                f.tell(),
+            )
+    np.save(folder / CHUNKS, columns, allow_pickle=False)
+
+
+def _write_files(
+    folder: Path, data: IndexData, dense: _dense.DenseIndex, step: Callable[[], None]
+) -> None:
+    _write_documents(folder, data.documents)
+    _write_chunks(folder, data)
+    step()
+    np.save(folder / VECTORS, np.ascontiguousarray(data.vectors, np.float32), allow_pickle=False)
+    step()
+    np.save(folder / SENTENCES, np.asarray(data.sentence_spans, np.int64), allow_pickle=False)
+    step()
+    np.save(
+        folder / SENTENCE_VECTORS,
+        np.ascontiguousarray(data.sentence_vectors, np.float32),
+        allow_pickle=False,
+    )
+    step()
+    dense.save(folder / DENSE)
+    step()
+    data.keyword.save(folder / KEYWORD)
+    step()
+    if data.texts:
+        (folder / TEXTS).mkdir()
+    for name, text in data.texts.items():
+        (folder / TEXTS / name).write_bytes(text.encode("utf-8"))
+        step()
+
+
+def save_index(
+    index_dir: Path, manifest: Manifest, data: IndexData, progress: Progress | None = None
+) -> str:
+    """Write a new generation holding data and make it live. Returns the generation name.
+
+    The vector index is exact or HNSW by the number of chunks (qa.dense.kind_for).
+    ``progress(done, total)`` follows the steps (the vector index, one a file written, then
+    the checksums).
+    """
+    total, done = 8 + len(data.texts), 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
+
+    count = len(data.chunks)
+    dense = _dense.create(_dense.kind_for(count), int(data.vectors.shape[1]))
+    dense.add(data.vectors)
+    step()
+    described = replace(
+        manifest,
+        files=len(data.documents),
+        dense=DenseInfo(dense.kind, count, params=dense.params()),
+    )
+    generation = write_generation(
+        index_dir, described, lambda folder: _write_files(folder, data, dense, step)
+    )
+    step()
+    return generation
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def _read(gen_dir: Path, manifest: Manifest) -> StoredIndex:
+    kind = manifest.dense.kind if manifest.dense is not None else _dense.EXACT
+    return StoredIndex(
+        gen_dir,
+        gen_dir.name,
+        manifest,
+        ChunkTable.open(gen_dir, DocumentTable.open(gen_dir)),
+        np.load(gen_dir / VECTORS, mmap_mode="r", allow_pickle=False),
+        _dense.load(gen_dir / DENSE, kind),
+        KeywordIndex.load(gen_dir / KEYWORD),
+        np.load(gen_dir / SENTENCES, mmap_mode="r", allow_pickle=False),
+        np.load(gen_dir / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False),
+    )
+
+
+def _consistent(index: StoredIndex) -> bool:
+    dim = index.manifest.model.dimension
+    n, m = len(index.chunks), len(index.sentence_spans)
+    first, stop = index.sentence_first, index.sentence_stop
+    docs = index.chunks.columns[DOC]
+    return bool(
+        index.chunks.columns.shape == (7, n)
+        and len(index.documents) == index.manifest.files
+        and index.vectors.shape == (n, dim)
+        and index.dense.ntotal == n
+        and index.dense.dimension == dim
+        and len(index.keyword) == n
+        and index.sentence_spans.shape == (m, 2)
+        and index.sentence_vectors.shape == (m, dim)
+        and np.all((first >= 0) & (first < stop) & (stop <= m))
+        and np.all((docs >= 0) & (docs < len(index.documents)))
+    )
+
+
+def load_index(index_dir: Path) -> StoredIndex:
+    """Open the live generation: files checked by size and time, then memory-mapped."""
+    generation, manifest = read_manifest(index_dir)
+    gen_dir = index_dir / generation
+    check(gen_dir, manifest)
+    try:
+        index = _read(gen_dir, manifest)
+        consistent = _consistent(index)
+    except Exception as exc:  # checked files that still fail to parse
+        raise IndexCorruptError(f"index {index_dir} is damaged: {exc}; {_REBUILD}") from exc
+    if not consistent:
+        raise IndexCorruptError(
+            f"index {index_dir} is inconsistent (chunks {len(index.chunks)}, vectors "
+            f"{index.vectors.shape}, dense {index.dense.ntotal}x{index.dense.dimension}, "
+            f"keyword {len(index.keyword)}); {_REBUILD}"
+        )
+    return index
+
+
+def open_documents(index_dir: Path) -> tuple[str, Manifest, DocumentTable]:
+    """The live generation's name, manifest and documents, without loading the rest."""
+    generation, manifest = read_manifest(index_dir)
+    gen_dir = index_dir / generation
+    check(gen_dir, manifest)
+    try:
+        return generation, manifest, DocumentTable.open(gen_dir)
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"index {index_dir} is damaged: {exc}; {_REBUILD}") from exc

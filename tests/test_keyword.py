@@ -1,0 +1,74 @@
+"""BM25 keyword search (qa.keyword): bm25s's own top-k, and scores read from the postings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.keyword import KeywordIndex
+
+SCIFACT = Path("/work/shared/datasets/scifact/corpus.jsonl")
+TEXTS = [
+    "Tandem bikes carry two riders.",
+    "The sprint stage was won by a rider on a tandem.",
+    "Rain fell all day on the mountain stage.",
+    "A collarbone fracture ended his Tour.",
+    "Riders and riders and more riders: the peloton.",
+] * 3 + ["Nothing about cycling here at all."]
+
+
+def _all_scores(index: KeywordIndex, query: str) -> np.ndarray:
+    """Every chunk's score, computed by bm25s over the whole collection (the reference)."""
+    ids = [index._vocab[t] for t in index.query_terms(query)]
+    return np.asarray(index._retriever.get_scores_from_ids(ids), dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def index() -> KeywordIndex:
+    return KeywordIndex.build(TEXTS)
+
+
+@pytest.mark.parametrize(
+    "query", ["tandem riders", "riders riders stage", "collarbone", "the stage of Tour rain"]
+)
+def test_top_is_the_best_of_all_scores(index: KeywordIndex, query: str) -> None:
+    reference = _all_scores(index, query)
+    rows, scores = index.top(query, 5)
+    assert 0 < len(rows) <= 5 and np.all(np.diff(scores) <= 0)
+    np.testing.assert_allclose(scores, reference[rows], rtol=1e-6)
+    np.testing.assert_allclose(scores, np.sort(reference)[::-1][: len(rows)], rtol=1e-6)
+    every, _ = index.top(query, 1000)  # k past the collection: every matching chunk
+    assert sorted(every.tolist()) == np.flatnonzero(reference > 0).tolist()
+
+
+@pytest.mark.parametrize("query", ["tandem riders", "riders riders stage", "zeppelin", "Tour"])
+def test_scores_of_given_rows_match_bm25s(index: KeywordIndex, query: str) -> None:
+    rows = np.array([15, 0, 3, 7, 7, 1, 14])
+    np.testing.assert_allclose(
+        index.scores_of(query, rows), _all_scores(index, query)[rows], rtol=1e-6
+    )
+
+
+def test_no_known_term_finds_nothing(index: KeywordIndex) -> None:
+    rows, scores = index.top("zeppelin airship", 10)
+    assert rows.size == scores.size == 0
+    assert index.scores_of("zeppelin", np.array([0, 1])).tolist() == [0.0, 0.0]
+    assert index.scores_of("tandem", np.empty(0, dtype=np.int64)).shape == (0,)
+
+
+@pytest.mark.skipif(not SCIFACT.is_file(), reason="the SciFact corpus is not on this machine")
+def test_scores_of_match_on_a_real_collection() -> None:
+    with SCIFACT.open(encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for _, line in zip(range(2000), f, strict=False)]
+    index = KeywordIndex.build(texts)
+    rng = np.random.default_rng(0)
+    for query in ("cell proliferation in cancer", "vitamin D deficiency risk", "the of and"):
+        rows = rng.integers(0, len(texts), 300)
+        np.testing.assert_allclose(
+            index.scores_of(query, rows), _all_scores(index, query)[rows], rtol=1e-5
+        )
+        top, scores = index.top(query, 50)
+        np.testing.assert_allclose(scores, _all_scores(index, query)[top], rtol=1e-5)

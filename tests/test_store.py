@@ -1,0 +1,65 @@
+"""Checks of a generation's files: sizes and times on every load, every checksum on `qa verify`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from qa import Settings, build_index, search
+from qa.api import verify_index
+from qa.errors import IndexCorruptError
+from qa.store import current_generation
+
+
+def _flip(path: Path, keep_time: bool) -> None:
+    """Change one byte in the middle of a file, its size unchanged; optionally put its
+    modification time back, as only tampering or a failing disk would."""
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    if keep_time:
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+@pytest.fixture
+def index(corpus: Path, tmp_path: Path, hash_settings: Settings) -> Path:
+    build_index(corpus, tmp_path / "index", settings=hash_settings)
+    return tmp_path / "index"
+
+
+def test_verify_passes_on_a_sound_index(index: Path) -> None:
+    checked = verify_index(index)
+    assert checked["generation"] == current_generation(index)
+    assert checked["files"] >= 10 and checked["bytes"] > 0
+
+
+def test_a_rewritten_file_is_hashed_on_load(index: Path, hash_settings: Settings) -> None:
+    _flip(index / str(current_generation(index)) / "vectors.npy", keep_time=False)
+    with pytest.raises(IndexCorruptError, match=r"vectors\.npy fails its checksum; rebuild"):
+        search("Cavendish", index_dir=index, settings=hash_settings)
+
+
+def test_bytes_flipped_with_the_time_put_back_are_found_by_verify(
+    index: Path, hash_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qa.cli import main
+
+    _flip(index / str(current_generation(index)) / "sentence_vectors.npy", keep_time=True)
+    # Loading checks sizes and times only (documented): the query still runs.
+    assert search("Cavendish", index_dir=index, settings=hash_settings)
+    with pytest.raises(SystemExit) as exit_:
+        main(["verify", "--index", str(index)])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "sentence_vectors.npy fails its checksum" in err and "qa build --full" in err
+
+
+def test_cli_verify_reports_a_sound_index(index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from qa.cli import main
+
+    main(["verify", "--index", str(index)])
+    assert "every checksum matches" in capsys.readouterr().out
