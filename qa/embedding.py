@@ -5,6 +5,9 @@
 * A local folder holding any sentence-transformers model loads the same way.
 * ``hash-384`` is a dependency-free lexical hashing embedder: deterministic and instant, for
   tests and for trying the pipeline on a machine without the model. It is not semantic.
+* Questions are encoded by ``get_query_embedder``: for a plain BERT model such as the default,
+  the numpy encoder of qa.bert, the same vectors without importing torch (a cold ``qa ask``
+  pays ~0.3 s for it instead of seconds); otherwise the sentence-transformers embedder.
 
 Every embedder returns L2-normalised float32 vectors, so inner product is cosine similarity.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import re
 import threading
@@ -155,6 +159,36 @@ class HashEmbedder:
         return len(_TOKEN.findall(text))
 
 
+class NumpyQueryEmbedder:
+    """Encodes questions with qa.bert (numpy): no torch. For queries only: a build embeds
+    with sentence-transformers, which batches long texts faster."""
+
+    def __init__(self, model_id: str) -> None:
+        from .bert import NumpyBert
+
+        path = model_path(model_id)
+        config = (path / "sentence_bert_config.json").read_text(encoding="utf-8")
+        max_length = int(json.loads(config).get("max_seq_length", 256))
+        self.model_id = model_id
+        self._bert = NumpyBert(path, max_length)
+        self.dimension = self._bert.dimension
+        self.max_tokens = max_length - 2  # [CLS] and [SEP]
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray:
+        parts = [
+            self._bert.encode(list(texts[i : i + batch_size]))
+            for i in range(0, len(texts), batch_size)
+        ]
+        if progress:
+            progress(len(texts))
+        return np.vstack(parts) if parts else np.zeros((0, self.dimension), dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._bert.tokenizer.encode(text, add_special_tokens=False).ids)
+
+
 _CACHE: dict[tuple[str, str | None], Any] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -170,3 +204,19 @@ def get_embedder(model_id: str, device: str | None = None) -> Embedder:
                 _CACHE[key] = SentenceTransformerEmbedder(model_id, device)
         embedder: Embedder = _CACHE[key]
         return embedder
+
+
+def get_query_embedder(model_id: str, device: str | None = None) -> Embedder:
+    """The embedder for questions: the numpy encoder where the model allows it and the device
+    is the CPU (no torch import), else ``get_embedder``'s. Loaded once per process."""
+    if model_id == HASH_MODEL or device not in (None, "cpu"):
+        return get_embedder(model_id, device)
+    key = (model_id, "query")
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            try:
+                _CACHE[key] = NumpyQueryEmbedder(model_id)
+            except (ValueError, OSError, KeyError, ImportError):
+                _CACHE[key] = None  # not a plain BERT model: sentence-transformers encodes
+        embedder: Embedder | None = _CACHE[key]
+    return embedder if embedder is not None else get_embedder(model_id, device)

@@ -24,7 +24,7 @@ from . import generate as _generate
 from .config import Settings, settings_or_env
 from .dedup import collapse
 from .documents import decode
-from .embedding import Embedder, get_embedder
+from .embedding import Embedder, get_query_embedder
 from .errors import (
     CorpusError,
     IndexCorruptError,
@@ -130,7 +130,7 @@ def _load(index_dir: str | os.PathLike[str], settings: Settings) -> _Loaded:
 
 
 def _embedder(index: StoredIndex, settings: Settings) -> Embedder:
-    return get_embedder(index.model, settings.device)
+    return get_query_embedder(index.model, settings.device)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,156 @@
+"""A BERT sentence encoder in numpy, for encoding questions without importing torch.
+
+Importing torch, transformers and sentence-transformers takes seconds, far longer than
+encoding a question once they are loaded. At query time this module runs the same model
+(all-MiniLM-L6-v2: BERT, mean pooling, L2 normalisation) from the same files: the weights
+through ``safetensors``, the tokenizer through ``tokenizers`` (the library transformers uses),
+the arithmetic in float32 numpy. Its vectors match sentence-transformers' to a cosine of
+0.9999 and better (tests/test_bert.py), so questions encoded here search passages encoded by
+sentence-transformers at build time.
+
+Only the plain BERT architecture with mean pooling and normalisation is read; anything else
+raises ``ValueError`` (callers then use sentence-transformers).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+_FLOAT = np.float32
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return np.asarray(((x - mean) / np.sqrt(var + eps)) * weight + bias, dtype=_FLOAT)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """The error function to 1.5e-7 (Abramowitz and Stegun 7.1.26), without scipy."""
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    return np.asarray(sign * (1.0 - poly * np.exp(-a * a)), dtype=_FLOAT)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """GELU with the error function, as BERT's "gelu" is defined."""
+    return np.asarray(0.5 * x * (1.0 + _erf(x / math.sqrt(2.0))), dtype=_FLOAT)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return np.asarray(e / e.sum(axis=-1, keepdims=True), dtype=_FLOAT)
+
+
+class NumpyBert:
+    """Encode texts into L2-normalised mean-pooled BERT vectors, in numpy."""
+
+    def __init__(self, path: Path, max_length: int) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self._check(path)
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        self.heads = int(config["num_attention_heads"])
+        self.layers = int(config["num_hidden_layers"])
+        self.eps = float(config.get("layer_norm_eps", 1e-12))
+        self.w = {
+            k: v.astype(_FLOAT, copy=False)
+            for k, v in load_file(str(path / "model.safetensors")).items()
+        }
+        self.dimension = int(config["hidden_size"])
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length)
+
+    @staticmethod
+    def _check(path: Path) -> None:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        modules = [m["type"] for m in json.loads((path / "modules.json").read_text("utf-8"))]
+        pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+        plain = (
+            config.get("model_type") == "bert"
+            and config.get("hidden_act") == "gelu"
+            and config.get("position_embedding_type", "absolute") == "absolute"
+            and modules
+            == [
+                "sentence_transformers.models.Transformer",
+                "sentence_transformers.models.Pooling",
+                "sentence_transformers.models.Normalize",
+            ]
+            and pooling.get("pooling_mode_mean_tokens")
+            and not any(
+                v
+                for k, v in pooling.items()
+                if k.startswith("pooling_mode_") and "mean_tokens" not in k
+            )
+        )
+        if not plain:
+            raise ValueError(f"{path} is not a plain mean-pooled, normalised BERT model")
+
+    def token_ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids (with [CLS] and [SEP]) padded to the longest, and the attention mask."""
+        encodings = self.tokenizer.encode_batch(texts)
+        n = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), n), dtype=np.int64)
+        mask = np.zeros((len(texts), n), dtype=_FLOAT)
+        for i, e in enumerate(encodings):
+            ids[i, : len(e.ids)] = e.ids
+            mask[i, : len(e.ids)] = 1.0
+        return ids, mask
+
+    def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
+        return np.asarray(x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"], dtype=_FLOAT)
+
+    def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
+        return _layer_norm(x, self.w[f"{name}.weight"], self.w[f"{name}.bias"], self.eps)
+
+    def _attention(self, x: np.ndarray, mask: np.ndarray, layer: str) -> np.ndarray:
+        b, n, hidden = x.shape
+        size = hidden // self.heads
+
+        def split(t: np.ndarray) -> np.ndarray:  # (b, n, hidden) -> (b, heads, n, size)
+            return t.reshape(b, n, self.heads, size).transpose(0, 2, 1, 3)
+
+        q = split(self._linear(x, f"{layer}.attention.self.query"))
+        k = split(self._linear(x, f"{layer}.attention.self.key"))
+        v = split(self._linear(x, f"{layer}.attention.self.value"))
+        scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(size)
+        scores = scores + ((1.0 - mask) * -1e9)[:, None, None, :]
+        context = (_softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(b, n, hidden)
+        out = self._linear(context, f"{layer}.attention.output.dense")
+        return self._norm(out + x, f"{layer}.attention.output.LayerNorm")
+
+    def _layer(self, x: np.ndarray, mask: np.ndarray, i: int) -> np.ndarray:
+        layer = f"encoder.layer.{i}"
+        x = self._attention(x, mask, layer)
+        inner = _gelu(self._linear(x, f"{layer}.intermediate.dense"))
+        return self._norm(
+            self._linear(inner, f"{layer}.output.dense") + x, f"{layer}.output.LayerNorm"
+        )
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """One L2-normalised float32 vector per text."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=_FLOAT)
+        ids, mask = self.token_ids(texts)
+        n = ids.shape[1]
+        x = (
+            self.w["embeddings.word_embeddings.weight"][ids]
+            + self.w["embeddings.position_embeddings.weight"][:n]
+            + self.w["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = self._norm(x, "embeddings.LayerNorm")
+        for i in range(self.layers):
+            x = self._layer(x, mask, i)
+        pooled = (x * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return np.asarray(pooled / np.maximum(norms, 1e-12), dtype=_FLOAT)
