@@ -27,6 +27,7 @@ ECHO_CHARS = 300  # characters of a question echoed in the chat; the rest is cou
 # source -> the article as the index read it (text, content segments, removed boilerplate), or
 # None when the file is gone or unreadable
 ArticleReader = Callable[[str], Document | None]
+OriginalLink = Callable[[str], str | None]  # a source's URL on the app, where it serves one
 
 # A blank line or more (a paragraph break): one modest gap, however many blank lines there were.
 _PARAGRAPH_BREAK = re.compile(r"[ \t]*\n(?:[ \t]*\n)+[ \t]*")
@@ -164,10 +165,19 @@ def _article_html(doc: Document, spans: Sequence[tuple[int, int, int]]) -> tuple
     return "".join(out), False
 
 
-def render_article(source: str, doc: Document | None, citations: Sequence[Citation]) -> str:
-    """A collapsed view of the whole (cleaned) source article with its cited sentences marked."""
+def render_article(
+    source: str, doc: Document | None, citations: Sequence[Citation], original: str | None = None
+) -> str:
+    """A collapsed view of the whole (cleaned) source article with its cited sentences marked,
+    and a link to the original file (``original``: its URL on this app) when there is one."""
     numbers = " ".join(f"[{c.number}]" for c in citations)
     summary = f"Read the whole article with {numbers} marked"
+    link = ""
+    if original:
+        link = (
+            f'<p class="qa-original"><a href="{esc(original)}" target="_blank" '
+            f'rel="noopener">Open the original file ({esc(source)})</a></p>'
+        )
     if doc is None:
         body = '<p class="qa-note">The article file could not be read (moved or deleted?).</p>'
     else:
@@ -187,10 +197,14 @@ def render_article(source: str, doc: Document | None, citations: Sequence[Citati
         text, was_cut = _article_html(doc, spans)
         cut = f'<p class="qa-note">(cut after {ARTICLE_LIMIT:,} characters)</p>' if was_cut else ""
         body = f'{note}<div class="qa-article-text">{text}</div>{cut}'
-    return f'<details class="qa-article"><summary>{summary}</summary>{body}</details>'
+    return f'<details class="qa-article"><summary>{summary}</summary>{link}{body}</details>'
 
 
-def render_citations(citations: Sequence[Citation], read_article: ArticleReader | None) -> str:
+def render_citations(
+    citations: Sequence[Citation],
+    read_article: ArticleReader | None,
+    original: OriginalLink | None = None,
+) -> str:
     """The numbered sources of the answer; the first citation of each article can open it."""
     items = []
     shown: set[str] = set()
@@ -199,7 +213,8 @@ def render_citations(citations: Sequence[Citation], read_article: ArticleReader 
         if read_article is not None and c.source not in shown:
             shown.add(c.source)
             same = [d for d in citations if d.source == c.source]
-            article = render_article(c.source, read_article(c.source), same)
+            link = original(c.source) if original is not None else None
+            article = render_article(c.source, read_article(c.source), same, link)
         items.append(
             f'<li class="qa-citation qa-n{c.number}">'
             f'<span class="qa-ref">[{c.number}]</span> '
@@ -286,6 +301,7 @@ def render_answer(
     *,
     question: str | None = None,
     read_article: ArticleReader | None = None,
+    original: OriginalLink | None = None,
 ) -> str:
     """The chat reply to a question, by the answer's status (see ``qa.types.Answer``):
 
@@ -320,7 +336,7 @@ def render_answer(
                 for c in answer.citations
             )
             parts.append(f'<p class="qa-answer">{sentences}</p>')
-        parts.append(render_citations(answer.citations, read_article))
+        parts.append(render_citations(answer.citations, read_article, original))
         parts.append(
             '<p class="qa-tools"><button type="button" class="qa-copy">Copy answer</button>'
             f'<span class="qa-plain">{html.escape(answer_text(answer))}</span></p>'

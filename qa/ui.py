@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,32 @@ def article_reader(
     return read
 
 
+def original_link(corpus_dir: str | os.PathLike[str]) -> Callable[[str], str | None]:
+    """The URL at which the app serves a corpus file as it is (``launch`` allows the corpus
+    folder and nothing else besides Gradio's own files); None for one outside the folder."""
+    root = Path(corpus_dir).resolve()
+
+    def link(source: str) -> str | None:
+        path = (root / source).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            return None
+        return "/gradio_api/file=" + urllib.parse.quote(str(path))
+
+    return link
+
+
+def served_folders(app: Any) -> list[str]:
+    """The folders the app may serve files from: the corpus of its index (for "Open the
+    original file"), where one is known."""
+    corpus = getattr(app, "qa_corpus", None)
+    if corpus is None:
+        try:
+            corpus = index_info(getattr(app, "qa_index", "index"))["corpus_dir"]
+        except (QAError, KeyError):
+            return []
+    return [str(Path(corpus).resolve())] if corpus else []
+
+
 def reply_stream(
     question: str,
     previous: str | None,
@@ -276,14 +303,16 @@ def reply_stream(
         message = f"something went wrong on the server ({type(exc).__name__}); see its log"
         yield render_error(message), ""
         return
-    reader = None
+    reader, original = None, None
     try:
         info = index_info(index_dir)
         cleaning = settings.with_(clean=info.get("clean") or settings.clean)
         reader = article_reader(info["corpus_dir"], cleaning)
+        original = original_link(info["corpus_dir"])
     except Exception:  # the answer still shows, without the full-article view
         log.exception("finding the corpus folder failed")
-    yield render_answer(answer, question=question, read_article=reader), query
+    html = render_answer(answer, question=question, read_article=reader, original=original)
+    yield html, query
 
 
 def reply_html(
@@ -632,6 +661,7 @@ def launch(
         quiet=quiet,
         auth=auth,
         max_file_size=getattr(app, "qa_max_upload", 0),  # 0: Gradio refuses every upload
+        allowed_paths=served_folders(app),
         theme=THEME,
         css=CSS,
         js=PAGE_JS,
@@ -755,5 +785,7 @@ def serve(
         app = make_app(index_dir, cfg, uploads=uploads_allowed(host))
     if corpus_dir is not None:  # the page comes up at once and shows the build's progress
         ensure_index(index_dir, corpus_dir, cfg, builder=getattr(app, "qa_builder", None))
+        if getattr(app, "qa_corpus", None) is None and not served_folders(app):
+            app.qa_corpus = str(corpus_dir)  # the index is being built from it
     warm_up(index_dir, cfg)
     launch(app, host, port, auth=auth)

@@ -64,3 +64,30 @@ def test_browser_adds_a_document_and_answers_from_it(
     reply = page.locator("#qa-chat .qa-reply").first
     reply.wait_for()
     assert "uploads/Elling club.md" in reply.inner_text()
+
+
+@pytest.mark.browser
+def test_browser_links_the_original_file_and_nothing_else(
+    page: Any, upload_app: tuple[str, Path]
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    url, corpus = upload_app
+    page.locator("#qa-question textarea").fill("Who is Cavendish's new head of performance?")
+    page.locator("#qa-send").click()
+    reply = page.locator("#qa-chat .qa-reply").last
+    reply.wait_for()
+    link = reply.locator("a", has_text="Open the original file").first
+    href = link.get_attribute("href")
+    assert href and href.startswith("/gradio_api/file=")
+    source = (link.text_content() or "").split("(", 1)[1].rstrip(")")
+    with urllib.request.urlopen(url.rstrip("/") + href, timeout=10) as response:
+        assert response.read() == (corpus / source).read_bytes()
+    outside = corpus.parent / "app.log"  # next to the corpus, never served
+    try:
+        with urllib.request.urlopen(f"{url}gradio_api/file={outside}", timeout=10) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    assert status in (403, 404)
