@@ -311,7 +311,7 @@ def _embed(
     both = embedder.encode(texts, settings.batch_size, progress=step)
     vectors[todo] = both[: len(todo)]
     sentence_vectors[todo_s] = both[len(todo) :]
-    truncated = sum(1 for t in chunk_texts if embedder.count_tokens(t) > embedder.max_tokens)
+    truncated = sum(1 for n in embedder.token_counts(chunk_texts) if n > embedder.max_tokens)
     return _Embedded(vectors, sentence_vectors, model, len(todo), len(todo_s), truncated)
 
 

@@ -63,6 +63,13 @@ _REBUILD = "rebuild with `qa build --full`"
 Progress = Callable[[int, int], None]
 
 
+def _array(path: Path) -> np.ndarray:
+    """A saved array, memory-mapped read-only (a plain ndarray view: indexing a np.memmap
+    makes a memmap object each time, which costs more than the read)."""
+    mapped: np.ndarray = np.load(path, mmap_mode="r", allow_pickle=False)
+    return mapped.view(np.ndarray)
+
+
 def _map(path: Path) -> bytes | mmap.mmap:
     """A file's bytes, memory-mapped (an empty file cannot be mapped: b"")."""
     with path.open("rb") as f:
@@ -81,7 +88,7 @@ class DocumentTable:
 
     @classmethod
     def open(cls, gen_dir: Path) -> DocumentTable:
-        offsets = np.load(gen_dir / DOCUMENT_LINES, mmap_mode="r", allow_pickle=False)
+        offsets = _array(gen_dir / DOCUMENT_LINES)
         return cls(_map(gen_dir / DOCUMENTS), offsets)
 
     def __len__(self) -> int:
@@ -124,7 +131,7 @@ class ChunkTable:
 
     @classmethod
     def open(cls, gen_dir: Path, documents: DocumentTable) -> ChunkTable:
-        columns = np.load(gen_dir / CHUNKS, mmap_mode="r", allow_pickle=False)
+        columns = _array(gen_dir / CHUNKS)
         return cls(columns, _map(gen_dir / CHUNK_TEXTS), documents)
 
     def __len__(self) -> int:
@@ -337,11 +344,11 @@ def _read(gen_dir: Path, manifest: Manifest) -> StoredIndex:
         gen_dir.name,
         manifest,
         ChunkTable.open(gen_dir, DocumentTable.open(gen_dir)),
-        np.load(gen_dir / VECTORS, mmap_mode="r", allow_pickle=False),
+        _array(gen_dir / VECTORS),
         _dense.load(gen_dir / DENSE, kind),
         KeywordIndex.load(gen_dir / KEYWORD),
-        np.load(gen_dir / SENTENCES, mmap_mode="r", allow_pickle=False),
-        np.load(gen_dir / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False),
+        _array(gen_dir / SENTENCES),
+        _array(gen_dir / SENTENCE_VECTORS),
     )
 
 

@@ -82,34 +82,44 @@ class KeywordIndex:
     def _term_ids(self, query: str) -> list[int]:
         return [self._vocab[t] for t in self.query_terms(query)]
 
+    def _postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
+        """The chunk rows holding a term (ascending) and the term's BM25 score in each."""
+        index = self._retriever.scores
+        a, b = int(index["indptr"][term]), int(index["indptr"][term + 1])
+        return index["indices"][a:b], index["data"][a:b]
+
     def top(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the (at most) k chunks that score highest for the query, best first,
-        and their BM25 scores; only chunks holding a query term (bm25s's own top-k)."""
+        and their BM25 scores; only chunks holding a query term.
+
+        Read from the postings of the query's terms and summed in one numpy pass, then
+        selected among the chunks that matched. (bm25s's own retrieve() selects with
+        ``np.argpartition(scores, -k)``, which numpy makes slow on a score vector that is
+        mostly zeros: 15 ms at 100k chunks, measured, against 1 ms for this.)
+        """
         ids = self._term_ids(query)
-        k = min(k, self._n)
         if not ids or k < 1:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        rows, scores = self._retriever.retrieve(
-            [ids], k=k, sorted=True, show_progress=False, n_threads=0, return_as="tuple"
-        )
-        rows, scores = np.asarray(rows[0], np.int64), np.asarray(scores[0], np.float32)
-        keep = scores > 0
-        return rows[keep], scores[keep]
+        rows, scores = zip(*(self._postings(term) for term in ids), strict=True)
+        summed = np.bincount(np.concatenate(rows), np.concatenate(scores), minlength=self._n)
+        found = np.flatnonzero(summed)
+        if len(found) > k:
+            found = found[np.argpartition(-summed[found], k - 1)[:k]]
+        found = found[np.argsort(-summed[found], kind="stable")]
+        return found.astype(np.int64), summed[found].astype(np.float32)
 
     def scores_of(self, query: str, rows: np.ndarray) -> np.ndarray:
         """The BM25 score of the given chunk rows for the query (0 where no term matches),
         read from each query term's postings: no score is computed for any other chunk."""
         rows = np.asarray(rows, dtype=np.int64)
         out = np.zeros(len(rows), dtype=np.float32)
-        index = self._retriever.scores
         for term in self._term_ids(query):  # a term said twice counts twice, as in bm25s
-            a, b = int(index["indptr"][term]), int(index["indptr"][term + 1])
-            if a == b:
+            holding, scores = self._postings(term)
+            if len(holding) == 0:
                 continue
-            postings = index["indices"][a:b]  # chunk rows holding the term, ascending
-            at = np.minimum(np.searchsorted(postings, rows), b - a - 1)
-            found = postings[at] == rows
-            out[found] += index["data"][a:b][at[found]]
+            at = np.minimum(np.searchsorted(holding, rows), len(holding) - 1)
+            found = holding[at] == rows
+            out[found] += scores[at[found]]
         return out
 
     def __len__(self) -> int:

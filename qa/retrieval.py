@@ -9,6 +9,7 @@ one of the chunk's sentences plus the answer-type bonus), and fuses them (``qa.f
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,26 +31,40 @@ class Scored:
     sentence: float | None = None  # best sentence cosine (+ answer-type bonus), where computed
 
 
+def _word_count(sentence: str) -> int:
+    return len(_WORD.findall(sentence))
+
+
 class SentenceFacts:
     """What ranking needs to know of each sentence of an index beyond its vector, computed on
     first use and kept: the answer kinds it holds (qa.answertype bit mask) and its word count.
-    """
+    They are computed a chunk at a time (one text read for all of its sentences)."""
 
     def __init__(self, index: StoredIndex) -> None:
         self._index = index
         self._kinds = np.full(len(index.sentence_spans), -1, dtype=np.int8)  # -1: not yet
         self._words = np.full(len(index.sentence_spans), -1, dtype=np.int32)
 
-    def kinds(self, sentence_rows: np.ndarray) -> np.ndarray:
-        """The answer-kind bit mask of each sentence row."""
-        for row in sentence_rows[self._kinds[sentence_rows] < 0]:
-            self._kinds[row] = held(self._index.sentence_text(int(row)))
+    def _fill(self, values: np.ndarray, rows: np.ndarray, measure: Callable[[str], int]) -> None:
+        """Compute values for the sentences of the chunk rows that lack them."""
+        index = self._index
+        for row in rows:
+            a, b = int(index.sentence_first[row]), int(index.sentence_stop[row])
+            missing = np.flatnonzero(values[a:b] < 0)
+            if missing.size:
+                _, texts, _ = index.sentences(int(row))
+                for i in missing:
+                    values[a + i] = measure(texts[i])
+
+    def kinds(self, rows: np.ndarray, sentence_rows: np.ndarray) -> np.ndarray:
+        """The answer-kind bit mask of each sentence row (all of them sentences of the chunk
+        rows)."""
+        self._fill(self._kinds, rows, held)
         return np.asarray(self._kinds[sentence_rows], dtype=np.int8)
 
-    def words(self, sentence_rows: np.ndarray) -> np.ndarray:
-        """The word count of each sentence row."""
-        for row in sentence_rows[self._words[sentence_rows] < 0]:
-            self._words[row] = len(_WORD.findall(self._index.sentence_text(int(row))))
+    def words(self, rows: np.ndarray, sentence_rows: np.ndarray) -> np.ndarray:
+        """The word count of each sentence row (all of them sentences of the chunk rows)."""
+        self._fill(self._words, rows, _word_count)
         return np.asarray(self._words[sentence_rows], dtype=np.int32)
 
 
@@ -76,11 +91,11 @@ def best_sentence(
     sims = index.sentence_vectors[flat] @ q
     mask = asked(question) & RANKING_KINDS
     if mask:
-        sims = sims + W_TYPE * ((facts.kinds(flat) & mask) != 0)
+        sims = sims + W_TYPE * ((facts.kinds(rows, flat) & mask) != 0)
     # A fragment (a heading, "But Cav's still Cav.") answers nothing, yet being short it sits
     # close to every question on its topic; it does not count. A chunk of fragments only
     # falls back to its own cosine.
-    sims = np.where(facts.words(flat) >= MIN_SENTENCE_WORDS, sims, -np.inf)
+    sims = np.where(facts.words(rows, flat) >= MIN_SENTENCE_WORDS, sims, -np.inf)
     best = np.maximum.reduceat(sims, offsets)
     fragments_only = ~np.isfinite(best)
     if fragments_only.any():

@@ -107,12 +107,14 @@ def test_sentence_kinds_and_words_are_computed_once_and_cached(
 
     monkeypatch.setattr(qa.retrieval, "held", counting)
     facts = SentenceFacts(index)
-    rows = np.array([0, 3])
-    kinds = facts.kinds(rows)
-    assert kinds.tolist() == [held(SENTENCES[0]), held(SENTENCES[3])]
-    assert facts.kinds(np.array([3, 0, 3])).tolist() == [kinds[1], kinds[0], kinds[1]]
-    assert seen == [SENTENCES[0], SENTENCES[3]]  # once a sentence
-    assert facts.words(np.array([0, 3, 5])).tolist() == [7, 7, 2]
+    # Chunk 1 holds sentences 2-4, chunk 0 sentences 0-2.
+    kinds = facts.kinds(np.array([1]), np.array([3, 2]))
+    assert kinds.tolist() == [held(SENTENCES[3]), held(SENTENCES[2])]
+    assert seen == SENTENCES[2:5]  # every sentence of the chunk, once
+    both = facts.kinds(np.array([0, 1]), np.array([0, 1, 2, 2, 3, 4]))
+    assert both.tolist() == [held(s) for s in SENTENCES[:3] + SENTENCES[2:5]]
+    assert seen == SENTENCES[2:5] + SENTENCES[:2]  # only chunk 0's new ones
+    assert facts.words(np.array([2, 0]), np.array([5, 0])).tolist() == [2, 7]
 
 
 def test_querying_an_index_limits_blas_but_not_torch_threads(

@@ -1,0 +1,43 @@
+"""Embedders (qa.embedding): rows come back in the order given, token counts match the
+model's tokenizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.config import DEFAULT_MODEL
+from qa.embedding import HashEmbedder, get_embedder
+
+TEXTS = [
+    "Short one.",
+    "A much longer sentence about the sprint stage that Cavendish won in the rain, "
+    "with the whole team cheering along the road as he crossed the line. " * 3,
+    "Medium length text about a tandem bike for two riders.",
+    "",
+    "Another short one.",
+]
+
+
+def test_hash_embedder_rows_follow_the_texts() -> None:
+    embedder = HashEmbedder()
+    together = embedder.encode(TEXTS)
+    alone = np.vstack([embedder.encode([t]) for t in TEXTS])
+    np.testing.assert_allclose(together, alone)
+    assert embedder.token_counts(["two words", ""]) == [2, 0]
+
+
+@pytest.mark.slow
+def test_model_rows_follow_the_texts_though_encoded_longest_first() -> None:
+    embedder = get_embedder(DEFAULT_MODEL)
+    seen: list[int] = []
+    together = embedder.encode(TEXTS * 60, batch_size=8, progress=seen.append)
+    assert sum(seen) == len(TEXTS) * 60 and len(seen) > 1  # steady progress
+    alone = np.vstack([embedder.encode([t]) for t in TEXTS])
+    cosine = (together[: len(TEXTS)] * alone).sum(axis=1)
+    assert cosine.min() > 0.9999
+    np.testing.assert_allclose(
+        together[len(TEXTS) :], np.tile(together[: len(TEXTS)], (59, 1)), atol=1e-5
+    )
+    tokenizer = embedder._model.tokenizer  # type: ignore[attr-defined]
+    assert embedder.token_counts(TEXTS) == [len(tokenizer.tokenize(t)) for t in TEXTS]
