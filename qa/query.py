@@ -184,6 +184,7 @@ def _hits(
                 also_in=also_in,
                 page=c.page,
                 section=c.section,
+                site=loaded.index.chunks.document(s.row).site,
             )
         )
     return hits

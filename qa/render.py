@@ -71,10 +71,13 @@ def _meta(
     date: str | None,
     page: int | None = None,
     section: str | None = None,
+    site: str | None = None,
 ) -> str:
-    """Where a text comes from, for readers: the title first, its date, the page and section
-    where the format has them, the file name small."""
+    """Where a text comes from, for readers: the title first, its publisher and date, the page
+    and section where the format has them, the file name small."""
     parts = [f'<span class="qa-title">{esc(title or source)}</span>']
+    if site:
+        parts.append(f'<span class="qa-site">{esc(site)}</span>')
     if date:
         parts.append(f'<span class="qa-date">{esc(date)}</span>')
     if page is not None:
@@ -108,7 +111,7 @@ def render_passage(hit: Hit, citations: Sequence[Citation] = ()) -> str:
     return (
         f'<div class="qa-passage" data-rank="{hit.rank}">'
         f'<div class="qa-meta" title="passage #{hit.rank}, score {hit.score:.3f}">'
-        f"{_meta(hit.source, hit.title, hit.date, hit.page, hit.section)}{also}</div>"
+        f"{_meta(hit.source, hit.title, hit.date, hit.page, hit.section, hit.site)}{also}</div>"
         f'<div class="qa-passage-text">{highlight(hit.text, _passage_spans(hit, citations))}</div>'
         "</div>"
     )

@@ -118,6 +118,7 @@ class Hit:
     keyword_score: float | None = None  # BM25 score, where computed
     sentence_score: float | None = None  # best sentence cosine (+ answer-type bonus)
     also_in: tuple[str, ...] = ()  # other sources holding (nearly) the same passage
+    site: str | None = None  # the publisher, where the document names one (web pages)
     page: int | None = None  # the page the passage starts on (PDF)
     section: str | None = None  # the nearest heading before the passage
 

@@ -417,6 +417,9 @@ def test_hits_carry_page_and_section_and_point_into_the_stored_text(
             assert stored.text[hit.start : hit.end] == hit.text
             assert hit.page == stored.page_at(hit.start)
             assert hit.section == stored.section_at(hit.start)
+            assert hit.site == stored.site  # the publisher a web page names, else None
+    bridge = search("harbour bridge steel cables", k=1, index_dir=index, settings=hash_settings)
+    assert bridge[0].source == "news/bridge.html" and bridge[0].site  # the page's site name
     by_source = {h.source: h for h in search("reservoir", k=20, index_dir=index)}
     assert by_source["reports/water.pdf"].page in (1, 2)
     fee = search("yearly fee students", k=3, index_dir=index, settings=hash_settings)[0]
