@@ -50,6 +50,10 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return np.asarray(e / e.sum(axis=-1, keepdims=True), dtype=_FLOAT)
 
 
+def _is_linear(name: str, value: np.ndarray) -> bool:
+    return name.startswith("encoder.") and name.endswith(".weight") and value.ndim == 2
+
+
 class NumpyBert:
     """Encode texts into L2-normalised mean-pooled BERT vectors, in numpy."""
 
@@ -62,8 +66,9 @@ class NumpyBert:
         self.heads = int(config["num_attention_heads"])
         self.layers = int(config["num_hidden_layers"])
         self.eps = float(config.get("layer_norm_eps", 1e-12))
+        # Linear layers' weights are kept transposed, (in, out) and contiguous: x @ w.
         self.w = {
-            k: v.astype(_FLOAT, copy=False)
+            k: np.ascontiguousarray(v.T if _is_linear(k, v) else v, dtype=_FLOAT)
             for k, v in load_file(str(path / "model.safetensors")).items()
         }
         self.dimension = int(config["hidden_size"])
@@ -96,19 +101,12 @@ class NumpyBert:
         if not plain:
             raise ValueError(f"{path} is not a plain mean-pooled, normalised BERT model")
 
-    def token_ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Token ids (with [CLS] and [SEP]) padded to the longest, and the attention mask."""
-        encodings = self.tokenizer.encode_batch(texts)
-        n = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), n), dtype=np.int64)
-        mask = np.zeros((len(texts), n), dtype=_FLOAT)
-        for i, e in enumerate(encodings):
-            ids[i, : len(e.ids)] = e.ids
-            mask[i, : len(e.ids)] = 1.0
-        return ids, mask
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Each text's token ids, with [CLS] and [SEP], cut at the model's length."""
+        return [e.ids for e in self.tokenizer.encode_batch(texts)]
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        return np.asarray(x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"], dtype=_FLOAT)
+        return np.asarray(x @ self.w[f"{name}.weight"] + self.w[f"{name}.bias"], dtype=_FLOAT)
 
     def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
         return _layer_norm(x, self.w[f"{name}.weight"], self.w[f"{name}.bias"], self.eps)
@@ -124,7 +122,7 @@ class NumpyBert:
         k = split(self._linear(x, f"{layer}.attention.self.key"))
         v = split(self._linear(x, f"{layer}.attention.self.value"))
         scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(size)
-        scores = scores + ((1.0 - mask) * -1e9)[:, None, None, :]
+        scores = scores + ((1.0 - mask) * -1e9)[:, None, None, :]  # padding is never attended
         context = (_softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(b, n, hidden)
         out = self._linear(context, f"{layer}.attention.output.dense")
         return self._norm(out + x, f"{layer}.attention.output.LayerNorm")
@@ -138,11 +136,17 @@ class NumpyBert:
         )
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """One L2-normalised float32 vector per text."""
+        """One L2-normalised float32 vector per text. All texts run in one padded batch:
+        on a CPU each layer's cost is mostly reading its weights, once per batch."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=_FLOAT)
-        ids, mask = self.token_ids(texts)
-        n = ids.shape[1]
+        rows = self.token_ids(texts)
+        n = max(len(r) for r in rows)
+        ids = np.zeros((len(rows), n), dtype=np.int64)
+        mask = np.zeros((len(rows), n), dtype=_FLOAT)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = r
+            mask[i, : len(r)] = 1.0
         x = (
             self.w["embeddings.word_embeddings.weight"][ids]
             + self.w["embeddings.position_embeddings.weight"][:n]

@@ -194,8 +194,9 @@ class NumpyQueryEmbedder:
             progress(len(texts))
         return np.vstack(parts) if parts else np.zeros((0, self.dimension), dtype=np.float32)
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._bert.tokenizer.encode(text, add_special_tokens=False).ids)
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        encodings = self._bert.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encodings]
 
 
 _CACHE: dict[tuple[str, str | None], Any] = {}
