@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: install run build test lint typecheck pytest fast browser llm-test-tools calibrate clean
+.PHONY: install run build test lint typecheck pytest fast browser llm-test-tools calibrate bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ fast: install
 # values that qa/answer.py and qa/config.py ship; see benchmarks/fit_confidence.py).
 calibrate: install index/CURRENT
 	$(BIN)/python benchmarks/fit_confidence.py index
+
+# Benchmarks (never part of `make test`): scale at 100k chunks and build speed, written to
+# docs/benchmarks.md; BENCH_1M=1 adds the 1M-chunk run (about 10 GB under .bench/, built once).
+bench: install
+	$(BIN)/python benchmarks/report.py --work .bench $(if $(BENCH_1M),--million)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -240,7 +240,8 @@ def measure(index_dir: Path, queries: int) -> dict[str, Any]:
         search_ms.append((time.perf_counter() - t) * 1000)
     memory["end"] = _memory_mb()
     # The exact neighbours last: reading every vector would count in the memory above.
-    _, truth = faiss.knn(vectors, index.vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
+    every = index.vectors[: len(index.vectors)]
+    _, truth = faiss.knn(vectors, every, 10, metric=faiss.METRIC_INNER_PRODUCT)
     recall = [
         len(set(a.tolist()) & set(b.tolist())) / 10 for a, b in zip(found, truth, strict=True)
     ]
@@ -270,7 +271,7 @@ def _measure_in_new_process(index_dir: Path, queries: int) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, __file__, "--measure", str(index_dir), "--queries", str(queries)],
         check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])

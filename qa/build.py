@@ -30,6 +30,7 @@ from .index import (
     SENTENCE_START,
     START,
     IndexData,
+    RowFile,
     StoredIndex,
     load_index,
     save_index,
@@ -263,7 +264,7 @@ class _Embedded:
     truncated: int  # chunks longer than the model reads
 
 
-def _gather(sources: list[int], old: np.ndarray | None, dimension: int) -> np.ndarray:
+def _gather(sources: list[int], old: RowFile | None, dimension: int) -> np.ndarray:
     """An array with a row per entry of sources, reused rows copied from old."""
     out = np.empty((len(sources), dimension), dtype=np.float32)
     rows = np.asarray(sources, dtype=np.int64)

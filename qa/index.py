@@ -19,14 +19,17 @@ Files of a generation folder (qa.store writes the folder, its manifest and check
     texts/<sha256>.txt      the text extracted from each HTML, PDF and DOCX file (UTF-8), keyed
                             by the file's content hash: the text that offsets point into
 
-Loading reads the manifest and memory-maps the rest: no file is read in full, no per-chunk
-object is made (a ``Chunk`` is made when one is asked for), and the files are checked by size
-and modification time (qa.store.check). Nothing is pickled.
+Loading reads the manifest and memory-maps the rest, except the vectors, whose rows are read
+as a query asks for them (``RowFile``): no file is read in full, no per-chunk object is made (a
+``Chunk`` is made when one is asked for), and the files are checked by size and modification
+time (qa.store.check). Nothing is pickled.
 """
 
 from __future__ import annotations
 
 import mmap
+import os
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -70,18 +73,101 @@ def _array(path: Path) -> np.ndarray:
     return mapped.view(np.ndarray)
 
 
-def _map(path: Path) -> bytes | mmap.mmap:
-    """A file's bytes, memory-mapped (an empty file cannot be mapped: b"")."""
-    with path.open("rb") as f:
-        if path.stat().st_size == 0:
-            return b""
-        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+class RowFile:
+    """The rows of a saved 2-D array (.npy), read with ``os.pread`` as they are asked for.
+
+    For the vectors, which are the bulk of an index: memory-mapping them would count every
+    page a query touched (and the pages the kernel maps around it) in the query process's
+    memory, until the whole file sits there; read like this, they stay in the kernel's page
+    cache. A query reads its candidates' rows, most of them in runs (a chunk's sentences are
+    consecutive rows)."""
+
+    def __init__(self, path: Path) -> None:
+        with path.open("rb") as f:
+            fmt = np.lib.format
+            major, _ = fmt.read_magic(f)
+            read_header = fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            self._offset = f.tell()
+        if fortran or len(shape) != 2:
+            raise ValueError(f"{path.name} is not a 2-D C-ordered array")
+        self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
+        self.dtype = np.dtype(dtype)
+        self._row_bytes = self.shape[1] * self.dtype.itemsize
+        self._fd = os.open(path, os.O_RDONLY)
+        self._closer = weakref.finalize(self, os.close, self._fd)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def nbytes(self) -> int:
+        return self.shape[0] * self._row_bytes
+
+    def _run(self, start: int, stop: int) -> np.ndarray:
+        size = (stop - start) * self._row_bytes
+        data = os.pread(self._fd, size, self._offset + start * self._row_bytes)
+        if len(data) != size:
+            raise IndexCorruptError(f"an index file ends early (rows {start}:{stop})")
+        return np.frombuffer(data, self.dtype).reshape(stop - start, self.shape[1])
+
+    def __getitem__(self, rows: slice | Sequence[int] | np.ndarray) -> np.ndarray:
+        """Rows by a slice (step 1) or by a sequence of row numbers, in that order."""
+        if isinstance(rows, slice):
+            start, stop, step = rows.indices(self.shape[0])
+            if step != 1:
+                raise ValueError("rows can be sliced with step 1 only")
+            return self._run(start, max(start, stop))
+        wanted = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if wanted.size and (wanted.min() < 0 or wanted.max() >= self.shape[0]):
+            raise IndexError("row out of range")
+        order = np.argsort(wanted, kind="stable")
+        ranked = wanted[order]
+        out = np.empty((wanted.size, self.shape[1]), self.dtype)
+        # Runs of consecutive (or repeated) rows are read in one call each.
+        breaks = np.flatnonzero(np.diff(ranked) > 1) + 1
+        for run in np.split(np.arange(ranked.size), breaks):
+            if run.size:
+                lo, hi = int(ranked[run[0]]), int(ranked[run[-1]]) + 1
+                out[order[run]] = self._run(lo, hi)[ranked[run] - lo]
+        return out
+
+
+class Blob:
+    """A file of texts read a piece at a time with ``os.pread`` (for the reason RowFile gives),
+    or bytes already in memory."""
+
+    def __init__(self, source: Path | bytes) -> None:
+        self._bytes = source if isinstance(source, bytes) else None
+        self._path = source if isinstance(source, Path) else None
+        self._fd = -1
+        if self._path is not None:
+            self._fd = os.open(self._path, os.O_RDONLY)
+            weakref.finalize(self, os.close, self._fd)
+
+    def read(self, start: int, stop: int) -> bytes:
+        if self._bytes is not None:
+            return self._bytes[start:stop]
+        data = os.pread(self._fd, stop - start, start)
+        if len(data) != stop - start:
+            raise IndexCorruptError(f"{self._path} ends early (bytes {start}:{stop})")
+        return data
+
+    def find(self, needle: bytes) -> int:
+        """Where needle first occurs (-1: nowhere); maps the file for the search only."""
+        if self._bytes is not None:
+            return self._bytes.find(needle)
+        assert self._path is not None
+        if self._path.stat().st_size == 0:
+            return -1
+        with mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ) as whole:
+            return whole.find(needle)
 
 
 class DocumentTable:
     """The documents of a generation, read one line at a time as they are asked for."""
 
-    def __init__(self, lines: bytes | mmap.mmap, offsets: np.ndarray) -> None:
+    def __init__(self, lines: Blob, offsets: np.ndarray) -> None:
         self._lines = lines
         self._offsets = offsets  # len(self) + 1 byte offsets
         self._parsed: dict[int, DocumentRecord] = {}  # the last few asked for
@@ -89,7 +175,7 @@ class DocumentTable:
     @classmethod
     def open(cls, gen_dir: Path) -> DocumentTable:
         offsets = _array(gen_dir / DOCUMENT_LINES)
-        return cls(_map(gen_dir / DOCUMENTS), offsets)
+        return cls(Blob(gen_dir / DOCUMENTS), offsets)
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -100,7 +186,7 @@ class DocumentTable:
             if len(self._parsed) >= 4096:
                 self._parsed.clear()
             a, b = int(self._offsets[i]), int(self._offsets[i + 1])
-            record = self._parsed[i] = document_from_json(self._lines[a:b])
+            record = self._parsed[i] = document_from_json(self._lines.read(a, b))
         return record
 
     def __iter__(self) -> Iterator[DocumentRecord]:
@@ -109,7 +195,9 @@ class DocumentTable:
     def find(self, source: str) -> DocumentRecord | None:
         """The document of that source, found by its line's start without parsing the rest."""
         prefix = document_prefix(source)
-        if self._lines[: len(prefix)] == prefix:
+        if len(self) == 0:
+            return None
+        if self._lines.read(0, min(len(prefix), int(self._offsets[1]))) == prefix:
             at = 0
         else:
             at = self._lines.find(b"\n" + prefix) + 1  # JSON lines hold no raw newline
@@ -122,9 +210,7 @@ class ChunkTable:
     """The chunks of a generation as columns (chunks.npy) and texts (chunks.txt); a Chunk is
     made only when one is asked for."""
 
-    def __init__(
-        self, columns: np.ndarray, texts: bytes | mmap.mmap, documents: DocumentTable
-    ) -> None:
+    def __init__(self, columns: np.ndarray, texts: Blob, documents: DocumentTable) -> None:
         self.columns = columns  # (7, n) int64, rows DOC ... TEXT_END
         self._texts = texts
         self.documents = documents
@@ -132,7 +218,7 @@ class ChunkTable:
     @classmethod
     def open(cls, gen_dir: Path, documents: DocumentTable) -> ChunkTable:
         columns = _array(gen_dir / CHUNKS)
-        return cls(columns, _map(gen_dir / CHUNK_TEXTS), documents)
+        return cls(columns, Blob(gen_dir / CHUNK_TEXTS), documents)
 
     def __len__(self) -> int:
         return int(self.columns.shape[1])
@@ -151,7 +237,7 @@ class ChunkTable:
 
     def text(self, row: int) -> str:
         a, b = int(self.columns[TEXT_START, row]), int(self.columns[TEXT_END, row])
-        return bytes(self._texts[a:b]).decode("utf-8")
+        return self._texts.read(a, b).decode("utf-8")
 
     def document(self, row: int) -> DocumentRecord:
         return self.documents.record(int(self.columns[DOC, row]))
@@ -179,17 +265,17 @@ class ChunkTable:
 @dataclass(frozen=True)
 class StoredIndex:
     """One loaded generation: chunks, their vectors and indexes, and the sentence table. The
-    arrays are memory-mapped, read-only."""
+    arrays are memory-mapped, read-only, and the vectors read as they are asked for."""
 
     path: Path  # the generation folder
     generation: str
     manifest: Manifest
     chunks: ChunkTable
-    vectors: np.ndarray  # (n, dim) float32
+    vectors: RowFile  # (n, dim) float32
     dense: _dense.DenseIndex
     keyword: KeywordIndex
     sentence_spans: np.ndarray  # (m, 2) int64 file offsets
-    sentence_vectors: np.ndarray  # (m, dim) float32
+    sentence_vectors: RowFile  # (m, dim) float32
 
     @property
     def model(self) -> str:
@@ -344,11 +430,11 @@ def _read(gen_dir: Path, manifest: Manifest) -> StoredIndex:
         gen_dir.name,
         manifest,
         ChunkTable.open(gen_dir, DocumentTable.open(gen_dir)),
-        _array(gen_dir / VECTORS),
+        RowFile(gen_dir / VECTORS),
         _dense.load(gen_dir / DENSE, kind),
         KeywordIndex.load(gen_dir / KEYWORD),
         _array(gen_dir / SENTENCES),
-        _array(gen_dir / SENTENCE_VECTORS),
+        RowFile(gen_dir / SENTENCE_VECTORS),
     )
 
 

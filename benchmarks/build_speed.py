@@ -1,0 +1,110 @@
+"""Build speed on this machine: a full build against bare ``model.encode`` of the same texts,
+and an unchanged rebuild against the full build.
+
+    python benchmarks/build_speed.py [--docs 300] [--work .bench] [--rounds 2]
+
+The corpus is the first ``--docs`` SciFact abstracts, one .txt file each. In every round, in
+one process and back to back (so a busy spell of the machine hits both alike):
+
+* a full build (``build_index(full=True)``): read, clean, chunk, embed chunks and sentences,
+  write; the model already loaded;
+* bare ``SentenceTransformer.encode`` of exactly the texts that build embedded (the chunks and
+  their sentences, read back from the index), in one call, batch size as the build's;
+* the ratio of the two throughputs (target >= 0.9: the build costs little beyond the model).
+
+Then an unchanged rebuild in a fresh process, which must load no model and import no torch,
+against the full build's time (target <= 1%). Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+SCIFACT = Path("/work/shared/datasets/scifact")
+
+_REBUILD = """
+import json, sys, time
+t = time.perf_counter()
+from qa import build_index
+report = build_index(sys.argv[1], sys.argv[2])
+print(json.dumps({"seconds": time.perf_counter() - t, "embedded": report.embedded,
+                  "torch_imported": "torch" in sys.modules}))
+"""
+
+
+def _corpus(folder: Path, docs: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (SCIFACT / "corpus.jsonl").open(encoding="utf-8") as f:
+        for _, line in zip(range(docs), f, strict=False):
+            doc = json.loads(line)
+            (folder / f"{doc['_id']}.txt").write_text(f"{doc['title']}\n\n{doc['text']}\n")
+
+
+def _embedded_texts(index_dir: Path) -> list[str]:
+    """The texts a full build embeds: every chunk, then every sentence of the chunks."""
+    from qa.index import load_index
+
+    index = load_index(index_dir)
+    chunks = [index.chunks.text(row) for row in range(len(index.chunks))]
+    sentences: dict[int, str] = {}
+    for row in range(len(index.chunks)):
+        _, texts, _ = index.sentences(row)
+        first = int(index.sentence_first[row])
+        sentences.update((first + i, t) for i, t in enumerate(texts))
+    return chunks + [sentences[i] for i in sorted(sentences)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=300)
+    parser.add_argument("--work", type=Path, default=Path(".bench"))
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    from qa import Settings, build_index
+    from qa.embedding import get_embedder
+
+    corpus, index = args.work / f"build-{args.docs}", args.work / f"build-{args.docs}-index"
+    _corpus(corpus, args.docs)
+    settings = Settings()
+    embedder = get_embedder(settings.model, settings.device)
+    model: Any = embedder._model  # type: ignore[attr-defined]  # the bare model, on purpose
+    embedder.encode(["warm up"])
+    rounds = []
+    for _ in range(args.rounds):
+        report = build_index(corpus, index, full=True, settings=settings)
+        texts = _embedded_texts(index)
+        assert len(texts) == report.embedded + report.embedded_sentences
+        t = time.perf_counter()
+        model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True)
+        bare = time.perf_counter() - t
+        rounds.append(
+            {
+                "texts": len(texts),
+                "build_s": report.seconds,
+                "bare_encode_s": bare,
+                "build_texts_per_s": len(texts) / report.seconds,
+                "bare_texts_per_s": len(texts) / bare,
+                "ratio": bare / report.seconds,
+            }
+        )
+    out = subprocess.run(
+        [sys.executable, "-c", _REBUILD, str(corpus), str(index)],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    unchanged = json.loads(out.stdout.strip().splitlines()[-1])
+    full_s = min(r["build_s"] for r in rounds)
+    unchanged["share_of_full_build"] = unchanged["seconds"] / full_s
+    print(json.dumps({"docs": args.docs, "rounds": rounds, "unchanged_rebuild": unchanged}))
+
+
+if __name__ == "__main__":
+    main()

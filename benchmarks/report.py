@@ -1,0 +1,179 @@
+"""Run the benchmarks and write docs/benchmarks.md (``make bench``; never part of ``make test``).
+
+    python benchmarks/report.py [--work .bench] [--million] [--scale-result CHUNKS=FILE ...]
+
+Runs ``benchmarks/scale.py`` at 100k chunks (and at 1M with ``--million``: it writes about
+10 GB under ``--work`` and takes a quarter of an hour to build on 2 cores, once; later runs
+reuse it) and ``benchmarks/build_speed.py``, then writes the machine, the versions and every
+figure as a median with its range. ``--scale-result 1000000=run.json`` takes a saved
+``scale.py`` output instead of running that size again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE.parent / "docs" / "benchmarks.md"
+PACKAGES = ("numpy", "faiss-cpu", "bm25s", "torch", "sentence-transformers", "transformers")
+
+
+def _run(script: str, *args: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    out = subprocess.run(
+        [sys.executable, str(HERE / script), *args],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _machine() -> list[str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
+    versions = ", ".join(f"{p} {metadata.version(p)}" for p in PACKAGES)
+    return [
+        f"- machine: {cpu}, {os.cpu_count()} cores, {memory:.0f} GiB memory "
+        f"(shared with other work while measured)",
+        f"- Python {platform.python_version()}, {versions}",
+        f"- written {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `make bench`",
+    ]
+
+
+def _range(values: list[float], fmt: str) -> str:
+    """Median, then the range over the runs."""
+    if len(values) == 1:
+        return format(values[0], fmt)
+    low, mid, high = (format(v, fmt) for v in (min(values), float(np.median(values)), max(values)))
+    return f"{mid} ({low}–{high})"
+
+
+def _scale_rows(results: dict[int, dict[str, Any]]) -> list[str]:
+    sizes = sorted(results)
+    head = "| | " + " | ".join(f"{n:,} chunks" for n in sizes) + " | target at 1M |"
+    rows = [head, "|---" * (len(sizes) + 2) + "|"]
+
+    def row(label: str, target: str, get: Any, fmt: str) -> None:
+        cells = [_range([get(r) for r in results[n]["runs"]], fmt) for n in sizes]
+        rows.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
+
+    rows.append(
+        "| vector index | "
+        + " | ".join(
+            f"{results[n]['runs'][0]['dense_kind']} {results[n]['runs'][0]['dense_params'] or ''}"
+            for n in sizes
+        )
+        + " | |"
+    )
+    row("recall@10 against exact search", "≥ 0.95", lambda r: r["recall_at_10"], ".3f")
+    row(
+        "vector search p50, ms (100 candidates)",
+        "≤ 10",
+        lambda r: r["vector_search_ms"]["p50"],
+        ".2f",
+    )
+    row("keyword top-100 p50, ms", "", lambda r: r["keyword_top_ms"]["p50"], ".2f")
+    row("encoding the question p50, ms (the floor)", "", lambda r: r["encode_ms"]["p50"], ".1f")
+    row("whole `search()` p50, ms", "≤ 60", lambda r: r["search_ms"]["p50"], ".1f")
+    row("`search()` p90, ms", "", lambda r: r["search_ms"]["p90"], ".1f")
+    row("`search()` minus encoding, p50 ms", "", lambda r: r["overhead_ms"]["p50"], ".1f")
+    row("index load, s (fresh process)", "≤ 2", lambda r: r["load_s"], ".3f")
+    row("vectors, MB", "", lambda r: r["vectors_mb"], ".0f")
+    row("process memory with the model, MB", "", lambda r: r["memory_mb"]["model"]["rss"], ".0f")
+    row("… after the queries, MB", "", lambda r: r["memory_mb"]["end"]["rss"], ".0f")
+    row("index memory / vectors (all resident)", "≤ 1.5", lambda r: r["rss_ratio"], ".2f")
+    row("index memory / vectors (anonymous only)", "", lambda r: r["anon_ratio"], ".2f")
+    made = [results[n]["made"] for n in sizes]
+    rows.append(
+        "| synthetic index written in, s | "
+        + " | ".join(f"{m['total_s']:.0f}" for m in made)
+        + " | |"
+    )
+    return rows  # fmt: skip
+
+
+def _build_rows(build: dict[str, Any]) -> list[str]:
+    rounds, unchanged = build["rounds"], build["unchanged_rebuild"]
+    ratio = _range([r["ratio"] for r in rounds], ".2f")
+    return [
+        f"{build['docs']} SciFact abstracts, {rounds[0]['texts']:,} texts embedded "
+        f"(chunks and their sentences); {len(rounds)} rounds, median (range):",
+        "",
+        "| | value | target |",
+        "|---|---|---|",
+        f"| full build, texts/s | {_range([r['build_texts_per_s'] for r in rounds], '.0f')} | |",
+        f"| bare `model.encode` of the same texts, texts/s | "
+        f"{_range([r['bare_texts_per_s'] for r in rounds], '.0f')} | |",
+        f"| build throughput / bare encode | {ratio} | ≥ 0.9 |",
+        f"| unchanged rebuild, s (new process, imports included) | {unchanged['seconds']:.2f} | |",
+        f"| unchanged rebuild / full build | {unchanged['share_of_full_build']:.1%} | ≤ 1% |",
+        f"| unchanged rebuild imported torch | {unchanged['torch_imported']} | False |",
+    ]  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", default=".bench")
+    parser.add_argument("--million", action="store_true", help="also the 1M-chunk scale run")
+    parser.add_argument("--scale-result", action="append", default=[], metavar="CHUNKS=FILE")
+    args = parser.parse_args()
+    saved = {int(k): Path(v) for k, v in (item.split("=", 1) for item in args.scale_result)}
+    sizes = [100_000, 1_000_000] if args.million else [100_000]
+    scale = {
+        n: json.loads(saved[n].read_text())
+        if n in saved
+        else _run("scale.py", "--chunks", str(n), "--work", args.work)
+        for n in sorted(set(sizes) | set(saved))
+    }
+    build = _run("build_speed.py", "--work", args.work)
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`benchmarks/report.py`); `make bench BENCH_1M=1` adds the",
+        "1M-chunk run. Every ratio compares figures measured in the same run.",
+        "",
+        *_machine(),
+        "",
+        "## Scale (`benchmarks/scale.py`)",
+        "",
+        "Synthetic indexes written by `qa.index`: SciFact chunk and sentence embeddings",
+        "(all-MiniLM-L6-v2) perturbed to N rows, SciFact sentences as texts (4 a chunk, 2 chunks",
+        "a document), 200 SciFact claims as questions. Each column: 3 fresh processes, median",
+        "(range). Memory: resident set beyond the process with the model loaded; memory-mapped",
+        "index pages are page cache the kernel can take back, the anonymous part is the",
+        "process's own.",
+        "",
+        *_scale_rows(scale),
+        "",
+        "## Build (`benchmarks/build_speed.py`)",
+        "",
+        *_build_rows(build),
+        "",
+    ]
+    OUT.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Reading a generation's files (qa.index): vectors read row by row, documents by line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.errors import IndexCorruptError
+from qa.index import Blob, DocumentTable, RowFile
+from qa.manifest import Boilerplate, DocumentRecord, document_to_json
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> tuple[np.ndarray, RowFile]:
+    array = np.arange(40 * 3, dtype=np.float32).reshape(40, 3)
+    np.save(tmp_path / "a.npy", array, allow_pickle=False)
+    return array, RowFile(tmp_path / "a.npy")
+
+
+def test_rows_come_back_as_numpy_indexing_gives_them(saved: tuple[np.ndarray, RowFile]) -> None:
+    array, rows = saved
+    assert rows.shape == array.shape and len(rows) == 40 and rows.nbytes == array.nbytes
+    for wanted in ([7, 3, 4, 5, 39, 0, 4, 4], [], [12], np.array([[1, 2], [3, 9]])):
+        np.testing.assert_array_equal(
+            rows[wanted], array[np.asarray(wanted, dtype=np.int64).reshape(-1)]
+        )
+    np.testing.assert_array_equal(rows[5:9], array[5:9])
+    np.testing.assert_array_equal(rows[38:100], array[38:])
+    assert rows[9:5].shape == (0, 3)
+    with pytest.raises(IndexError):
+        rows[[40]]
+    with pytest.raises(ValueError, match="step 1"):
+        rows[::2]
+
+
+def test_a_file_cut_short_is_an_error(tmp_path: Path) -> None:
+    np.save(tmp_path / "a.npy", np.ones((10, 4), np.float32), allow_pickle=False)
+    rows = RowFile(tmp_path / "a.npy")
+    with (tmp_path / "a.npy").open("r+b") as f:
+        f.truncate((tmp_path / "a.npy").stat().st_size - 20)
+    np.testing.assert_array_equal(rows[[0, 1]], np.ones((2, 4)))
+    with pytest.raises(IndexCorruptError, match="ends early"):
+        rows[[9]]
+
+
+def test_documents_are_read_by_row_and_found_by_source() -> None:
+    records = [
+        DocumentRecord(name, "h", 1, 0, name.upper(), None, i, 1, i, 1, Boilerplate(False, 0, 1))
+        for i, name in enumerate(["b.txt", "a.txt", "a.txt.md", "dir/ä.txt"])
+    ]
+    lines = [document_to_json(r).encode() + b"\n" for r in records]
+    offsets = np.cumsum([0] + [len(line) for line in lines])
+    table = DocumentTable(Blob(b"".join(lines)), offsets)
+    assert len(table) == 4 and list(table) == records
+    assert table.record(2) == records[2]
+    for record in records:
+        assert table.find(record.source) == record
+    assert table.find("a") is None and table.find("c.txt") is None
