@@ -307,13 +307,18 @@ class StoredIndex:
         a, b = self.sentence_spans[sentence_row]
         return _text_of(self.chunks.text(owner), int(self.chunks.columns[START, owner]), a, b)
 
-    def sentences(self, row: int) -> tuple[list[Span], list[str], np.ndarray]:
-        """The sentences of chunk ``row``: file-offset spans, texts, and their vectors."""
+    def sentence_texts(self, row: int) -> tuple[list[Span], list[str]]:
+        """The sentences of chunk ``row``: file-offset spans and texts."""
         text, start = self.chunks.text(row), int(self.chunks.columns[START, row])
         rows = slice(int(self.sentence_first[row]), int(self.sentence_stop[row]))
         spans = [Span(int(a), int(b)) for a, b in self.sentence_spans[rows]]
-        texts = [_text_of(text, start, sp.start, sp.end) for sp in spans]
-        return spans, texts, self.sentence_vectors[rows]
+        return spans, [_text_of(text, start, sp.start, sp.end) for sp in spans]
+
+    def sentences(self, row: int) -> tuple[list[Span], list[str], np.ndarray]:
+        """The sentences of chunk ``row``: file-offset spans, texts, and their vectors."""
+        spans, texts = self.sentence_texts(row)
+        first = int(self.sentence_first[row])
+        return spans, texts, self.sentence_vectors[first : first + len(spans)]
 
 
 def _text_of(chunk_text: str, chunk_start: int, start: int, end: int) -> str:
