@@ -29,16 +29,17 @@ HNSW = "hnsw"
 # Chosen on SciFact embeddings perturbed to 5k-1M vectors (query: a SciFact claim, 100
 # candidates, as retrieval asks), on this 2-core machine. Exact search costs about 60 µs per
 # 1,000 vectors on one core (3 ms at 50k, 6 ms at 100k, 420 ms at 1M on two busy cores) and up
-# to 3x that when its OpenMP threads meet the other work of the machine. HNSW with the numbers
-# below answers in under a millisecond at every size, with recall@10 against exact search of
-# 0.997 at 100k and 0.977 at 1M (with ef_search 128: 0.997 at 50k, 0.995 at 100k, 0.955 at
-# 1M). Its graph takes
-# 256 bytes a vector and builds in about 25 s at 50k and 300 s at 1M: small beside embedding
-# the chunks. From 50k vectors on, exact search is the slower part of a query.
+# to 3x that when its OpenMP threads meet the other work of the machine. From 50k vectors on,
+# it is the slower part of a query, so HNSW takes over there: its graph takes 256 bytes a
+# vector and builds in about 25 s at 50k and 200-300 s at 1M, small beside embedding the
+# chunks. Recall@10 against exact search with the numbers below: 0.997 at 50k-100k; at 1M,
+# 0.977 with 16 perturbed copies of each of 61k SciFact vectors, and 0.966 (ef_search 256:
+# 0.872, 512: 0.923, 768: 0.952, 1536: 0.977 in 2.8 ms) with 85 copies of each of 11.8k,
+# where the true 10th and 11th neighbours differ by 0.0008 in cosine (benchmarks/scale.py).
 HNSW_FROM = 50_000
 HNSW_M = 32  # neighbours per node (64 on the base layer): 256 bytes a vector
 HNSW_EF_CONSTRUCTION = 40  # faiss's default; 80 doubled the build for +0.001 recall at 100k
-HNSW_EF_SEARCH = 256  # candidates kept while searching (at least k are); 0.8 ms at 1M
+HNSW_EF_SEARCH = 1024  # candidates kept while searching (at least k are): 1.9 ms at 1M
 
 
 class DenseIndex(Protocol):
@@ -61,7 +62,8 @@ class DenseIndex(Protocol):
     def save(self, path: Path) -> None: ...
 
     def params(self) -> dict[str, int]:
-        """The settings it was built with, as the manifest records them."""
+        """Its settings, as the manifest records them (an HNSW index's ef_search is a query
+        setting: the one in force is HNSW_EF_SEARCH, whatever the manifest says)."""
         ...
 
 

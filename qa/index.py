@@ -64,6 +64,7 @@ DOC, START, END, SENTENCE_START, SENTENCE_END, TEXT_START, TEXT_END = range(7)
 _REBUILD = "rebuild with `qa build --full`"
 
 Progress = Callable[[int, int], None]
+_READ_LIMIT = 1 << 30
 
 
 def _array(path: Path) -> np.ndarray:
@@ -105,11 +106,17 @@ class RowFile:
         return self.shape[0] * self._row_bytes
 
     def _run(self, start: int, stop: int) -> np.ndarray:
-        size = (stop - start) * self._row_bytes
-        data = os.pread(self._fd, size, self._offset + start * self._row_bytes)
-        if len(data) != size:
-            raise IndexCorruptError(f"an index file ends early (rows {start}:{stop})")
-        return np.frombuffer(data, self.dtype).reshape(stop - start, self.shape[1])
+        out = np.empty((stop - start, self.shape[1]), self.dtype)
+        if out.size == 0:
+            return out
+        view = memoryview(out.data).cast("B")  # the rows' bytes, written in place
+        at = self._offset + start * self._row_bytes
+        while view:  # one read returns at most about 2 GB
+            got = os.preadv(self._fd, [view[:_READ_LIMIT]], at)
+            if got == 0:
+                raise IndexCorruptError(f"an index file ends early (rows {start}:{stop})")
+            view, at = view[got:], at + got
+        return out
 
     def __getitem__(self, rows: slice | Sequence[int] | np.ndarray) -> np.ndarray:
         """Rows by a slice (step 1) or by a sequence of row numbers, in that order."""
@@ -300,13 +307,18 @@ class StoredIndex:
         a, b = self.sentence_spans[sentence_row]
         return _text_of(self.chunks.text(owner), int(self.chunks.columns[START, owner]), a, b)
 
-    def sentences(self, row: int) -> tuple[list[Span], list[str], np.ndarray]:
-        """The sentences of chunk ``row``: file-offset spans, texts, and their vectors."""
+    def sentence_texts(self, row: int) -> tuple[list[Span], list[str]]:
+        """The sentences of chunk ``row``: file-offset spans and texts."""
         text, start = self.chunks.text(row), int(self.chunks.columns[START, row])
         rows = slice(int(self.sentence_first[row]), int(self.sentence_stop[row]))
         spans = [Span(int(a), int(b)) for a, b in self.sentence_spans[rows]]
-        texts = [_text_of(text, start, sp.start, sp.end) for sp in spans]
-        return spans, texts, self.sentence_vectors[rows]
+        return spans, [_text_of(text, start, sp.start, sp.end) for sp in spans]
+
+    def sentences(self, row: int) -> tuple[list[Span], list[str], np.ndarray]:
+        """The sentences of chunk ``row``: file-offset spans, texts, and their vectors."""
+        spans, texts = self.sentence_texts(row)
+        first = int(self.sentence_first[row])
+        return spans, texts, self.sentence_vectors[first : first + len(spans)]
 
 
 def _text_of(chunk_text: str, chunk_start: int, start: int, end: int) -> str:

@@ -52,7 +52,7 @@ class SentenceFacts:
             a, b = int(index.sentence_first[row]), int(index.sentence_stop[row])
             missing = np.flatnonzero(values[a:b] < 0)
             if missing.size:
-                _, texts, _ = index.sentences(int(row))
+                _, texts = index.sentence_texts(int(row))
                 for i in missing:
                     values[a + i] = measure(texts[i])
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import qa.index
 from qa.errors import IndexCorruptError
 from qa.index import Blob, DocumentTable, RowFile
 from qa.manifest import Boilerplate, DocumentRecord, document_to_json
@@ -58,3 +59,12 @@ def test_documents_are_read_by_row_and_found_by_source() -> None:
     for record in records:
         assert table.find(record.source) == record
     assert table.find("a") is None and table.find("c.txt") is None
+
+
+def test_long_runs_are_read_in_pieces(
+    saved: tuple[np.ndarray, RowFile], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    array, rows = saved
+    monkeypatch.setattr(qa.index, "_READ_LIMIT", 100)  # bytes: a read returns at most ~2 GB
+    np.testing.assert_array_equal(rows[0:40], array)
+    np.testing.assert_array_equal(rows[[39, 0, 1, 2, 3, 20]], array[[39, 0, 1, 2, 3, 20]])
