@@ -79,7 +79,8 @@ def crowd(clients: int, work: Callable[[Any, int], None], url: str, timeout: flo
         others set up on 2 busy cores is tried again: the flood is the questions)."""
         for attempt in range(3):
             try:
-                return Client(url, verbose=False)
+                # A queued question may wait longer than the client's default 20 s on 2 cores.
+                return Client(url, verbose=False, httpx_kwargs={"timeout": 180})
             except Exception:
                 if attempt == 2:
                     raise
