@@ -1,12 +1,12 @@
 """Run the benchmarks and write docs/benchmarks.md (``make bench``; never part of ``make test``).
 
-    python benchmarks/report.py [--work .bench] [--million] [--scale-result CHUNKS=FILE ...]
+    python benchmarks/report.py [--work .bench] [--million] [--reuse]
 
 Runs ``benchmarks/scale.py`` at 100k chunks (and at 1M with ``--million``: it writes about
 10 GB under ``--work`` and takes a quarter of an hour to build on 2 cores, once; later runs
 reuse it) and ``benchmarks/build_speed.py``, then writes the machine, the versions and every
-figure as a median with its range. ``--scale-result 1000000=run.json`` takes a saved
-``scale.py`` output instead of running that size again.
+figure as a median with its range. Each part's figures are saved under ``--work``;
+``--reuse`` takes those instead of measuring a part again.
 """
 
 from __future__ import annotations
@@ -29,7 +29,11 @@ OUT = HERE.parent / "docs" / "benchmarks.md"
 PACKAGES = ("numpy", "faiss-cpu", "bm25s", "torch", "sentence-transformers", "transformers")
 
 
-def _run(script: str, *args: str) -> dict[str, Any]:
+def _run(saved: Path, reuse: bool, script: str, *args: str) -> dict[str, Any]:
+    """The figures of one benchmark script: measured now, or those saved by an earlier run."""
+    if reuse and saved.is_file():
+        result: dict[str, Any] = json.loads(saved.read_text())
+        return result
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     out = subprocess.run(
         [sys.executable, str(HERE / script), *args],
@@ -38,8 +42,9 @@ def _run(script: str, *args: str) -> dict[str, Any]:
         text=True,
         env=env,
     )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(out.stdout.strip().splitlines()[-1])
+    return _run(saved, True, script)
 
 
 def _machine() -> list[str]:
@@ -78,13 +83,12 @@ def _scale_rows(results: dict[int, dict[str, Any]]) -> list[str]:
         cells = [_range([get(r) for r in results[n]["runs"]], fmt) for n in sizes]
         rows.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
 
+    def kind(run: dict[str, Any]) -> str:
+        settings = ", ".join(f"{k} {v}" for k, v in run["dense_params"].items())
+        return f"{run['dense_kind']} ({settings})" if settings else run["dense_kind"]
+
     rows.append(
-        "| vector index | "
-        + " | ".join(
-            f"{results[n]['runs'][0]['dense_kind']} {results[n]['runs'][0]['dense_params'] or ''}"
-            for n in sizes
-        )
-        + " | |"
+        "| vector index | " + " | ".join(kind(results[n]["runs"][0]) for n in sizes) + " | |"
     )
     row("recall@10 against exact search", "≥ 0.95", lambda r: r["recall_at_10"], ".3f")
     row(
@@ -134,19 +138,25 @@ def _build_rows(build: dict[str, Any]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", default=".bench")
+    parser.add_argument("--work", type=Path, default=Path(".bench"))
     parser.add_argument("--million", action="store_true", help="also the 1M-chunk scale run")
-    parser.add_argument("--scale-result", action="append", default=[], metavar="CHUNKS=FILE")
+    parser.add_argument("--reuse", action="store_true", help="take saved figures where there are")
     args = parser.parse_args()
-    saved = {int(k): Path(v) for k, v in (item.split("=", 1) for item in args.scale_result)}
+    work, reuse = args.work, args.reuse
     sizes = [100_000, 1_000_000] if args.million else [100_000]
     scale = {
-        n: json.loads(saved[n].read_text())
-        if n in saved
-        else _run("scale.py", "--chunks", str(n), "--work", args.work)
-        for n in sorted(set(sizes) | set(saved))
+        n: _run(
+            work / f"scale-{n}.result.json",
+            reuse,
+            "scale.py",
+            "--chunks",
+            str(n),
+            "--work",
+            str(work),
+        )
+        for n in sizes
     }
-    build = _run("build_speed.py", "--work", args.work)
+    build = _run(work / "build.result.json", reuse, "build_speed.py", "--work", str(work))
     lines = [
         "# Benchmarks",
         "",
