@@ -49,7 +49,7 @@ from .render import (
     render_upload,
     render_user,
 )
-from .store import current_generation
+from .store import current_generation, read_manifest
 from .types import Document
 from .uploads import add_files
 
@@ -219,6 +219,13 @@ def _index_header(index_dir: str, builder: BackgroundBuild | None = None) -> str
         return render_index_error(f"the index could not be read ({type(exc).__name__})")
 
 
+def corpus_file(root: Path, source: str) -> Path | None:
+    """The file of a source inside the (resolved) corpus folder ``root``; None for a source
+    that leads outside it, or a file that is gone."""
+    path = (root / source).resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
 def article_reader(
     corpus_dir: str | os.PathLike[str], settings: Settings | None = None
 ) -> ArticleReader:
@@ -232,8 +239,8 @@ def article_reader(
     cfg = settings if settings is not None else Settings()
 
     def read(source: str) -> Document | None:
-        path = (root / source).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
+        path = corpus_file(root, source)
+        if path is None:
             return None
         try:
             doc, _ = load_document(path, source, cfg)
@@ -250,10 +257,8 @@ def original_link(corpus_dir: str | os.PathLike[str]) -> Callable[[str], str | N
     root = Path(corpus_dir).resolve()
 
     def link(source: str) -> str | None:
-        path = (root / source).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
-            return None
-        return "/gradio_api/file=" + urllib.parse.quote(str(path))
+        path = corpus_file(root, source)
+        return None if path is None else "/gradio_api/file=" + urllib.parse.quote(str(path))
 
     return link
 
@@ -305,10 +310,11 @@ def reply_stream(
         return
     reader, original = None, None
     try:
-        info = index_info(index_dir)
-        cleaning = settings.with_(clean=info.get("clean") or settings.clean)
-        reader = article_reader(info["corpus_dir"], cleaning)
-        original = original_link(info["corpus_dir"])
+        # The manifest alone: index_info() would stat every corpus file on every reply.
+        _, manifest = read_manifest(Path(index_dir).expanduser())
+        cleaning = settings.with_(clean=manifest.chunker.get("clean") or settings.clean)
+        reader = article_reader(manifest.corpus_dir, cleaning)
+        original = original_link(manifest.corpus_dir)
     except Exception:  # the answer still shows, without the full-article view
         log.exception("finding the corpus folder failed")
     html = render_answer(answer, question=question, read_article=reader, original=original)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import importlib
 import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import ModuleType
 
 from ..errors import DocumentSkipped
 from ..types import Section
@@ -59,6 +61,15 @@ class Extracted:
 def missing_extra(extra: str) -> DocumentSkipped:
     """The skip reason of a file whose reader's library is not installed."""
     return DocumentSkipped(f'needs the "{extra}" extra: pip install "qa[{extra}]"')
+
+
+def import_extra(module: str, extra: str) -> ModuleType:
+    """A reader's library, imported when a file of its format is read; DocumentSkipped
+    naming the extra to install when it is missing."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise missing_extra(extra) from exc
 
 
 @contextlib.contextmanager

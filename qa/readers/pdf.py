@@ -19,8 +19,8 @@ from .base import (
     TextBuilder,
     clean_field,
     find_date,
+    import_extra,
     iso_date,
-    missing_extra,
     quiet_logger,
 )
 
@@ -32,11 +32,7 @@ _TERMINAL = ".!?:;\"'”’)]"
 
 
 def _pypdf() -> ModuleType:
-    try:
-        import pypdf
-    except ImportError as exc:
-        raise missing_extra("pdf") from exc
-    return pypdf
+    return import_extra("pypdf", "pdf")
 
 
 def _open(pypdf: ModuleType, data: bytes) -> Any:

@@ -12,15 +12,11 @@ from typing import Any
 
 from ..errors import DocumentSkipped
 from ..types import Section
-from .base import Extracted, clean_field, iso_date, missing_extra, quiet_logger
+from .base import Extracted, clean_field, import_extra, iso_date, quiet_logger
 
 
 def _trafilatura() -> ModuleType:
-    try:
-        import trafilatura
-    except ImportError as exc:
-        raise missing_extra("html") from exc
-    return trafilatura
+    return import_extra("trafilatura", "html")
 
 
 def _headings(body: Any) -> list[str]:

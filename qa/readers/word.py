@@ -14,17 +14,13 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import DocumentUnreadable
-from .base import Extracted, TextBuilder, clean_field, find_date, missing_extra
+from .base import Extracted, TextBuilder, clean_field, find_date, import_extra
 
 CELL_SEPARATOR = " | "
 
 
 def _docx() -> ModuleType:
-    try:
-        import docx
-    except ImportError as exc:
-        raise missing_extra("docx") from exc
-    return docx
+    return import_extra("docx", "docx")
 
 
 def _open(docx: ModuleType, data: bytes) -> Any:
