@@ -3,7 +3,8 @@ is new) → write (a new generation, made live atomically).
 
 Only new and changed files are embedded; an unchanged file keeps its chunks and vectors, found
 by content hash (so a renamed file is reused too); files that left the corpus are dropped. An
-unchanged corpus embeds nothing and never loads the model.
+unchanged corpus embeds nothing and never loads the model. What is embedded is saved in
+batches as it goes (qa.checkpoint): a build that was killed resumes from them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import discard as discard_checkpoint
+from .checkpoint import encode_resumable
 from .chunking import chunk_document
 from .cleaning import visible_chars
 from .config import WARN_REMOVED_SHARE, Settings, settings_or_env
@@ -262,6 +265,7 @@ class _Embedded:
     chunks: int  # embedded in this build
     sentences: int
     truncated: int  # chunks longer than the model reads
+    resumed: int = 0  # texts whose vectors a killed build had saved
 
 
 def _gather(sources: list[int], old: RowFile | None, dimension: int) -> np.ndarray:
@@ -275,10 +279,14 @@ def _gather(sources: list[int], old: RowFile | None, dimension: int) -> np.ndarr
 
 
 def _embed(
-    plan: _Plan, previous: StoredIndex | None, settings: Settings, progress: ProgressFn | None
+    plan: _Plan,
+    previous: StoredIndex | None,
+    index_path: Path,
+    settings: Settings,
+    progress: ProgressFn | None,
 ) -> _Embedded:
-    """Vectors for every planned row: reused ones copied, the others embedded now. The model
-    loads only when something needs embedding."""
+    """Vectors for every planned row: reused ones copied, those a killed build saved taken
+    back, the others embedded now. The model loads only when something needs embedding."""
     todo = [i for i, row in enumerate(plan.chunk_from) if row < 0]
     todo_s = [i for i, row in enumerate(plan.sentence_from) if row < 0]
     if not todo and not todo_s:
@@ -309,11 +317,11 @@ def _embed(
             progress(done, len(texts))
 
     step(0)
-    both = embedder.encode(texts, settings.batch_size, progress=step)
+    both, resumed = encode_resumable(embedder, texts, index_path, settings.batch_size, step)
     vectors[todo] = both[: len(todo)]
     sentence_vectors[todo_s] = both[len(todo) :]
     truncated = sum(1 for n in embedder.token_counts(chunk_texts) if n > embedder.max_tokens)
-    return _Embedded(vectors, sentence_vectors, model, len(todo), len(todo_s), truncated)
+    return _Embedded(vectors, sentence_vectors, model, len(todo), len(todo_s), truncated, resumed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,7 +399,8 @@ def build_index(
 
     Only new and changed files are embedded; files that left the corpus are dropped; an
     unchanged corpus embeds nothing. ``full=True``, or a change of model or chunker settings,
-    re-embeds everything. The previous index stays live until the new one is complete.
+    re-embeds everything, except what a killed build of the same texts had already embedded
+    (its saved batches resume). The previous index stays live until the new one is complete.
     ``progress(done, total)`` follows the embedding; ``phases(phase, done, total)`` follows
     every phase: "read" (files), "embed" (chunks and sentences), "write" (steps).
     """
@@ -405,8 +414,10 @@ def build_index(
         previous, reason = _previous(index_path, full, settings, warnings)
         old_docs = _documents(previous)
         plan = _plan(corpus, previous, old_docs, settings)
-        embedded = _embed(plan, previous, settings, _both(progress, _phase(phases, "embed")))
+        follow = _both(progress, _phase(phases, "embed"))
+        embedded = _embed(plan, previous, index_path, settings, follow)
         generation = _write(index_path, corpus, plan, embedded, settings, _phase(phases, "write"))
+        discard_checkpoint(index_path)
     removed = [s for s in old_docs if s not in plan.documents]
     if embedded.truncated:
         plan.warnings.append(
@@ -418,6 +429,7 @@ def build_index(
         chunks=len(plan.chunks),
         embedded=embedded.chunks,
         embedded_sentences=embedded.sentences,
+        resumed=embedded.resumed,
         reused=plan.reused,
         removed=len(removed),
         removed_chunks=sum(old_docs[s].chunks for s in removed),

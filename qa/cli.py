@@ -189,6 +189,8 @@ def build(
         click.echo(line)
     click.echo(_formats_line(report))
     how = f"full rebuild: {report.reason}" if report.full else "incremental"
+    if report.resumed:
+        click.echo(f"Resumed {report.resumed} embeddings saved by an interrupted build")
     click.echo(
         f"Indexed {report.files} files, {report.chunks} chunks in {report.seconds:.1f}s ({how}): "
         f"{report.embedded} embedded, {report.reused} reused, {report.removed} files removed, "

@@ -4,6 +4,7 @@ Layout of ``index/``::
 
     CURRENT                 name of the live generation (replaced atomically)
     .lock                   held by a running build
+    checkpoint/             embeddings saved by a running or killed build (qa.checkpoint)
     gen-<time>-<id>/        one complete, immutable index (its files: qa.index)
         manifest.json       what the generation holds (qa.manifest), with the size and sha256
                             of every other file in it

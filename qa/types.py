@@ -282,6 +282,7 @@ class BuildReport:
     full: bool = False  # True when everything was re-embedded
     reason: str = ""  # why a full rebuild happened
     embedded_sentences: int = 0
+    resumed: int = 0  # texts (chunks and sentences) whose vectors a killed build had saved
     truncated_chunks: int = 0  # chunks longer than the model reads (should be 0)
     seconds: float = 0.0
     index_dir: str = ""

@@ -26,6 +26,7 @@ import pytest
 from appserver import running_app
 
 import qa.answer
+import qa.checkpoint
 import qa.index
 import qa.store
 from qa import Settings, ask, build_index
@@ -550,6 +551,36 @@ def test_killed_builds_never_hurt_the_index(
     assert sum(big.values()) + sum(small.values()) >= 20
     for phase in ("read", "embed", "write"):
         assert big.get(phase, 0) >= 2, f"too few kills while {phase}ing: {big}"
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_build_killed_at_80_percent_resumes(big_corpus: Path, tmp_path: Path) -> None:
+    """`qa build --full` on 2,000 SciFact abstracts, SIGKILLed once 80% of its texts are
+    embedded: the next `qa build --full` takes the saved batches back, embeds only the rest,
+    answers like an uninterrupted build and leaves no checkpoint behind."""
+    index = tmp_path / "index"
+    last, rc, _ = _kill_during(big_corpus, index, "embed", 0.8, tmp_path)
+    assert (last, rc) == ("embed", -signal.SIGKILL)
+    assert current_generation(index) is None  # nothing was live, and nothing half-written is
+    done = subprocess.run(
+        qa_cmd("build", "--full", "--json", "--corpus", str(big_corpus), "--index", str(index)),
+        env=env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    texts = report["embedded"] + report["embedded_sentences"]
+    # The kill lands as soon as the progress line is read: the batch whose embedding it
+    # reported may not have been saved yet.
+    assert report["resumed"] >= 0.8 * texts - qa.checkpoint.BATCH_TEXTS, report["resumed"]
+    assert not (index / qa.checkpoint.FOLDER).exists()
+    build_index(big_corpus, tmp_path / "clean", settings=HASH)
+    assert answers(index, SCIFACT_QUESTIONS) == answers(tmp_path / "clean", SCIFACT_QUESTIONS)
+    print(f"\nresumed {report['resumed']} of {texts} texts")
 
 
 # ---------------------------------------------------------------------------------------------

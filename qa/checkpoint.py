@@ -1,0 +1,170 @@
+"""Embeddings of a build in progress, saved in batches, so that a killed build resumes where
+it stopped instead of embedding everything again.
+
+Layout of ``index/checkpoint/`` (present only while a build runs, or after one died)::
+
+    meta.json               {"model": ..., "dimension": ...}: whose vectors these are
+    batch-<n>.bin           one batch: n sha256 digests of the embedded texts, then their n
+                            float32 vectors, then the sha256 of all of that
+
+A vector is found again by the digest of the exact text that was embedded, so a batch is
+valid whatever changed in the corpus meanwhile; a batch whose texts are no longer wanted is
+deleted. Each batch is written to a temporary name and renamed, and its trailing digest is
+checked on reading: a torn or damaged batch is dropped, never trusted. A finished build
+removes the folder. The build lock (qa.store) keeps two builds from sharing it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
+
+FOLDER = "checkpoint"
+META = "meta.json"
+BATCH_TEXTS = 2048  # texts embedded between two saves: the most a kill can cost
+_DIGEST = 32
+
+
+def text_key(text: str) -> bytes:
+    """The digest a vector is filed under: of the exact text embedded."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def encode_batch(keys: Sequence[bytes], vectors: np.ndarray) -> bytes:
+    """One batch file's bytes (pure)."""
+    body = b"".join(keys) + np.ascontiguousarray(vectors, dtype="<f4").tobytes()
+    return body + hashlib.sha256(body).digest()
+
+
+def decode_batch(data: bytes, dimension: int) -> tuple[list[bytes], np.ndarray] | None:
+    """The keys and vectors of a batch file's bytes; None when they are torn or damaged."""
+    if len(data) < _DIGEST:
+        return None
+    body, digest = data[:-_DIGEST], data[-_DIGEST:]
+    if len(body) % (_DIGEST + 4 * dimension) or hashlib.sha256(body).digest() != digest:
+        return None
+    n = len(body) // (_DIGEST + 4 * dimension)
+    keys = [body[i * _DIGEST : (i + 1) * _DIGEST] for i in range(n)]
+    vectors = np.frombuffer(body, dtype="<f4", offset=n * _DIGEST).reshape(n, dimension)
+    return keys, vectors.astype(np.float32)
+
+
+class Checkpoint:
+    """The checkpoint folder of one index, for one model. Saving is best effort: when the
+    folder cannot be written (disk full, read-only), the build goes on without it."""
+
+    def __init__(self, index_dir: Path, model: str, dimension: int) -> None:
+        self.folder = index_dir / FOLDER
+        self.dimension = dimension
+        self._meta = {"model": model, "dimension": dimension}
+        self._writable = True
+        self._next = 0
+        if self._read_meta() != self._meta:  # another model's vectors, or none: start afresh
+            discard(index_dir)
+
+    def _read_meta(self) -> object:
+        try:
+            return json.loads((self.folder / META).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def _batches(self) -> list[Path]:
+        return sorted(self.folder.glob("batch-*.bin"))
+
+    def take(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """For each text, whether a saved vector was found, and the vectors (rows of texts not
+        found are undefined). Batches holding none of these texts are deleted."""
+        found = np.zeros(len(texts), dtype=bool)
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        wanted: dict[bytes, list[int]] = {}
+        for i, text in enumerate(texts):
+            wanted.setdefault(text_key(text), []).append(i)
+        for path in self._batches():
+            self._next = max(self._next, _number(path) + 1)
+            try:
+                batch = decode_batch(path.read_bytes(), self.dimension)
+            except OSError:
+                batch = None
+            used = False
+            if batch is not None:
+                keys, vectors = batch
+                for row, key in enumerate(keys):
+                    rows = wanted.pop(key, None)
+                    if rows:
+                        out[rows] = vectors[row]
+                        found[rows] = True
+                        used = True
+            if not used:
+                path.unlink(missing_ok=True)
+        return found, out
+
+    def save(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """File a batch of embedded texts (atomically: a kill leaves it whole or absent)."""
+        if not self._writable or not len(texts):
+            return
+        tmp = self.folder / f".tmp-batch-{self._next:06d}"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if not (self.folder / META).exists():
+                (self.folder / META).write_text(json.dumps(self._meta), encoding="utf-8")
+            tmp.write_bytes(encode_batch([text_key(t) for t in texts], vectors))
+            tmp.rename(self.folder / f"batch-{self._next:06d}.bin")
+            self._next += 1
+        except OSError:
+            self._writable = False
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+
+def _number(path: Path) -> int:
+    try:
+        return int(path.stem.removeprefix("batch-"))
+    except ValueError:
+        return 0
+
+
+def discard(index_dir: Path) -> None:
+    """Remove the checkpoint of an index folder (a finished build has no use for it)."""
+    shutil.rmtree(index_dir / FOLDER, ignore_errors=True)
+
+
+def encode_resumable(
+    embedder: Embedder,
+    texts: Sequence[str],
+    index_dir: Path,
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Vectors of texts: those a killed build saved are taken back, the rest embedded, longest
+    first, and saved every BATCH_TEXTS texts. Each distinct text is embedded once. Returns the
+    vectors and how many texts were taken back."""
+    checkpoint = Checkpoint(index_dir, embedder.model_id, embedder.dimension)
+    found, out = checkpoint.take(texts)
+    if progress:
+        progress(int(found.sum()))
+    missing = [int(i) for i in np.flatnonzero(~found)]
+    first: dict[str, int] = {}  # each distinct text still to embed, at its first row
+    for i in missing:
+        first.setdefault(texts[i], i)
+    todo = sorted(first, key=len, reverse=True)
+    for start in range(0, len(todo), BATCH_TEXTS):
+        batch = todo[start : start + BATCH_TEXTS]
+        vectors = embedder.encode(batch, batch_size, progress=progress)
+        out[[first[t] for t in batch]] = vectors
+        checkpoint.save(batch, vectors)
+    copies = [i for i in missing if first[texts[i]] != i]
+    for i in copies:  # a text met again takes its first row's vector
+        out[i] = out[first[texts[i]]]
+    if progress and copies:
+        progress(len(copies))
+    return out, int(found.sum())
