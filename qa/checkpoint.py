@@ -71,6 +71,8 @@ class Checkpoint:
         self._next = 0
         if self._read_meta() != self._meta:  # another model's vectors, or none: start afresh
             discard(index_dir)
+        for torn in self.folder.glob(".tmp-batch-*"):  # a kill mid-write left it
+            torn.unlink(missing_ok=True)
 
     def _read_meta(self) -> object:
         try:

@@ -121,10 +121,12 @@ def test_batches_no_longer_wanted_are_deleted(tmp_path: Path) -> None:
     saved = Checkpoint(tmp_path, "m", 2)
     saved.save(["old"], np.ones((1, 2), np.float32))
     saved.save(["kept"], np.ones((1, 2), np.float32))
-    (tmp_path / FOLDER / "batch-000009.bin").write_bytes(b"torn")
+    (tmp_path / FOLDER / "batch-000009.bin").write_bytes(b"damaged")
+    (tmp_path / FOLDER / ".tmp-batch-000010").write_bytes(b"half-written")
     found, _ = Checkpoint(tmp_path, "m", 2).take(["kept", "new"])
     assert found.tolist() == [True, False]
-    assert len(list((tmp_path / FOLDER).glob("batch-*"))) == 1
+    left = sorted(p.name for p in (tmp_path / FOLDER).iterdir())
+    assert left == ["batch-000001.bin", "meta.json"]
 
 
 def test_an_unwritable_checkpoint_does_not_stop_the_embedding(tmp_path: Path) -> None:
