@@ -13,8 +13,8 @@ import datetime as _dt
 import hashlib
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from .checkpoint import encode_resumable
 from .chunking import chunk_document
 from .cleaning import visible_chars
 from .config import WARN_REMOVED_SHARE, Settings, settings_or_env
-from .documents import Corpus, load_corpus
+from .documents import Corpus, FileStat, KeepFn, Skipped, corpus_folder, load_corpus
 from .embedding import get_embedder
 from .errors import IndexError_, IndexNotFoundError
 from .index import (
@@ -36,16 +36,20 @@ from .index import (
     RowFile,
     StoredIndex,
     load_index,
+    open_documents,
     save_index,
 )
 from .keyword import DESCRIPTION, KeywordIndex
 from .manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
 from .readers import FORMATS, format_of
-from .store import build_lock
+from .store import build_lock, read_stored_text
 from .tokens import token_counter
 from .types import BuildReport, Chunk, CleaningStats, Document, FormatCount
 
 ProgressFn = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+# A file whose modification time is closer than this to when it was looked at is read again
+# (2 s: the coarsest timestamps in use, FAT's).
+RACY_NS = 2_000_000_000
 # (phase, done, total): phase "read" counts files, "embed" chunks and sentences, "write" steps.
 PhaseFn = Callable[[str, int, int], None]
 
@@ -95,29 +99,80 @@ def _incompatibility(manifest: Manifest, settings: Settings) -> str:
     return ""
 
 
-def _previous(
+def _live(
     index_path: Path, full: bool, settings: Settings, warnings: list[str]
-) -> tuple[StoredIndex | None, str]:
-    """The live index whose vectors can be reused (or None), and why a full build happens."""
+) -> tuple[Manifest | None, dict[str, DocumentRecord], str]:
+    """The manifest and documents (by source) of the live index when its vectors can be
+    reused, else None and no documents; and why a full build happens. Reads no more than the
+    manifest and the document table."""
     if full:
-        return None, "requested"
+        return None, {}, "requested"
     try:
-        previous = load_index(index_path)
+        _, manifest, table = open_documents(index_path)
+        documents = {record.source: record for record in table}
     except IndexNotFoundError:
-        return None, "no previous index"
+        return None, {}, "no previous index"
     except IndexError_ as exc:
         warnings.append(f"previous index unusable ({exc})")
-        return None, f"previous index unusable ({exc})"
-    why = _incompatibility(previous.manifest, settings)
-    return (None, why) if why else (previous, "")
+        return None, {}, f"previous index unusable ({exc})"
+    why = _incompatibility(manifest, settings)
+    return (None, {}, why) if why else (manifest, documents, "")
+
+
+def unchanged_file(known: Mapping[str, DocumentRecord]) -> KeepFn:
+    """A test of whether a file is as the index recorded it (``known``, by source), by its
+    size and modification time, so that it need not be read again. A file modified less
+    than RACY_NS before the index looked at it fails the test: it may have changed since
+    within the file system's timestamp granularity, leaving both unchanged."""
+
+    def keep(source: str, stat: FileStat) -> bool:
+        old = known.get(source)
+        return (
+            old is not None
+            and old.bytes == stat.bytes
+            and old.mtime_ns == stat.mtime_ns
+            and old.mtime_ns < old.seen_ns - RACY_NS
+        )
+
+    return keep
+
+
+def _as_recorded(doc: Document, stat: FileStat | None, old: DocumentRecord | None) -> bool:
+    """Whether a file that was read is byte for byte as the index records it, and a new
+    record would still not let the next build skip it (its time is still too recent)."""
+    return (
+        old is not None
+        and stat is not None
+        and (old.sha256, old.text_sha256) == (doc.sha256, _text_sha256(doc.text))
+        and (old.bytes, old.mtime_ns) == (stat.bytes, stat.mtime_ns)
+        and stat.mtime_ns >= stat.seen_ns - RACY_NS
+    )
+
+
+def _nothing_changed(corpus: Corpus, known: dict[str, DocumentRecord], live: Manifest) -> bool:
+    """Whether the live index already is what this build would write."""
+    return (
+        # Files kept or read as recorded are known ones: with as many, the same set.
+        len(corpus.kept) + len(corpus.documents) == len(known)
+        and all(
+            _as_recorded(d, corpus.stats.get(d.source), known.get(d.source))
+            for d in corpus.documents
+        )
+        and dict(live.skipped) == _skipped(corpus)
+        and live.corpus_dir == str(corpus.root)
+        and dict(live.keyword) == DESCRIPTION
+    )
 
 
 def _text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _reuse(plan: _Plan, doc: Document, old: DocumentRecord, previous: StoredIndex) -> None:
-    """Take an unchanged document's chunks, sentences and their vectors from the old index."""
+def _reuse(
+    plan: _Plan, doc: Document | DocumentRecord, old: DocumentRecord, previous: StoredIndex
+) -> None:
+    """Take an unchanged document's chunks, sentences and their vectors from the old index
+    (``doc``: the document as read now, or its record when it was not read again)."""
     shift = len(plan.sentence_spans) - old.first_sentence
     columns = previous.chunks.columns
     for row in range(old.first_chunk, old.first_chunk + old.chunks):
@@ -179,25 +234,45 @@ def _cleaning(doc: Document) -> CleaningStats:
     return CleaningStats(doc.source, removed, visible_chars(doc.text), doc.web_page)
 
 
-def _record(plan: _Plan, doc: Document, root: Path, first: int, first_sentence: int) -> None:
-    """Record a planned document: its rows, what its reader found, what cleaning removed."""
-    stat = (root / doc.source).stat()
-    stats = _cleaning(doc)
+def _recorded_cleaning(record: DocumentRecord) -> CleaningStats:
+    b = record.boilerplate
+    return CleaningStats(record.source, b.removed_chars, b.total_chars, b.web_page)
+
+
+def _cleaning_warning(stats: CleaningStats) -> str | None:
+    if stats.share <= WARN_REMOVED_SHARE:
+        return None
+    return (
+        f"{stats.source}: {stats.share:.0%} of its text was removed as boilerplate "
+        f"(more than {WARN_REMOVED_SHARE:.0%}); see `qa status --removed "
+        f"{stats.source}`, or build with `--clean none` to keep everything"
+    )
+
+
+def _note_cleaning(plan: _Plan, stats: CleaningStats) -> None:
     plan.cleaning.append(stats)
-    if stats.share > WARN_REMOVED_SHARE:
-        plan.warnings.append(
-            f"{doc.source}: {stats.share:.0%} of its text was removed as boilerplate "
-            f"(more than {WARN_REMOVED_SHARE:.0%}); see `qa status --removed "
-            f"{doc.source}`, or build with `--clean none` to keep everything"
-        )
+    warning = _cleaning_warning(stats)
+    if warning:
+        plan.warnings.append(warning)
+
+
+def _record(
+    plan: _Plan, doc: Document, stat: FileStat | None, root: Path, first: int, first_sentence: int
+) -> None:
+    """Record a planned document: its rows, what its reader found, what cleaning removed."""
+    if stat is None:  # it could be read but not stat-ed: odd, but keep it
+        st = (root / doc.source).stat()
+        stat = FileStat(st.st_size, st.st_mtime_ns, 0)
+    stats = _cleaning(doc)
+    _note_cleaning(plan, stats)
     stored = None if doc.plain else f"{doc.sha256}.txt"  # by content: copies share it
     if stored is not None:
         plan.texts[stored] = doc.text
     plan.documents[doc.source] = DocumentRecord(
         source=doc.source,
         sha256=doc.sha256,
-        bytes=stat.st_size,
-        mtime_ns=stat.st_mtime_ns,
+        bytes=stat.bytes,
+        mtime_ns=stat.mtime_ns,
         title=doc.title,
         date=doc.date,
         first_chunk=first,
@@ -217,12 +292,20 @@ def _record(plan: _Plan, doc: Document, root: Path, first: int, first_sentence: 
         sections=doc.sections,
         text=stored,
         text_sha256=_text_sha256(doc.text),
+        seen_ns=stat.seen_ns,
     )
 
 
-def _documents(index: StoredIndex | None) -> dict[str, DocumentRecord]:
-    """The documents of an index by source (none without one)."""
-    return {} if index is None else {record.source: record for record in index.documents}
+def _keep(plan: _Plan, old: DocumentRecord, previous: StoredIndex) -> None:
+    """Plan a file that was not read again (unchanged since the previous index): its rows,
+    record and stored text are the previous index's."""
+    first, first_sentence = len(plan.chunks), len(plan.sentence_spans)
+    _reuse(plan, old, old, previous)
+    _note_cleaning(plan, _recorded_cleaning(old))
+    if old.text is not None:
+        plan.texts[old.text] = read_stored_text(previous.path, old.text, old.text_sha256)
+    plan.documents[old.source] = replace(old, first_chunk=first, first_sentence=first_sentence)
+    plan.unchanged_files += 1
 
 
 def _plan(
@@ -232,11 +315,18 @@ def _plan(
     settings: Settings,
 ) -> _Plan:
     """Lay out the new index: reuse what is unchanged in the previous one (whose documents
-    are old_docs), chunk what is new or changed."""
+    are old_docs), chunk what is new or changed, in the order of the files' names."""
     plan = _Plan()
     by_hash = {record.sha256: record for record in old_docs.values()}
-    count = token_counter(settings.encoding)
-    for doc in corpus.documents:
+    count = None  # the tokenizer loads only when a document is chunked
+    entries: list[Document | DocumentRecord] = [*corpus.documents]
+    entries += [old_docs[source] for source in corpus.kept]
+    for entry in sorted(entries, key=lambda e: e.source):
+        if isinstance(entry, DocumentRecord):
+            assert previous is not None  # files are kept only against a previous index
+            _keep(plan, entry, previous)
+            continue
+        doc = entry
         first, first_sentence = len(plan.chunks), len(plan.sentence_spans)
         old = by_hash.get(doc.sha256)
         # The same file may read differently now (a reader changed): then it is chunked anew.
@@ -244,12 +334,13 @@ def _plan(
             _reuse(plan, doc, old, previous)
             plan.unchanged_files += 1
         else:
+            count = count or token_counter(settings.encoding)
             _chunk(plan, doc, settings, count)
             if doc.source in old_docs:
                 plan.changed_files += 1
             else:
                 plan.new_files += 1
-        _record(plan, doc, corpus.root, first, first_sentence)
+        _record(plan, doc, corpus.stats.get(doc.source), corpus.root, first, first_sentence)
     return plan
 
 
@@ -346,7 +437,7 @@ def _write(
         chunker=settings.chunker(),
         keyword=DESCRIPTION,
         files=len(plan.documents),
-        skipped={s.source: s.reason for s in corpus.skipped},
+        skipped=_skipped(corpus),
     )
     data = IndexData(
         documents=list(plan.documents.values()),
@@ -360,12 +451,19 @@ def _write(
     return save_index(index_path, manifest, data, progress=progress)
 
 
-def _format_counts(corpus: Corpus) -> tuple[FormatCount, ...]:
-    """Files read, skipped and failed, by format, in the order of qa.readers.FORMATS."""
+def _skipped(corpus: Corpus) -> dict[str, str]:
+    """The files left out, as the manifest records them: source -> reason."""
+    return {s.source: s.reason for s in corpus.skipped}
+
+
+def _format_counts(
+    records: Iterable[DocumentRecord], skipped: Iterable[Skipped]
+) -> tuple[FormatCount, ...]:
+    """Files indexed, skipped and failed, by format, in the order of qa.readers.FORMATS."""
     counts: dict[str, list[int]] = {}
-    for doc in corpus.documents:
-        counts.setdefault(doc.format, [0, 0, 0])[0] += 1
-    for s in corpus.skipped:
+    for record in records:
+        counts.setdefault(record.format, [0, 0, 0])[0] += 1
+    for s in skipped:
         counts.setdefault(format_of(s.source).name, [0, 0, 0])[2 if s.failed else 1] += 1
     return tuple(FormatCount(f.name, *counts[f.name]) for f in FORMATS if f.name in counts)
 
@@ -386,6 +484,38 @@ def _both(first: ProgressFn | None, second: ProgressFn | None) -> ProgressFn:
     return report
 
 
+def _inputs(
+    root: Path,
+    index_path: Path,
+    full: bool,
+    settings: Settings,
+    read: ProgressFn | None,
+    warnings: list[str],
+) -> tuple[Corpus, Manifest | None, dict[str, DocumentRecord], str]:
+    """The corpus; the live index's manifest and documents when its vectors can be reused
+    (files unchanged since it was built are not read again); and why a full build happens."""
+    live, old_docs, reason = _live(index_path, full, settings, warnings)
+    keep = unchanged_file(old_docs) if live is not None else None
+    return load_corpus(root, settings, read, keep), live, old_docs, reason
+
+
+def _load_previous(index_path: Path, warnings: list[str]) -> StoredIndex | None:
+    try:
+        return load_index(index_path)
+    except IndexError_ as exc:
+        warnings.append(f"previous index unusable ({exc})")
+        return None
+
+
+def _unchanged_plan(old_docs: dict[str, DocumentRecord]) -> _Plan:
+    """What a build reports when the live index already holds the corpus as it is."""
+    plan = _Plan(documents=dict(old_docs), unchanged_files=len(old_docs))
+    plan.reused = sum(record.chunks for record in old_docs.values())
+    for record in old_docs.values():
+        _note_cleaning(plan, _recorded_cleaning(record))
+    return plan
+
+
 def build_index(
     corpus_dir: str | os.PathLike[str] = "seeds",
     index_dir: str | os.PathLike[str] = "index",
@@ -397,39 +527,64 @@ def build_index(
 ) -> BuildReport:
     """Build or update the index of the articles in corpus_dir.
 
-    Only new and changed files are embedded; files that left the corpus are dropped; an
-    unchanged corpus embeds nothing. ``full=True``, or a change of model or chunker settings,
-    re-embeds everything, except what a killed build of the same texts had already embedded
-    (its saved batches resume). The previous index stays live until the new one is complete.
+    Only new and changed files are embedded; files that left the corpus are dropped. Files
+    whose size and modification time are as the index recorded them are not read again, and
+    when nothing changed at all the live index stays as it is: nothing is written.
+    ``full=True``, or a change of model or chunker settings, re-reads and re-embeds
+    everything, except what a killed build of the same texts had already embedded (its saved
+    batches resume). The previous index stays live until the new one is complete.
     ``progress(done, total)`` follows the embedding; ``phases(phase, done, total)`` follows
     every phase: "read" (files), "embed" (chunks and sentences), "write" (steps).
     """
     settings = settings_or_env(settings)
     t0 = time.perf_counter()
     index_path = Path(index_dir).expanduser()
-    # Raises before anything is touched.
-    corpus = load_corpus(Path(corpus_dir), settings, progress=_phase(phases, "read"))
+    root = corpus_folder(Path(corpus_dir))  # raises before anything is touched
+    read = _phase(phases, "read")
     with build_lock(index_path):
-        warnings = list(corpus.warnings)
-        previous, reason = _previous(index_path, full, settings, warnings)
-        old_docs = _documents(previous)
+        warnings: list[str] = []
+        corpus, live, old_docs, reason = _inputs(root, index_path, full, settings, read, warnings)
+        if live is not None and _nothing_changed(corpus, old_docs, live):
+            plan = _unchanged_plan(old_docs)
+            return _report(
+                plan, None, corpus, old_docs, warnings, reason, live.generation, t0, index_path
+            )
+        previous = None if live is None else _load_previous(index_path, warnings)
+        if live is not None and previous is None:  # its files failed to load after all
+            corpus, old_docs, reason = load_corpus(root, settings, read), {}, warnings[-1]
         plan = _plan(corpus, previous, old_docs, settings)
         follow = _both(progress, _phase(phases, "embed"))
         embedded = _embed(plan, previous, index_path, settings, follow)
         generation = _write(index_path, corpus, plan, embedded, settings, _phase(phases, "write"))
         discard_checkpoint(index_path)
+    return _report(plan, embedded, corpus, old_docs, warnings, reason, generation, t0, index_path)
+
+
+def _report(
+    plan: _Plan,
+    embedded: _Embedded | None,
+    corpus: Corpus,
+    old_docs: dict[str, DocumentRecord],
+    warnings: list[str],
+    reason: str,
+    generation: str,
+    t0: float,
+    index_path: Path,
+) -> BuildReport:
+    """What the build did (``embedded`` None: nothing changed, nothing was written)."""
     removed = [s for s in old_docs if s not in plan.documents]
-    if embedded.truncated:
-        plan.warnings.append(
+    notes = [*warnings, *corpus.warnings, *plan.warnings]
+    if embedded is not None and embedded.truncated:
+        notes.append(
             f"{embedded.truncated} chunk(s) exceed the model's {embedded.model.max_tokens}-token "
             "window and were embedded truncated"
         )
     return BuildReport(
         files=len(plan.documents),
-        chunks=len(plan.chunks),
-        embedded=embedded.chunks,
-        embedded_sentences=embedded.sentences,
-        resumed=embedded.resumed,
+        chunks=sum(record.chunks for record in plan.documents.values()),
+        embedded=embedded.chunks if embedded else 0,
+        embedded_sentences=embedded.sentences if embedded else 0,
+        resumed=embedded.resumed if embedded else 0,
         reused=plan.reused,
         removed=len(removed),
         removed_chunks=sum(old_docs[s].chunks for s in removed),
@@ -437,13 +592,14 @@ def build_index(
         changed_files=plan.changed_files,
         unchanged_files=plan.unchanged_files,
         skipped=tuple(str(s) for s in corpus.skipped),
-        warnings=tuple(warnings + plan.warnings),
-        full=previous is None,
+        warnings=tuple(notes),
+        full=bool(reason),
         reason=reason,
-        truncated_chunks=embedded.truncated,
+        truncated_chunks=embedded.truncated if embedded else 0,
         seconds=time.perf_counter() - t0,
         index_dir=str(index_path),
         generation=generation,
         cleaning=tuple(plan.cleaning),
-        formats=_format_counts(corpus),
+        formats=_format_counts(plan.documents.values(), corpus.skipped),
+        wrote=embedded is not None,
     )

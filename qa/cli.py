@@ -188,6 +188,12 @@ def build(
     for line in _cleaning_lines(report, settings.clean):
         click.echo(line)
     click.echo(_formats_line(report))
+    if not report.wrote:
+        click.echo(
+            f"Index is up to date: {report.files} files, {report.chunks} chunks, nothing changed "
+            f"({report.seconds:.1f}s) -> {report.index_dir}"
+        )
+        return
     how = f"full rebuild: {report.reason}" if report.full else "incremental"
     if report.resumed:
         click.echo(f"Resumed {report.resumed} embeddings saved by an interrupted build")

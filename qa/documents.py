@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cleaning import clean
@@ -22,7 +23,18 @@ from .errors import CorpusError, DocumentSkipped, DocumentUnreadable
 from .readers import Extracted, Format, decode, format_of
 from .types import Document
 
-__all__ = ["Corpus", "Skipped", "decode", "discover", "load_corpus", "load_document", "scan"]
+__all__ = [
+    "Corpus",
+    "FileStat",
+    "KeepFn",
+    "Skipped",
+    "corpus_folder",
+    "decode",
+    "discover",
+    "load_corpus",
+    "load_document",
+    "scan",
+]
 
 ProgressFn = Callable[[int, int], None]  # (files read so far, files to read)
 
@@ -38,11 +50,26 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class FileStat:
+    """A file's size and modification time, and when they were read (before its bytes)."""
+
+    bytes: int
+    mtime_ns: int
+    seen_ns: int
+
+
+# (source, stat): True when the caller already holds this file as it is (it is not read).
+KeepFn = Callable[[str, FileStat], bool]
+
+
+@dataclass(frozen=True)
 class Corpus:
     root: Path
-    documents: tuple[Document, ...]
+    documents: tuple[Document, ...]  # the files read
     skipped: tuple[Skipped, ...]
     warnings: tuple[str, ...]
+    kept: tuple[str, ...] = ()  # files not read, as ``keep`` vouched for them
+    stats: Mapping[str, FileStat] = field(default_factory=dict)  # of the documents and kept
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -190,36 +217,64 @@ def load_document(path: Path, source: str, settings: Settings) -> tuple[Document
     return doc, got.warning
 
 
-def load_corpus(
-    corpus_dir: str | Path, settings: Settings, progress: ProgressFn | None = None
-) -> Corpus:
-    """Every readable article under corpus_dir. Raises CorpusError when there is none.
-
-    ``progress(done, total)`` is called as files are read."""
+def corpus_folder(corpus_dir: str | Path) -> Path:
+    """The corpus folder; raises CorpusError when it is missing or not a folder."""
     root = Path(corpus_dir).expanduser()
     if not root.exists():
         raise CorpusError(f"corpus folder {root} does not exist")
     if not root.is_dir():
         raise CorpusError(f"corpus path {root} is not a folder")
+    return root
+
+
+def _stat(path: Path) -> FileStat | None:
+    seen = time.time_ns()
+    try:
+        st = path.stat()
+    except OSError:
+        return None  # reading it says why
+    return FileStat(st.st_size, st.st_mtime_ns, seen)
+
+
+def load_corpus(
+    corpus_dir: str | Path,
+    settings: Settings,
+    progress: ProgressFn | None = None,
+    keep: KeepFn | None = None,
+) -> Corpus:
+    """Every readable article under corpus_dir. Raises CorpusError when there is none.
+
+    A file that ``keep(source, stat)`` vouches for is not read: it is listed in ``kept``.
+    ``progress(done, total)`` is called as files are read."""
+    root = corpus_folder(corpus_dir)
     docs: list[Document] = []
+    kept: list[str] = []
+    stats: dict[str, FileStat] = {}
     paths, skipped, warnings = scan(root, settings)
     for n, path in enumerate(paths):
         if progress:
             progress(n, len(paths))
         source = path.relative_to(root).as_posix()
+        stat = _stat(path)
+        if stat is not None and keep is not None and keep(source, stat):
+            kept.append(source)
+            stats[source] = stat
+            continue
         try:
             doc, warning = load_document(path, source, settings)
         except DocumentSkipped as exc:
             skipped.append(Skipped(source, str(exc), isinstance(exc, DocumentUnreadable)))
             continue
         docs.append(doc)
+        if stat is not None:
+            stats[source] = stat
         if warning:
             warnings.append(f"{source}: {warning}")
     if progress:
         progress(len(paths), len(paths))
     skipped.sort(key=lambda s: s.source)
-    if not docs:
+    if not docs and not kept:
         exts = "/".join(settings.extensions)
         detail = f" ({len(skipped)} skipped: {'; '.join(map(str, skipped[:3]))})" if skipped else ""
         raise CorpusError(f"no readable {exts} articles in {root}{detail}")
-    return Corpus(root.resolve(), tuple(docs), tuple(skipped), tuple(warnings))
+    return Corpus(root.resolve(), tuple(docs), tuple(skipped), tuple(warnings), tuple(kept), stats)

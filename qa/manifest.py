@@ -17,7 +17,7 @@ from typing import Any
 
 from .config import SCHEMA_VERSION
 from .errors import IndexCorruptError, IndexMismatchError
-from .types import Section
+from .types import Section, page_at, section_at
 
 FILE = "manifest.json"
 _REBUILD = "rebuild with `qa build --full`"
@@ -65,6 +65,16 @@ class DocumentRecord:
     sections: tuple[Section, ...] = ()
     text: str | None = None  # name of the stored extracted text under texts/ (None: plain)
     text_sha256: str = ""  # of the document's text, as read
+    # When bytes and mtime_ns were read (ns since the epoch; 0: unknown). A file whose time
+    # is that close to it may have changed since without its size or time moving
+    # (timestamps are coarse), so a rebuild reads it again (qa.build.unchanged_file).
+    seen_ns: int = 0
+
+    def page_at(self, offset: int) -> int | None:
+        return page_at(self.pages, offset)
+
+    def section_at(self, offset: int) -> str | None:
+        return section_at(self.sections, offset)
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,7 @@ def _document_dict(d: DocumentRecord) -> dict[str, Any]:
         "sections": [[s.start, s.title] for s in d.sections],
         "text": d.text,
         "text_sha256": d.text_sha256,
+        "seen_ns": d.seen_ns,
     }
     return data
 
@@ -186,6 +197,7 @@ def _document(data: Mapping[str, Any]) -> DocumentRecord:
         sections=tuple(Section(int(a), str(t)) for a, t in data.get("sections") or ()),
         text=data.get("text"),
         text_sha256=str(data.get("text_sha256", "")),
+        seen_ns=int(data.get("seen_ns", 0)),
     )
 
 

@@ -289,3 +289,4 @@ class BuildReport:
     generation: str = ""
     cleaning: tuple[CleaningStats, ...] = ()  # one record a file in the index
     formats: tuple[FormatCount, ...] = ()  # files read, skipped and failed, by format
+    wrote: bool = True  # False: nothing had changed, and the live index was left as it was

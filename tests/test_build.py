@@ -1,17 +1,30 @@
-"""Builds with the real model: an unchanged rebuild loads no model and imports no torch."""
+"""Building: files unchanged since the index are not read again, nothing is written when
+nothing changed, and (with the real model) an unchanged rebuild imports no torch."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
-from conftest import ROOT, SEEDS
+from conftest import DATA, ROOT, SEEDS
+from hypothesis import given
+from hypothesis import strategies as st
 
-pytestmark = pytest.mark.slow
+import qa.documents
+from qa import Settings, build_index
+from qa.build import RACY_NS, unchanged_file
+from qa.documents import FileStat
+from qa.index import load_index
+from qa.manifest import Boilerplate, DocumentRecord
+from qa.query import document_text
+from qa.store import current_generation
 
 _REBUILD = """
 import json, sys
@@ -23,6 +36,7 @@ print(json.dumps({"embedded": report.embedded, "reused": report.reused,
 """
 
 
+@pytest.mark.slow
 def test_unchanged_rebuild_imports_no_torch(real_index: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     shutil.copytree(real_index, index)  # file times kept: loads without hashing
@@ -36,3 +50,164 @@ def test_unchanged_rebuild_imports_no_torch(real_index: Path, tmp_path: Path) ->
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["embedded"] == 0 and result["reused"] > 0
     assert not result["torch"] and not result["sentence_transformers"]
+
+
+def _record(bytes_: int, mtime_ns: int, seen_ns: int) -> DocumentRecord:
+    return DocumentRecord(
+        "a.txt",
+        "0" * 64,
+        bytes_,
+        mtime_ns,
+        "A",
+        None,
+        0,
+        1,
+        0,
+        1,
+        Boilerplate(False, 0, 1),
+        seen_ns=seen_ns,
+    )
+
+
+@given(
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.integers(0, 10**12),
+    st.integers(0, 10**12),
+    st.integers(0, 10**12),
+)
+def test_a_file_is_kept_only_when_size_and_time_match_and_are_not_racy(
+    old_size: int, size: int, old_mtime: int, mtime: int, seen: int
+) -> None:
+    keep = unchanged_file({"a.txt": _record(old_size, old_mtime, seen)})
+    kept = keep("a.txt", FileStat(size, mtime, seen + 10**9))
+    assert kept == (size == old_size and mtime == old_mtime and old_mtime < seen - RACY_NS)
+    assert not keep("b.txt", FileStat(size, mtime, seen))  # a file the index never had
+
+
+def _age(corpus: Path, seconds: float = 3600) -> None:
+    """Set every file's modification time ``seconds`` back (by default older than RACY_NS)."""
+    past = time.time() - seconds
+    for path in corpus.rglob("*"):
+        if path.is_file():
+            os.utime(path, (past, past))
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sources of the files the build reads."""
+    seen: list[str] = []
+    real = qa.documents.load_document
+
+    def load_document(path: Path, source: str, settings: Settings) -> object:
+        seen.append(source)
+        return real(path, source, settings)
+
+    monkeypatch.setattr(qa.documents, "load_document", load_document)
+    return seen
+
+
+def test_nothing_changed_reads_no_file_and_writes_nothing(
+    corpus: Path, tmp_path: Path, hash_settings: Settings, reads: list[str]
+) -> None:
+    index = tmp_path / "index"
+    _age(corpus)
+    first = build_index(corpus, index, settings=hash_settings)
+    reads.clear()
+    again = build_index(corpus, index, settings=hash_settings)
+    assert reads == []
+    assert not again.wrote and again.generation == first.generation == current_generation(index)
+    assert (again.files, again.chunks, again.reused, again.embedded) == (
+        5,
+        first.chunks,
+        first.chunks,
+        0,
+    )
+    assert again.unchanged_files == 5 and not again.full
+    assert again.cleaning == first.cleaning and again.formats == first.formats
+
+
+def test_a_file_just_written_is_read_again(
+    corpus: Path, tmp_path: Path, hash_settings: Settings, reads: list[str]
+) -> None:
+    """Within RACY_NS of being looked at, a file's time cannot vouch for its bytes: it is read
+    again; when its bytes are as recorded, nothing is written."""
+    index = tmp_path / "index"
+    _age(corpus, -30)  # modified "in 30 s": racy for the whole test, however slow
+    first = build_index(corpus, index, settings=hash_settings)
+    reads.clear()
+    again = build_index(corpus, index, settings=hash_settings)
+    assert len(reads) == 5 and again.embedded == 0
+    assert not again.wrote and again.generation == first.generation
+    _age(corpus)  # now old: the next build reads every file and records that
+    reads.clear()
+    assert build_index(corpus, index, settings=hash_settings).wrote and len(reads) == 5
+    reads.clear()
+    assert not build_index(corpus, index, settings=hash_settings).wrote and reads == []
+
+
+def test_only_touched_and_changed_files_are_read(
+    corpus: Path, tmp_path: Path, hash_settings: Settings, reads: list[str]
+) -> None:
+    """One file touched (same bytes), one changed: only those two are read; the touched one
+    keeps its vectors; the index equals a build from scratch."""
+    index = tmp_path / "index"
+    _age(corpus)
+    first = build_index(corpus, index, settings=hash_settings)
+    (corpus / "001_1bde5f3f857fbb0b.txt").touch()
+    changed = corpus / "004_230749e99c2d62ef.txt"
+    changed.write_text(changed.read_text() + "\nCavendish also plans to ride a tandem.\n")
+    reads.clear()
+    again = build_index(corpus, index, settings=hash_settings)
+    assert sorted(reads) == ["001_1bde5f3f857fbb0b.txt", "004_230749e99c2d62ef.txt"]
+    assert again.wrote and again.generation != first.generation
+    assert (again.unchanged_files, again.changed_files) == (4, 1)
+
+    fresh = build_index(corpus, tmp_path / "fresh", settings=hash_settings)
+    got, want = load_index(index), load_index(tmp_path / "fresh")
+    assert [got.chunks.text(i) for i in range(fresh.chunks)] == [
+        want.chunks.text(i) for i in range(fresh.chunks)
+    ]
+    assert np.array_equal(got.chunks.columns, want.chunks.columns)
+    assert np.array_equal(got.vectors[:], want.vectors[:])
+    assert np.array_equal(got.sentence_vectors[:], want.sentence_vectors[:])
+    ignore = ("mtime_ns", "seen_ns")
+    assert [{k: v for k, v in vars(r).items() if k not in ignore} for r in got.documents] == [
+        {k: v for k, v in vars(r).items() if k not in ignore} for r in want.documents
+    ]
+
+
+def test_a_kept_web_page_keeps_its_stored_text(
+    tmp_path: Path, hash_settings: Settings, reads: list[str]
+) -> None:
+    """A web page not read again still has its extracted text in the new generation."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    page = next(DATA.rglob("*.html"))
+    shutil.copy(page, corpus / "page.html")
+    (corpus / "notes.txt").write_text("Tandem bikes carry two riders.\n", encoding="utf-8")
+    _age(corpus)
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=hash_settings)
+    before = document_text("page.html", index_dir=index)
+    (corpus / "notes.txt").write_text("Tandem bikes carry two riders, or three.\n")
+    reads.clear()
+    report = build_index(corpus, index, settings=hash_settings)
+    assert reads == ["notes.txt"] and report.wrote
+    assert document_text("page.html", index_dir=index) == before
+
+
+def test_a_new_skipped_file_or_a_moved_corpus_is_written(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    _age(corpus)
+    build_index(corpus, index, settings=hash_settings)
+    (corpus / "empty.txt").write_text("")
+    report = build_index(corpus, index, settings=hash_settings)
+    assert report.wrote and report.skipped == ("empty.txt: empty file",)
+    assert load_index(index).manifest.skipped == {"empty.txt": "empty file"}
+    moved = tmp_path / "moved"
+    corpus.rename(moved)
+    report = build_index(moved, index, settings=hash_settings)
+    assert report.wrote and load_index(index).manifest.corpus_dir == str(moved.resolve())

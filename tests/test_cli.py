@@ -41,6 +41,9 @@ def test_build_prints_counts(corpus: Path, tmp_path: Path, built: Path) -> None:
     report = json.loads(again.stdout)
     assert report["embedded"] == 0 and report["reused"] == report["chunks"] > 0
     text = qa("build", "--corpus", str(corpus), "--index", str(built), cwd=tmp_path)
+    assert "Index is up to date: 5 files" in text.stdout and "nothing changed" in text.stdout
+    (corpus / "001_1bde5f3f857fbb0b.txt").touch()  # read again, its vectors reused
+    text = qa("build", "--corpus", str(corpus), "--index", str(built), cwd=tmp_path)
     assert "Indexed 5 files" in text.stdout and "0 embedded" in text.stdout
 
 

@@ -451,9 +451,12 @@ def _kill_during(
     """Start `qa build`; SIGKILL it once ``phase`` is a fraction ``at`` done. Returns the last
     phase it reported, its exit code and how long it ran. The build is a full one (every file
     re-read, re-chunked and re-embedded), except for a kill while writing: there an
-    incremental build, which reaches the writing sooner (nothing to embed), writes the same."""
+    incremental build, which reaches the writing sooner (nothing to embed), writes the same
+    (a file is touched first: with nothing changed, nothing would be written)."""
     cmd = [sys.executable, str(OBSERVED), "build", "--corpus", str(corpus), "--index", str(index)]
     cmd += ["-q"] if phase == "write" else ["-q", "--full"]
+    if phase == "write":  # a touched file is read again and a generation written
+        min(p for p in corpus.iterdir() if p.is_file()).touch()
     start = time.monotonic()
     proc = subprocess.Popen(
         cmd, env=env(), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
