@@ -119,10 +119,13 @@ def _scale_rows(results: dict[int, dict[str, Any]]) -> list[str]:
 
 def _build_rows(build: dict[str, Any]) -> list[str]:
     rounds, unchanged = build["rounds"], build["unchanged_rebuild"]
+    one, one_fresh = build["one_percent_rebuild"], build["one_percent_rebuild_fresh"]
+    full_fresh = build["full_build_fresh"]
     ratio = _range([r["ratio"] for r in rounds], ".2f")
     return [
         f"{build['docs']} SciFact abstracts, {rounds[0]['texts']:,} texts embedded "
-        f"(chunks and their sentences); {len(rounds)} rounds, median (range):",
+        f"(chunks and their sentences); {len(rounds)} rounds, median (range). Rebuilds are "
+        "compared with the fastest full build of the rounds (model loaded).",
         "",
         "| | value | target |",
         "|---|---|---|",
@@ -130,9 +133,19 @@ def _build_rows(build: dict[str, Any]) -> list[str]:
         f"| bare `model.encode` of the same texts, texts/s | "
         f"{_range([r['bare_texts_per_s'] for r in rounds], '.0f')} | |",
         f"| build throughput / bare encode | {ratio} | ≥ 0.9 |",
+        f"| 1% rebuild ({one['files']} files changed, {one['embedded']} texts embedded), s, "
+        f"model loaded | {one['seconds']:.2f} | |",
+        f"| 1% rebuild / full build | {one['share_of_full_build']:.1%} | ≤ 3% (on an H100) |",
+        f"| 1% rebuild in a new process (imports and model load included), s | "
+        f"{one_fresh['seconds']:.2f} ({one_fresh['share_of_full_build']:.1%} of a full "
+        "build) | |",
         f"| unchanged rebuild, s (new process, imports included) | {unchanged['seconds']:.2f} | |",
-        f"| unchanged rebuild / full build | {unchanged['share_of_full_build']:.1%} | ≤ 1% |",
-        f"| unchanged rebuild imported torch | {unchanged['torch_imported']} | False |",
+        f"| unchanged rebuild / full build | {unchanged['share_of_full_build']:.2%} | ≤ 1% |",
+        f"| unchanged rebuild imported torch; wrote a generation | "
+        f"{unchanged['torch_imported']}; {unchanged['wrote']} | False; False |",
+        f"| peak memory (RSS), MB: full build in a new process; 1% rebuild; unchanged | "
+        f"{full_fresh['peak_rss_mb']:.0f}; {one_fresh['peak_rss_mb']:.0f}; "
+        f"{unchanged['peak_rss_mb']:.0f} | |",
     ]  # fmt: skip
 
 
