@@ -39,14 +39,21 @@ from typing import Any
 SCIFACT = Path("/work/shared/datasets/scifact")
 
 _REBUILD = """
-import json, resource, sys, time
+import json, sys, time
+
+def peak_mb():  # VmHWM: this process's own peak (ru_maxrss keeps the forking parent's)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
 t = time.perf_counter()
 from qa import build_index
 report = build_index(sys.argv[1], sys.argv[2], full=sys.argv[3] == "full")
 print(json.dumps({"seconds": time.perf_counter() - t, "embedded": report.embedded,
                   "embedded_sentences": report.embedded_sentences, "wrote": report.wrote,
                   "torch_imported": "torch" in sys.modules,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_mb()}))
 """
 HOUR = 3600
 

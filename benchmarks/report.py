@@ -154,6 +154,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(".bench"))
     parser.add_argument("--million", action="store_true", help="also the 1M-chunk scale run")
     parser.add_argument("--reuse", action="store_true", help="take saved figures where there are")
+    parser.add_argument(
+        "--base-index",
+        help="a qa index of SciFact whose vectors the scale runs perturb (make bench uses the "
+        "one `qa eval --beir` builds; without it, 3,000 abstracts are embedded, which at 1M "
+        "makes 333 near-copies of each vector and a much harder recall test)",
+    )
     args = parser.parse_args()
     work, reuse = args.work, args.reuse
     sizes = [100_000, 1_000_000] if args.million else [100_000]
@@ -166,6 +172,7 @@ def main() -> None:
             str(n),
             "--work",
             str(work),
+            *(["--base-index", args.base_index] if args.base_index else []),
         )
         for n in sizes
     }
@@ -180,12 +187,12 @@ def main() -> None:
         "",
         "## Scale (`benchmarks/scale.py`)",
         "",
-        "Synthetic indexes written by `qa.index`: SciFact chunk and sentence embeddings",
-        "(all-MiniLM-L6-v2) perturbed to N rows, SciFact sentences as texts (4 a chunk, 2 chunks",
-        "a document), 200 SciFact claims as questions. Each column: 3 fresh processes, median",
-        "(range). Memory: resident set beyond the process with the model loaded; memory-mapped",
-        "index pages are page cache the kernel can take back, the anonymous part is the",
-        "process's own.",
+        "Synthetic indexes written by `qa.index`: the chunk and sentence embeddings of the",
+        "SciFact index `qa eval --beir` builds (all-MiniLM-L6-v2) perturbed to N rows, SciFact",
+        "sentences as texts (4 a chunk, 2 chunks a document), 200 SciFact claims as questions.",
+        "Each column: 3 fresh processes, median (range). Memory: resident set beyond the",
+        "process with the model loaded; memory-mapped index pages are page cache the kernel",
+        "can take back, the anonymous part is the process's own.",
         "",
         *_scale_rows(scale),
         "",

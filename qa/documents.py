@@ -256,7 +256,8 @@ def load_corpus(
             progress(n, len(paths))
         source = path.relative_to(root).as_posix()
         stat = _stat(path)
-        if stat is not None and keep is not None and keep(source, stat):
+        # (Over the size limit, it is read, to be skipped: the limit may have been lowered.)
+        if stat and keep and stat.bytes <= settings.max_file_bytes and keep(source, stat):
             kept.append(source)
             stats[source] = stat
             continue

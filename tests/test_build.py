@@ -211,3 +211,16 @@ def test_a_new_skipped_file_or_a_moved_corpus_is_written(
     corpus.rename(moved)
     report = build_index(moved, index, settings=hash_settings)
     assert report.wrote and load_index(index).manifest.corpus_dir == str(moved.resolve())
+
+
+def test_a_lowered_size_limit_applies_to_unchanged_files(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    index = tmp_path / "index"
+    _age(corpus)
+    build_index(corpus, index, settings=hash_settings)
+    big = max(corpus.iterdir(), key=lambda p: p.stat().st_size)
+    smaller = hash_settings.with_(max_file_bytes=big.stat().st_size - 1)
+    report = build_index(corpus, index, settings=smaller)
+    assert report.wrote and report.files == 4
+    assert any(s.startswith(f"{big.name}: too large") for s in report.skipped)
