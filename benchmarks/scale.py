@@ -207,12 +207,14 @@ def measure(index_dir: Path, queries: int) -> dict[str, Any]:
 
     from qa import search
     from qa.config import DEFAULT_MODEL, Settings
-    from qa.embedding import get_embedder
+    from qa.embedding import get_query_embedder
     from qa.query import _load  # what search() calls first: timed alone here
 
     settings = Settings(model=DEFAULT_MODEL)
     memory = {"start": _memory_mb()}
-    embedder = get_embedder(DEFAULT_MODEL)
+    # The encoder search() itself uses (qa.bert's, no torch): the floor, and the model's
+    # memory, are those of the real query path.
+    embedder = get_query_embedder(DEFAULT_MODEL)
     claims = _claims(queries)
     vectors = embedder.encode(claims)
     memory["model"] = _memory_mb()
