@@ -243,11 +243,11 @@ def answer_signals(
 def _signals(q: str, k: int, loaded: _Loaded, embedder: Embedder, settings: Settings) -> Signals:
     """answer_signals() over one loaded index (a rebuild meanwhile cannot mix two)."""
     keyword = loaded.index.keyword
-    # Words no article holds are embedded with the question (one model call), to tell a
-    # paraphrase from a real gap.
+    # Words no article holds are embedded too, to tell a paraphrase from a real gap: apart
+    # from the question, as a batch is padded to its longest text (a few words cost little
+    # padded to each other, and much padded to the question).
     unknown = _answer.unknown_words(q, keyword.vocabulary, keyword.stems)
-    vectors = embedder.encode([q, *unknown])
-    vector = vectors[0]
+    vector = embedder.encode([q])[0]
     hits = _hits(loaded, q, vector, k, settings)
     choice = _answer.choose(
         q,
@@ -260,7 +260,8 @@ def _signals(q: str, k: int, loaded: _Loaded, embedder: Embedder, settings: Sett
     similarity: list[float] = []
     if unknown:
         sentences = np.vstack([loaded.index.sentences(h.chunk_id)[2] for h in hits])
-        similarity = [float(s) for s in (sentences @ vectors[1:].T).max(axis=0)]
+        words = embedder.encode(unknown)
+        similarity = [float(s) for s in (sentences @ words.T).max(axis=0)]
     missing = _answer.missing_terms(q, [h.text for h in hits], keyword.stems, unknown, similarity)
     unheard = _answer.unheard(q, missing, keyword.vocabulary, keyword.stems)
     features: dict[str, float] = {}
