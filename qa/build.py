@@ -129,23 +129,26 @@ def unchanged_file(known: Mapping[str, DocumentRecord]) -> KeepFn:
         old = known.get(source)
         return (
             old is not None
-            and old.bytes == stat.bytes
-            and old.mtime_ns == stat.mtime_ns
-            and old.mtime_ns < old.seen_ns - RACY_NS
+            and (old.bytes, old.mtime_ns) == (stat.bytes, stat.mtime_ns)
+            and _settled(old.mtime_ns, old.seen_ns)
         )
 
     return keep
 
 
-def _as_recorded(doc: Document, stat: FileStat | None, old: DocumentRecord | None) -> bool:
+def _settled(mtime_ns: int, seen_ns: int) -> bool:
+    """Whether a file's modification time, looked at when seen_ns, can vouch for its bytes."""
+    return mtime_ns < seen_ns - RACY_NS
+
+
+def _as_recorded(doc: Document, stat: FileStat, old: DocumentRecord | None) -> bool:
     """Whether a file that was read is byte for byte as the index records it, and a new
     record would still not let the next build skip it (its time is still too recent)."""
     return (
         old is not None
-        and stat is not None
         and (old.sha256, old.text_sha256) == (doc.sha256, _text_sha256(doc.text))
         and (old.bytes, old.mtime_ns) == (stat.bytes, stat.mtime_ns)
-        and stat.mtime_ns >= stat.seen_ns - RACY_NS
+        and not _settled(stat.mtime_ns, stat.seen_ns)
     )
 
 
@@ -155,8 +158,7 @@ def _nothing_changed(corpus: Corpus, known: dict[str, DocumentRecord], live: Man
         # Files kept or read as recorded are known ones: with as many, the same set.
         len(corpus.kept) + len(corpus.documents) == len(known)
         and all(
-            _as_recorded(d, corpus.stats.get(d.source), known.get(d.source))
-            for d in corpus.documents
+            _as_recorded(d, corpus.stats[d.source], known.get(d.source)) for d in corpus.documents
         )
         and dict(live.skipped) == _skipped(corpus)
         and live.corpus_dir == str(corpus.root)
@@ -257,12 +259,9 @@ def _note_cleaning(plan: _Plan, stats: CleaningStats) -> None:
 
 
 def _record(
-    plan: _Plan, doc: Document, stat: FileStat | None, root: Path, first: int, first_sentence: int
+    plan: _Plan, doc: Document, stat: FileStat, text_sha256: str, first: int, first_sentence: int
 ) -> None:
     """Record a planned document: its rows, what its reader found, what cleaning removed."""
-    if stat is None:  # it could be read but not stat-ed: odd, but keep it
-        st = (root / doc.source).stat()
-        stat = FileStat(st.st_size, st.st_mtime_ns, 0)
     stats = _cleaning(doc)
     _note_cleaning(plan, stats)
     stored = None if doc.plain else f"{doc.sha256}.txt"  # by content: copies share it
@@ -291,7 +290,7 @@ def _record(
         pages=doc.pages,
         sections=doc.sections,
         text=stored,
-        text_sha256=_text_sha256(doc.text),
+        text_sha256=text_sha256,
         seen_ns=stat.seen_ns,
     )
 
@@ -329,8 +328,9 @@ def _plan(
         doc = entry
         first, first_sentence = len(plan.chunks), len(plan.sentence_spans)
         old = by_hash.get(doc.sha256)
+        text_sha256 = _text_sha256(doc.text)
         # The same file may read differently now (a reader changed): then it is chunked anew.
-        if previous is not None and old is not None and old.text_sha256 == _text_sha256(doc.text):
+        if previous is not None and old is not None and old.text_sha256 == text_sha256:
             _reuse(plan, doc, old, previous)
             plan.unchanged_files += 1
         else:
@@ -340,7 +340,7 @@ def _plan(
                 plan.changed_files += 1
             else:
                 plan.new_files += 1
-        _record(plan, doc, corpus.stats.get(doc.source), corpus.root, first, first_sentence)
+        _record(plan, doc, corpus.stats[doc.source], text_sha256, first, first_sentence)
     return plan
 
 

@@ -69,7 +69,7 @@ class Corpus:
     skipped: tuple[Skipped, ...]
     warnings: tuple[str, ...]
     kept: tuple[str, ...] = ()  # files not read, as ``keep`` vouched for them
-    stats: Mapping[str, FileStat] = field(default_factory=dict)  # of the documents and kept
+    stats: Mapping[str, FileStat] = field(default_factory=dict)  # of every document and kept
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -159,6 +159,10 @@ def discover(root: Path, settings: Settings) -> list[Path]:
     return scan(root, settings)[0]
 
 
+def _unreadable(exc: OSError) -> DocumentUnreadable:
+    return DocumentUnreadable(f"unreadable ({exc.strerror or exc})")
+
+
 def _read(path: Path, settings: Settings) -> bytes:
     try:
         size = path.stat().st_size
@@ -166,7 +170,7 @@ def _read(path: Path, settings: Settings) -> bytes:
             raise DocumentSkipped(f"too large ({size:,} bytes; limit {settings.max_file_bytes:,})")
         data = path.read_bytes()
     except OSError as exc:
-        raise DocumentUnreadable(f"unreadable ({exc.strerror or exc})") from exc
+        raise _unreadable(exc) from exc
     if not data.strip():
         raise DocumentSkipped("empty file")
     return data
@@ -227,12 +231,13 @@ def corpus_folder(corpus_dir: str | Path) -> Path:
     return root
 
 
-def _stat(path: Path) -> FileStat | None:
+def _stat(path: Path) -> FileStat:
+    """A file's stat, taken before its bytes are read; raises DocumentUnreadable."""
     seen = time.time_ns()
     try:
         st = path.stat()
-    except OSError:
-        return None  # reading it says why
+    except OSError as exc:
+        raise _unreadable(exc) from exc
     return FileStat(st.st_size, st.st_mtime_ns, seen)
 
 
@@ -255,20 +260,19 @@ def load_corpus(
         if progress:
             progress(n, len(paths))
         source = path.relative_to(root).as_posix()
-        stat = _stat(path)
-        # (Over the size limit, it is read, to be skipped: the limit may have been lowered.)
-        if stat and keep and stat.bytes <= settings.max_file_bytes and keep(source, stat):
-            kept.append(source)
-            stats[source] = stat
-            continue
         try:
+            stat = _stat(path)
+            # (Over the size limit, it is read, to be skipped: the limit may have been lowered.)
+            if keep and stat.bytes <= settings.max_file_bytes and keep(source, stat):
+                kept.append(source)
+                stats[source] = stat
+                continue
             doc, warning = load_document(path, source, settings)
         except DocumentSkipped as exc:
             skipped.append(Skipped(source, str(exc), isinstance(exc, DocumentUnreadable)))
             continue
         docs.append(doc)
-        if stat is not None:
-            stats[source] = stat
+        stats[source] = stat
         if warning:
             warnings.append(f"{source}: {warning}")
     if progress:
