@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
@@ -63,6 +64,13 @@ def env() -> dict[str, str]:
 
 def qa_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "qa", *args]
+
+
+def run_qa(cwd: Path, *args: str, timeout: int = 120, **kwargs: Any) -> CompletedProcess[str]:
+    """Run `qa ARGS` in cwd with the hashing model, its output captured as text."""
+    return subprocess.run(
+        qa_cmd(*args), env=env(), cwd=cwd, capture_output=True, text=True, timeout=timeout, **kwargs
+    )
 
 
 def answers(index: Path, questions: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -134,13 +142,8 @@ def test_second_build_exits_with_one_line_while_the_lock_is_held(tmp_path: Path)
     build_index(SEEDS, index, settings=HASH)
     before = current_generation(index)
     with build_lock(index):  # a build in another process, as far as `qa build` can tell
-        done = subprocess.run(
-            qa_cmd("build", "--full", "--corpus", str(SEEDS), "--index", str(index), "-q"),
-            env=env(),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        done = run_qa(
+            tmp_path, "build", "--full", "--corpus", str(SEEDS), "--index", str(index), "-q"
         )
     assert done.returncode == 1
     line = _one_line_error(done.stderr)
@@ -302,14 +305,7 @@ def test_cli_reports_a_full_disk_in_one_line(
 
 
 def _ask_json(index: Path, cwd: Path) -> Any:
-    done = subprocess.run(
-        qa_cmd("ask", SEED_QUESTIONS[0], "-k", "3", "--index", str(index), "--json"),
-        env=env(),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_qa(cwd, "ask", SEED_QUESTIONS[0], "-k", "3", "--index", str(index), "--json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -326,13 +322,15 @@ def test_file_size_limit_mid_build_is_one_line_and_old_index_stays(tmp_path: Pat
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
         resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
 
-    done = subprocess.run(
-        qa_cmd("build", "--full", "--corpus", str(SEEDS), "--index", str(index), "-q"),
-        env=env(),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = run_qa(
+        tmp_path,
+        "build",
+        "--full",
+        "--corpus",
+        str(SEEDS),
+        "--index",
+        str(index),
+        "-q",
         preexec_fn=limited,
     )
     assert done.returncode == 1
@@ -411,13 +409,8 @@ def test_read_only_index_folder(tmp_path: Path) -> None:
     if os.geteuid() != 0:  # an ordinary user: the folder's mode is enough
         index.chmod(0o555)
         try:
-            done = subprocess.run(
-                qa_cmd("build", "--full", "--corpus", str(SEEDS), "--index", str(index), "-q"),
-                env=env(),
-                cwd=tmp_path,
-                capture_output=True,
-                text=True,
-                timeout=120,
+            done = run_qa(
+                tmp_path, "build", "--full", "--corpus", str(SEEDS), "--index", str(index), "-q"
             )
         finally:
             index.chmod(0o755)
@@ -566,12 +559,15 @@ def test_a_build_killed_at_80_percent_resumes(big_corpus: Path, tmp_path: Path) 
     last, rc, _ = _kill_during(big_corpus, index, "embed", 0.8, tmp_path)
     assert (last, rc) == ("embed", -signal.SIGKILL)
     assert current_generation(index) is None  # nothing was live, and nothing half-written is
-    done = subprocess.run(
-        qa_cmd("build", "--full", "--json", "--corpus", str(big_corpus), "--index", str(index)),
-        env=env(),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
+    done = run_qa(
+        tmp_path,
+        "build",
+        "--full",
+        "--json",
+        "--corpus",
+        str(big_corpus),
+        "--index",
+        str(index),
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
@@ -634,13 +630,8 @@ def test_rebuild_while_serving(corpus: Path, tmp_path: Path) -> None:
             time.sleep(0.05)
         (corpus / "zeppelin.txt").write_text(NEW_ARTICLE, encoding="utf-8")
         rebuild_started = time.monotonic()
-        rebuild = subprocess.run(
-            qa_cmd("build", "--full", "--corpus", str(corpus), "--index", str(index), "-q"),
-            env=env(),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        rebuild = run_qa(
+            tmp_path, "build", "--full", "--corpus", str(corpus), "--index", str(index), "-q"
         )
         rebuilt_at = time.monotonic()
         during = len(replies)
