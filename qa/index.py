@@ -48,7 +48,7 @@ from .manifest import (
     document_to_json,
 )
 from .store import TEXTS, check, read_manifest, write_generation
-from .types import Chunk, Span, page_at, section_at
+from .types import Chunk, Span
 
 DOCUMENTS = "documents.jsonl"
 DOCUMENT_LINES = "documents.npy"
@@ -264,8 +264,8 @@ class ChunkTable:
             doc.sha256,
             int(self.columns[SENTENCE_START, row]),
             int(self.columns[SENTENCE_END, row]),
-            page_at(doc.pages, start),
-            section_at(doc.sections, start),
+            doc.page_at(start),
+            doc.section_at(start),
         )
 
 

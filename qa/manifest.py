@@ -17,7 +17,7 @@ from typing import Any
 
 from .config import SCHEMA_VERSION
 from .errors import IndexCorruptError, IndexMismatchError
-from .types import Section, page_at, section_at
+from .types import Paged, Section
 
 FILE = "manifest.json"
 _REBUILD = "rebuild with `qa build --full`"
@@ -44,7 +44,7 @@ class Boilerplate:
 
 
 @dataclass(frozen=True)
-class DocumentRecord:
+class DocumentRecord(Paged):
     """One indexed file: where its rows are, what its reader found, and how to spot a change."""
 
     source: str  # path relative to the corpus folder
@@ -69,12 +69,6 @@ class DocumentRecord:
     # is that close to it may have changed since without its size or time moving
     # (timestamps are coarse), so a rebuild reads it again (qa.build.unchanged_file).
     seen_ns: int = 0
-
-    def page_at(self, offset: int) -> int | None:
-        return page_at(self.pages, offset)
-
-    def section_at(self, offset: int) -> str | None:
-        return section_at(self.sections, offset)
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,6 @@ from .types import (
     Hit,
     RemovedSpan,
     RemovedText,
-    page_at,
-    section_at,
 )
 
 
@@ -273,7 +271,7 @@ def _signals(q: str, k: int, loaded: _Loaded, embedder: Embedder, settings: Sett
 
 def _place(record: DocumentRecord, offset: int) -> dict[str, Any]:
     """The page and section of an indexed document at an offset."""
-    return {"page": page_at(record.pages, offset), "section": section_at(record.sections, offset)}
+    return {"page": record.page_at(offset), "section": record.section_at(offset)}
 
 
 def _extractive(signals: Signals, settings: Settings, index: StoredIndex) -> Answer:

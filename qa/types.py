@@ -35,6 +35,19 @@ def section_at(sections: tuple[Section, ...] | list[Section], offset: int) -> st
     return sections[i - 1].title if i else None
 
 
+class Paged:
+    """A text with page starts and headings: the page and section of an offset in it."""
+
+    pages: tuple[int, ...]
+    sections: tuple[Section, ...]
+
+    def page_at(self, offset: int) -> int | None:
+        return page_at(self.pages, offset)
+
+    def section_at(self, offset: int) -> str | None:
+        return section_at(self.sections, offset)
+
+
 @dataclass(frozen=True, order=True)
 class Span:
     """A half-open character range ``[start, end)``."""
@@ -54,7 +67,7 @@ class Span:
 
 
 @dataclass(frozen=True)
-class Document:
+class Document(Paged):
     """One article: its full text and the spans of it that are article content."""
 
     source: str  # path relative to the corpus folder, with "/" separators
@@ -76,12 +89,6 @@ class Document:
     def content(self) -> str:
         """The cleaned article: its content segments joined by blank lines."""
         return "\n\n".join(s.of(self.text) for s in self.segments)
-
-    def page_at(self, offset: int) -> int | None:
-        return page_at(self.pages, offset)
-
-    def section_at(self, offset: int) -> str | None:
-        return section_at(self.sections, offset)
 
 
 @dataclass(frozen=True)
@@ -233,7 +240,7 @@ class RemovedText:
 
 
 @dataclass(frozen=True)
-class DocumentText:
+class DocumentText(Paged):
     """The text of one indexed file that offsets point into, with what its reader found."""
 
     source: str
@@ -246,12 +253,6 @@ class DocumentText:
     pages: tuple[int, ...] = ()  # start offset of each page
     sections: tuple[Section, ...] = ()
     stored: bool = False  # True: extracted text kept in the index; False: read from the file
-
-    def page_at(self, offset: int) -> int | None:
-        return page_at(self.pages, offset)
-
-    def section_at(self, offset: int) -> str | None:
-        return section_at(self.sections, offset)
 
 
 @dataclass(frozen=True)
