@@ -21,11 +21,11 @@ import numpy as np
 
 from .checkpoint import discard as discard_checkpoint
 from .checkpoint import encode_resumable
-from .chunking import chunk_document
+from .chunking import Chunked, chunk_document
 from .cleaning import visible_chars
 from .config import WARN_REMOVED_SHARE, Settings, settings_or_env
 from .documents import Corpus, FileStat, KeepFn, Skipped, corpus_folder, load_corpus
-from .embedding import get_embedder
+from .embedding import default_batch_size, get_embedder, preload
 from .errors import IndexError_, IndexNotFoundError
 from .index import (
     END,
@@ -39,8 +39,9 @@ from .index import (
     open_documents,
     save_index,
 )
-from .keyword import DESCRIPTION, KeywordIndex
+from .keyword import DESCRIPTION, KeywordIndex, keyword_index_later
 from .manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
+from .pool import Workers
 from .readers import FORMATS, format_of
 from .store import build_lock, read_stored_text
 from .tokens import token_counter
@@ -202,12 +203,18 @@ def _reuse(
     plan.reused += old.chunks
 
 
-def _chunk(plan: _Plan, doc: Document, settings: Settings, count: Callable[[str], int]) -> None:
-    """Chunk a new or changed document; its chunks and sentences are to be embedded."""
-    first_sentence = len(plan.sentence_spans)
-    chunked = chunk_document(
+def _chunked(job: tuple[Document, Settings]) -> Chunked:
+    """A document's chunks and sentences (it may run in a worker process)."""
+    doc, settings = job
+    count = token_counter(settings.encoding)  # loaded once a process
+    return chunk_document(
         doc.text, doc.segments, count, settings.chunk_tokens, settings.chunk_overlap
     )
+
+
+def _chunk(plan: _Plan, doc: Document, chunked: Chunked) -> None:
+    """Plan a new or changed document's chunks; they and their sentences are to be embedded."""
+    first_sentence = len(plan.sentence_spans)
     for unit in chunked.units:
         plan.sentence_spans.append((unit.start, unit.end))
         plan.sentence_from.append(-1)
@@ -312,12 +319,23 @@ def _plan(
     previous: StoredIndex | None,
     old_docs: dict[str, DocumentRecord],
     settings: Settings,
+    workers: Workers,
 ) -> _Plan:
     """Lay out the new index: reuse what is unchanged in the previous one (whose documents
-    are old_docs), chunk what is new or changed, in the order of the files' names."""
+    are old_docs), chunk what is new or changed (by ``workers``), in the order of the files'
+    names."""
     plan = _Plan()
     by_hash = {record.sha256: record for record in old_docs.values()}
-    count = None  # the tokenizer loads only when a document is chunked
+    text_sha256 = {doc.source: _text_sha256(doc.text) for doc in corpus.documents}
+
+    def reusable(doc: Document) -> DocumentRecord | None:
+        # The same file may read differently now (a reader changed): then it is chunked anew.
+        old = by_hash.get(doc.sha256) if previous is not None else None
+        return old if old is not None and old.text_sha256 == text_sha256[doc.source] else None
+
+    new = [doc for doc in corpus.documents if reusable(doc) is None]
+    jobs = [(doc, settings) for doc in new]
+    chunked = dict(zip([d.source for d in new], workers.map(_chunked, jobs), strict=True))
     entries: list[Document | DocumentRecord] = [*corpus.documents]
     entries += [old_docs[source] for source in corpus.kept]
     for entry in sorted(entries, key=lambda e: e.source):
@@ -327,20 +345,18 @@ def _plan(
             continue
         doc = entry
         first, first_sentence = len(plan.chunks), len(plan.sentence_spans)
-        old = by_hash.get(doc.sha256)
-        text_sha256 = _text_sha256(doc.text)
-        # The same file may read differently now (a reader changed): then it is chunked anew.
-        if previous is not None and old is not None and old.text_sha256 == text_sha256:
+        old = reusable(doc)
+        if old is not None:
+            assert previous is not None
             _reuse(plan, doc, old, previous)
             plan.unchanged_files += 1
         else:
-            count = count or token_counter(settings.encoding)
-            _chunk(plan, doc, settings, count)
+            _chunk(plan, doc, chunked[doc.source])
             if doc.source in old_docs:
                 plan.changed_files += 1
             else:
                 plan.new_files += 1
-        _record(plan, doc, corpus.stats[doc.source], text_sha256, first, first_sentence)
+        _record(plan, doc, corpus.stats[doc.source], text_sha256[doc.source], first, first_sentence)
     return plan
 
 
@@ -408,7 +424,8 @@ def _embed(
             progress(done, len(texts))
 
     step(0)
-    both, resumed = encode_resumable(embedder, texts, index_path, settings.batch_size, step)
+    batch = settings.batch_size or default_batch_size(embedder.device)
+    both, resumed = encode_resumable(embedder, texts, index_path, batch, step)
     vectors[todo] = both[: len(todo)]
     sentence_vectors[todo_s] = both[len(todo) :]
     truncated = sum(1 for n in embedder.token_counts(chunk_texts) if n > embedder.max_tokens)
@@ -424,6 +441,7 @@ def _write(
     corpus: Corpus,
     plan: _Plan,
     embedded: _Embedded,
+    keyword: KeywordIndex,
     settings: Settings,
     progress: ProgressFn | None,
 ) -> str:
@@ -443,7 +461,7 @@ def _write(
         documents=list(plan.documents.values()),
         chunks=plan.chunks,
         vectors=embedded.vectors,
-        keyword=KeywordIndex.build([indexed_text(c, settings) for c in plan.chunks]),
+        keyword=keyword,
         sentence_spans=np.array(plan.sentence_spans, dtype=np.int64).reshape(-1, 2),
         sentence_vectors=embedded.sentence_vectors,
         texts=plan.texts,
@@ -491,12 +509,15 @@ def _inputs(
     settings: Settings,
     read: ProgressFn | None,
     warnings: list[str],
+    workers: Workers,
 ) -> tuple[Corpus, Manifest | None, dict[str, DocumentRecord], str]:
     """The corpus; the live index's manifest and documents when its vectors can be reused
     (files unchanged since it was built are not read again); and why a full build happens."""
     live, old_docs, reason = _live(index_path, full, settings, warnings)
+    if live is None:  # everything is to be embedded: the model loads while files are read
+        preload(settings.model, settings.device)
     keep = unchanged_file(old_docs) if live is not None else None
-    return load_corpus(root, settings, read, keep), live, old_docs, reason
+    return load_corpus(root, settings, read, keep, workers), live, old_docs, reason
 
 
 def _load_previous(index_path: Path, warnings: list[str]) -> StoredIndex | None:
@@ -541,21 +562,30 @@ def build_index(
     index_path = Path(index_dir).expanduser()
     root = corpus_folder(Path(corpus_dir))  # raises before anything is touched
     read = _phase(phases, "read")
-    with build_lock(index_path):
+    with build_lock(index_path), Workers() as workers:
         warnings: list[str] = []
-        corpus, live, old_docs, reason = _inputs(root, index_path, full, settings, read, warnings)
+        corpus, live, old_docs, reason = _inputs(
+            root, index_path, full, settings, read, warnings, workers
+        )
         if live is not None and _nothing_changed(corpus, old_docs, live):
             plan = _unchanged_plan(old_docs)
             return _report(
                 plan, None, corpus, old_docs, warnings, reason, live.generation, t0, index_path
             )
+        known = {record.sha256 for record in old_docs.values()}
+        if live is not None and any(doc.sha256 not in known for doc in corpus.documents):
+            preload(settings.model, settings.device)  # while the previous index loads
         previous = None if live is None else _load_previous(index_path, warnings)
         if live is not None and previous is None:  # its files failed to load after all
-            corpus, old_docs, reason = load_corpus(root, settings, read), {}, warnings[-1]
-        plan = _plan(corpus, previous, old_docs, settings)
+            corpus = load_corpus(root, settings, read, workers=workers)
+            old_docs, reason = {}, warnings[-1]
+        plan = _plan(corpus, previous, old_docs, settings, workers)
+        texts = [indexed_text(c, settings) for c in plan.chunks]
+        keywords = keyword_index_later(texts, workers)  # built while the model embeds
         follow = _both(progress, _phase(phases, "embed"))
         embedded = _embed(plan, previous, index_path, settings, follow)
-        generation = _write(index_path, corpus, plan, embedded, settings, _phase(phases, "write"))
+        write = _phase(phases, "write")
+        generation = _write(index_path, corpus, plan, embedded, keywords(), settings, write)
         discard_checkpoint(index_path)
     return _report(plan, embedded, corpus, old_docs, warnings, reason, generation, t0, index_path)
 

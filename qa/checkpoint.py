@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 FOLDER = "checkpoint"
 META = "meta.json"
-BATCH_TEXTS = 2048  # texts embedded between two saves: the most a kill can cost
+BATCH_TEXTS = 2048  # texts embedded between two saves, at 64 a batch: the most a kill can cost
 _DIGEST = 32
 
 
@@ -148,8 +148,9 @@ def encode_resumable(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors of texts: those a killed build saved are taken back, the rest embedded, longest
-    first, and saved every BATCH_TEXTS texts. Each distinct text is embedded once. Returns the
-    vectors and how many texts were taken back."""
+    first, and saved every BATCH_TEXTS texts (more with a GPU's larger batches: the feeding
+    pipeline of qa.feed restarts at each save). Each distinct text is embedded once. Returns
+    the vectors and how many texts were taken back."""
     checkpoint = Checkpoint(index_dir, embedder.model_id, embedder.dimension)
     found, out = checkpoint.take(texts)
     if progress:
@@ -159,8 +160,9 @@ def encode_resumable(
     for i in missing:
         first.setdefault(texts[i], i)
     todo = sorted(first, key=len, reverse=True)
-    for start in range(0, len(todo), BATCH_TEXTS):
-        batch = todo[start : start + BATCH_TEXTS]
+    per_save = BATCH_TEXTS * max(1, batch_size // 64)
+    for start in range(0, len(todo), per_save):
+        batch = todo[start : start + per_save]
         vectors = embedder.encode(batch, batch_size, progress=progress)
         out[[first[t] for t in batch]] = vectors
         checkpoint.save(batch, vectors)

@@ -150,7 +150,11 @@ def cli() -> None:
 )
 @click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
 @click.option("--full", is_flag=True, help="Re-embed everything instead of only what changed.")
-@click.option("--device", default=None, help="Torch device for embedding (cpu, cuda, ...).")
+@click.option(
+    "--device",
+    default=None,
+    help="Torch device for embedding (cpu, cuda, ...); default: a CUDA GPU when present (float16).",
+)
 @click.option(
     "--clean",
     type=click.Choice(CLEAN_MODES),

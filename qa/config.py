@@ -53,8 +53,9 @@ class Settings:
     """Everything that decides what an index contains and how it is queried."""
 
     model: str = DEFAULT_MODEL
-    device: str | None = None  # "cpu", "cuda", ... ; None lets sentence-transformers choose
-    batch_size: int = 64
+    # "cpu", "cuda", ... ; None: a CUDA GPU when there is one (sentence-transformers' choice)
+    device: str | None = None
+    batch_size: int | None = None  # texts per model call; None: 64 on the CPU, 256 on a GPU
     encoding: str = "cl100k_base"
     chunk_tokens: int = 200
     chunk_overlap: int = 40
@@ -118,7 +119,7 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.model.strip():
             raise ConfigError("model must not be empty")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.chunk_tokens < 16:
             raise ConfigError(f"chunk_tokens must be >= 16, got {self.chunk_tokens}")

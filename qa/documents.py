@@ -20,6 +20,7 @@ from pathlib import Path
 from .cleaning import clean
 from .config import Settings
 from .errors import CorpusError, DocumentSkipped, DocumentUnreadable
+from .pool import Workers
 from .readers import Extracted, Format, decode, format_of
 from .types import Document
 
@@ -241,40 +242,63 @@ def _stat(path: Path) -> FileStat:
     return FileStat(st.st_size, st.st_mtime_ns, seen)
 
 
+_Loaded = tuple[Document | None, str | None, Skipped | None]
+
+
+def _load_one(job: tuple[Path, str, Settings]) -> _Loaded:
+    """load_document of one file, its refusal returned (it may run in a worker process)."""
+    path, source, settings = job
+    try:
+        doc, warning = load_document(path, source, settings)
+    except DocumentSkipped as exc:
+        return None, None, Skipped(source, str(exc), isinstance(exc, DocumentUnreadable))
+    return doc, warning, None
+
+
 def load_corpus(
     corpus_dir: str | Path,
     settings: Settings,
     progress: ProgressFn | None = None,
     keep: KeepFn | None = None,
+    workers: Workers | None = None,
 ) -> Corpus:
     """Every readable article under corpus_dir. Raises CorpusError when there is none.
 
     A file that ``keep(source, stat)`` vouches for is not read: it is listed in ``kept``.
-    ``progress(done, total)`` is called as files are read."""
+    The others are read by ``workers`` (in this process when None). ``progress(done, total)``
+    is called as files are read."""
     root = corpus_folder(corpus_dir)
     docs: list[Document] = []
     kept: list[str] = []
     stats: dict[str, FileStat] = {}
     paths, skipped, warnings = scan(root, settings)
-    for n, path in enumerate(paths):
-        if progress:
-            progress(n, len(paths))
+    to_read: list[tuple[Path, str, Settings]] = []
+    for path in paths:
         source = path.relative_to(root).as_posix()
         try:
             stat = _stat(path)
-            # (Over the size limit, it is read, to be skipped: the limit may have been lowered.)
-            if keep and stat.bytes <= settings.max_file_bytes and keep(source, stat):
-                kept.append(source)
-                stats[source] = stat
-                continue
-            doc, warning = load_document(path, source, settings)
-        except DocumentSkipped as exc:
-            skipped.append(Skipped(source, str(exc), isinstance(exc, DocumentUnreadable)))
+        except DocumentUnreadable as exc:
+            skipped.append(Skipped(source, str(exc), True))
             continue
-        docs.append(doc)
         stats[source] = stat
+        # (Over the size limit, it is read, to be skipped: the limit may have been lowered.)
+        if keep and stat.bytes <= settings.max_file_bytes and keep(source, stat):
+            kept.append(source)
+        else:
+            to_read.append((path, source, settings))
+    done = len(paths) - len(to_read)
+    loaded = (workers or Workers(1)).map(_load_one, to_read)
+    for n, (doc, warning, skip) in enumerate(loaded):
+        if progress:
+            progress(done + n, len(paths))
+        if skip is not None:
+            skipped.append(skip)
+            del stats[skip.source]
+            continue
+        assert doc is not None
+        docs.append(doc)
         if warning:
-            warnings.append(f"{source}: {warning}")
+            warnings.append(f"{doc.source}: {warning}")
     if progress:
         progress(len(paths), len(paths))
     skipped.sort(key=lambda s: s.source)

@@ -8,11 +8,14 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Collection, Sequence
+import sys
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .pool import Workers
 
 _STEMMER = "english"
 _STOPWORDS = "en"
@@ -24,10 +27,32 @@ _TOKEN = re.compile(_TOKEN_PATTERN)
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
+# Optional accelerators that bm25s imports when they are installed, for retrieval paths qa does
+# not take (qa reads the postings itself: KeywordIndex.top). JAX, on import, runs a top-k that
+# starts its GPU backend, which takes 75% of the GPU's memory (105 GiB on an H200, seen: the
+# model then ran out of memory) and seconds; numba costs a second to import.
+_NOT_FOR_BM25S = ("jax", "numba")
+
+
+def _bm25s() -> Any:
+    """bm25s, imported without the accelerators of _NOT_FOR_BM25S (unless this process already
+    imported them for its own use)."""
+    if "bm25s" in sys.modules:
+        return sys.modules["bm25s"]
+    blocked = [name for name in _NOT_FOR_BM25S if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
+    try:
+        import bm25s
+    finally:
+        for name in blocked:
+            sys.modules.pop(name, None)
+    return bm25s
+
+
 @functools.cache
 def _stopwords() -> frozenset[str]:
-    import bm25s
-
+    bm25s = _bm25s()
     return frozenset(bm25s.stopwords.STOPWORDS_EN)
 
 
@@ -35,6 +60,25 @@ def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer(_STEMMER)
+
+
+def bm25_of(texts: Sequence[str]) -> Any:
+    """The bm25s index of texts: a plain object, so a worker process may build it."""
+    bm25s = _bm25s()
+    tokens = bm25s.tokenize(
+        list(texts), stopwords=_STOPWORDS, stemmer=_stemmer(), show_progress=False
+    )
+    retriever = bm25s.BM25()
+    retriever.index(tokens, show_progress=False)
+    return retriever
+
+
+def keyword_index_later(texts: Sequence[str], workers: Workers) -> Callable[[], KeywordIndex]:
+    """KeywordIndex.build(texts), started now in a worker process when there are many texts;
+    the returned function waits for it."""
+    _bm25s()  # the worker's bm25s object is unpickled here, which imports bm25s: without JAX
+    retriever = workers.later(bm25_of, texts, len(texts))
+    return lambda: KeywordIndex(retriever())
 
 
 class KeywordIndex:
@@ -46,22 +90,14 @@ class KeywordIndex:
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> KeywordIndex:
-        import bm25s
-
-        tokens = bm25s.tokenize(
-            list(texts), stopwords=_STOPWORDS, stemmer=_stemmer(), show_progress=False
-        )
-        retriever = bm25s.BM25()
-        retriever.index(tokens, show_progress=False)
-        return cls(retriever)
+        return cls(bm25_of(texts))
 
     def save(self, folder: Path) -> None:
         self._retriever.save(str(folder), show_progress=False)
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex:
-        import bm25s
-
+        bm25s = _bm25s()
         # Memory-mapped: a query reads the postings of its own terms only.
         return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False, allow_pickle=False))
 

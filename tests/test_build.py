@@ -17,6 +17,7 @@ from conftest import DATA, ROOT, SEEDS
 from hypothesis import given
 from hypothesis import strategies as st
 
+import qa.build
 import qa.documents
 from qa import Settings, build_index
 from qa.build import RACY_NS, unchanged_file
@@ -175,6 +176,37 @@ def test_only_touched_and_changed_files_are_read(
     assert [{k: v for k, v in vars(r).items() if k not in ignore} for r in got.documents] == [
         {k: v for k, v in vars(r).items() if k not in ignore} for r in want.documents
     ]
+
+
+def test_the_model_starts_loading_only_when_something_new_is_to_embed(
+    corpus: Path,
+    tmp_path: Path,
+    hash_settings: Settings,
+    reads: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A full build starts loading the model before any file is read; an update only when a
+    file's content is new; a touched file or an unchanged corpus never loads it."""
+    events: list[str] = []
+    monkeypatch.setattr(qa.build, "preload", lambda model, device: events.append("preload"))
+    real_load = qa.documents.load_document
+    monkeypatch.setattr(
+        qa.documents, "load_document", lambda *a: events.append("read") or real_load(*a)
+    )
+    index = tmp_path / "index"
+    _age(corpus)
+    build_index(corpus, index, settings=hash_settings)
+    assert events[0] == "preload" and events.count("preload") == 1 and "read" in events
+    events.clear()
+    _age(corpus, 1800)  # every file touched, its bytes the same: nothing to embed
+    build_index(corpus, index, settings=hash_settings)
+    assert events == ["read"] * 5
+    events.clear()
+    assert not build_index(corpus, index, settings=hash_settings).wrote and events == []
+    changed = corpus / "004_230749e99c2d62ef.txt"
+    changed.write_text(changed.read_text() + "\nCavendish also plans to ride a tandem.\n")
+    build_index(corpus, index, settings=hash_settings)
+    assert events == ["read", "preload"]
 
 
 def test_a_kept_web_page_keeps_its_stored_text(

@@ -72,3 +72,33 @@ def test_scores_of_match_on_a_real_collection() -> None:
         )
         top, scores = index.top(query, 50)
         np.testing.assert_allclose(scores, _all_scores(index, query)[top], rtol=1e-5)
+
+
+def test_bm25s_never_imports_jax_or_numba(tmp_path: Path) -> None:
+    """bm25s imports JAX and numba when installed; JAX then takes 75% of a GPU's memory. A
+    stand-in package of each name, on the path, records any import of it, here or in the
+    worker process that builds the index (whose bm25s object is unpickled here)."""
+    import subprocess
+    import sys
+
+    for name in ("jax", "numba"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(
+            f"open({str(tmp_path / (name + '.imported'))!r}, 'w').close()\n"
+        )
+    script = (
+        "import sys\n"
+        "from qa.keyword import keyword_index_later\n"
+        "from qa.pool import Workers\n"
+        "with Workers(2, min_items=1) as workers:\n"
+        "    index = keyword_index_later(['two riders', 'a tandem'], workers)()\n"
+        "assert index.top('tandem', 1)[0].tolist() == [1]\n"
+        "assert 'jax' not in sys.modules and 'numba' not in sys.modules\n"
+        "import jax  # the process may still import them for itself\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script],
+        check=True,
+        env={"PYTHONPATH": f"{tmp_path}:{Path(__file__).parents[1]}"},
+    )
+    assert (tmp_path / "jax.imported").exists() and not (tmp_path / "numba.imported").exists()

@@ -1,0 +1,73 @@
+"""Worker processes for the per-file work of a large build: reading, cleaning, chunking.
+
+That work is pure Python, about 1.3 ms a file, and one core does it at a time: on a machine
+whose GPU embeds tens of thousands of texts a second it would take longer than embedding.
+``Workers.map`` spreads it over processes once there are enough items to pay for starting
+them, and maps in this process otherwise (and always where there are fewer than four cores:
+there the model needs them). Workers are spawned, never forked, so a process that already
+holds a model, threads or a GPU context is never copied.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MIN_ITEMS = 256  # fewer are mapped in this process: starting workers costs more
+MIN_CORES = 4
+
+
+def default_processes() -> int:
+    """Worker processes for a build on this machine (1: none)."""
+    cores = os.cpu_count() or 1
+    return cores if cores >= MIN_CORES else 1
+
+
+class Workers:
+    """Maps functions over items in up to ``processes`` worker processes, started on first
+    use and kept until ``close``. Results come back in the items' order."""
+
+    def __init__(self, processes: int | None = None, min_items: int | None = None) -> None:
+        self.processes = default_processes() if processes is None else processes
+        self.min_items = MIN_ITEMS if min_items is None else min_items
+        self._pool: ProcessPoolExecutor | None = None
+
+    def parallel(self, items: int) -> bool:
+        """Whether mapping ``items`` items goes to worker processes."""
+        return self.processes > 1 and items >= self.min_items
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+        """fn of each item, in order; fn must be a module-level function (it is pickled)."""
+        if not self.parallel(len(items)):
+            return map(fn, items)
+        chunksize = max(1, min(64, len(items) // (self.processes * 8)))
+        return self._start().map(fn, items, chunksize=chunksize)
+
+    def later(self, fn: Callable[[T], R], item: T, size: int) -> Callable[[], R]:
+        """fn(item), started now in a worker process when ``size`` (the item's count of
+        pieces) is large enough, else computed by this process when asked for."""
+        if not self.parallel(size):
+            return lambda: fn(item)
+        return self._start().submit(fn, item).result
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,73 @@
+"""Worker processes for large builds (qa.pool): results in order, the serial path below the
+threshold, and a build whose reading, chunking and BM25 run in workers writes the index a
+build in one process writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import qa.pool
+from qa import Settings, build_index
+from qa.index import load_index
+from qa.pool import Workers
+
+
+def test_map_keeps_the_items_order_in_workers_and_here() -> None:
+    items = [f"item {'x' * (i * 37 % 11)}" for i in range(40)]
+    with Workers(2, min_items=1) as workers:
+        assert workers.parallel(len(items))
+        assert list(workers.map(len, items)) == [len(i) for i in items]
+        later = workers.later(sorted, items, size=len(items))
+        assert later() == sorted(items)
+    serial = Workers(2, min_items=41)
+    assert not serial.parallel(len(items)) and not Workers(1, min_items=1).parallel(10**6)
+    assert list(serial.map(len, items)) == [len(i) for i in items]
+    assert serial._pool is None  # nothing was started
+
+
+def test_later_in_this_process_waits_until_asked() -> None:
+    calls: list[int] = []
+
+    def record(n: int) -> int:
+        calls.append(n)
+        return n * 2
+
+    later = Workers(1).later(record, 21, size=10**6)
+    assert calls == []
+    assert later() == 42 and calls == [21]
+
+
+def test_few_cores_get_no_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(qa.pool.os, "cpu_count", lambda: 2)
+    assert qa.pool.default_processes() == 1
+    monkeypatch.setattr(qa.pool.os, "cpu_count", lambda: 16)
+    assert qa.pool.default_processes() == 16
+
+
+@pytest.mark.integration
+def test_a_build_in_workers_writes_what_one_process_writes(
+    corpus: Path, tmp_path: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serial = build_index(corpus, tmp_path / "serial", settings=hash_settings)
+    monkeypatch.setattr(qa.pool, "default_processes", lambda: 2)
+    monkeypatch.setattr(qa.pool, "MIN_ITEMS", 1)
+    parallel = build_index(corpus, tmp_path / "parallel", settings=hash_settings)
+    assert (parallel.files, parallel.chunks, parallel.skipped) == (
+        serial.files,
+        serial.chunks,
+        serial.skipped,
+    )
+    a, b = load_index(tmp_path / "serial"), load_index(tmp_path / "parallel")
+    assert [a.chunks.text(r) for r in range(len(a.chunks))] == [
+        b.chunks.text(r) for r in range(len(b.chunks))
+    ]
+    np.testing.assert_array_equal(a.vectors[:], b.vectors[:])
+    np.testing.assert_array_equal(a.sentence_spans, b.sentence_spans)
+    for question in ("Cavendish retirement", "Astana team sprint", "collarbone"):
+        rows_a, scores_a = a.keyword.top(question, 5)
+        rows_b, scores_b = b.keyword.top(question, 5)
+        np.testing.assert_array_equal(rows_a, rows_b)
+        np.testing.assert_allclose(scores_a, scores_b)
