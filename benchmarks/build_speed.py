@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-SCIFACT = Path("/work/shared/datasets/scifact")
+SCIFACT = Path(os.environ.get("QA_SCIFACT", "/work/shared/datasets/scifact"))
 
 _REBUILD = """
 import json, sys, time

@@ -149,6 +149,55 @@ def _build_rows(build: dict[str, Any]) -> list[str]:
     ]  # fmt: skip
 
 
+GPU_RESULT = HERE / "gpu-h200.json"  # written by gpu_build.py on a lent GPU machine
+
+
+def _gpu_rows(gpu: dict[str, Any]) -> list[str]:
+    """The GPU build figures that ``benchmarks/gpu_build.py`` saved (no GPU here to rerun)."""
+    full, bare, one, same = gpu["full"], gpu["bare"], gpu["rebuild_1pct"], gpu["unchanged"]
+    spans, load, cosine = full["spans"], bare["loading"], bare["cosine_vs_cpu_fp32"]
+    texts = full["embedded"] + full["sentences"]
+    embedding = spans["_embed"] - spans["get_embedder"]
+    return [
+        f"Measured by `benchmarks/gpu_build.py` on {gpu['device']}, {gpu['date']}: "
+        f"{gpu['versions']}; {gpu['weights']}. `make bench` does not rerun it (no GPU here);",
+        "the figures are saved in `benchmarks/gpu-h200.json`. Every build runs in a new "
+        "process, imports and model load included.",
+        "",
+        "| | value | target |",
+        "|---|---|---|",
+        f"| full build: {full['files']:,} files, {full['embedded']:,} chunks + "
+        f"{full['sentences']:,} sentences, s | {full['seconds']:.1f} | |",
+        f"| full build, texts/s end to end | {full['texts_per_s']:,.0f} | ≥ 15,000 (H100) |",
+        f"| … reading and cleaning (16 processes); chunking; waiting for the model; embedding; "
+        f"writing, s | {spans['_inputs']:.1f}; {spans['_plan']:.1f}; "
+        f"{spans['get_embedder']:.1f}; {embedding:.1f}; {spans['_write']:.1f} | |",
+        f"| … embedding alone, texts/s | {texts / embedding:,.0f} | |",
+        f"| bare sentence-transformers `encode`, float32; float16, texts/s (a sample of "
+        f"{bare['texts']:,}, longest first, batch 256) | {bare['st_encode_fp32']:,.0f}; "
+        f"{bare['st_encode_fp16']:,.0f} | |",
+        f"| qa's encoder (qa.feed, float16), first pass; again, texts/s | "
+        f"{bare['qa_feed_fp16']:,.0f}; {bare['qa_feed_fp16_again']:,.0f} | |",
+        f"| … against sentence-transformers' float16 `encode` | "
+        f"{bare['qa_feed_fp16'] / bare['st_encode_fp16']:.1f}×; "
+        f"{bare['qa_feed_fp16_again'] / bare['st_encode_fp16']:.1f}× | |",
+        f"| tokenizing alone (8 threads); forward passes alone (inputs already on the GPU), "
+        f"texts/s | {bare['tokenize_alone']:,.0f}; {bare['forward_alone_fp16']:,.0f} | |",
+        f"| float16 vectors against CPU float32 ones, cosine min; mean ({cosine['texts']:,} "
+        f"texts) | {cosine['min']:.7f}; {cosine['mean']:.7f} | ≥ 0.999 |",
+        f"| model load in a new process: torch; CUDA; sentence-transformers import; model, s | "
+        f"{load['torch']:.2f}; {load['cuda_init']:.2f}; {load['sentence_transformers']:.2f}; "
+        f"{load['model']:.2f} | |",
+        f"| 1% rebuild ({one['embedded'] + one['sentences']:,} texts), s; share of the full "
+        f"build | {one['seconds']:.1f}; {one['share_of_full']:.0%} | ≤ 3% (H100) |",
+        f"| … of which waiting for the model to load, s | {one['spans']['get_embedder']:.1f} | |",
+        f"| unchanged rebuild, s; share of the full build | {same['seconds']:.2f}; "
+        f"{same['share_of_full']:.1%} | |",
+        f"| peak memory: build RSS; GPU (torch), MB | {full['peak_rss_mb']:,.0f}; "
+        f"{full['gpu_peak_mb']:,.0f} | |",
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path(".bench"))
@@ -201,6 +250,9 @@ def main() -> None:
         *_build_rows(build),
         "",
     ]
+    if GPU_RESULT.is_file():
+        gpu = json.loads(GPU_RESULT.read_text(encoding="utf-8"))
+        lines += ["## GPU build (`benchmarks/gpu_build.py`)", "", *_gpu_rows(gpu), ""]
     OUT.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {OUT}")
 

@@ -1,0 +1,255 @@
+"""Build throughput on a GPU: a full build of a corpus made from SciFact abstracts against bare
+encodes of the same texts, float16 vectors against CPU float32 ones, a 1% rebuild.
+
+    python benchmarks/gpu_build.py --docs 20000 --work /tmp/gpu --reference ref.npz --out r.json
+    python benchmarks/gpu_build.py --make-reference ref.npz      (on the CPU, float32)
+
+Every build runs in a fresh process (imports and the model load included), as ``qa build``
+does. In order, one JSON object written to ``--out`` after each step:
+
+* ``full``: a full build; texts/s counts chunks and sentences embedded over the whole run;
+  ``phases`` says when reading, embedding and writing began (seconds into the build);
+* ``bare``: in one process, the model loaded once, on an evenly spaced sample of the texts
+  that build embedded, longest first, batch 256: sentence-transformers' ``encode`` in float32
+  and in float16, qa's build encoder (qa.feed), and the model's forward passes alone on
+  batches tokenized and copied to the GPU beforehand (the ceiling);
+* ``cosine``: the build encoder's float16 vectors of the reference texts against float32
+  vectors made on a CPU by ``--make-reference`` (2,000 SciFact titles and abstracts);
+* ``rebuild``: 1% of the files changed, then an unchanged rebuild, against the full build.
+
+The corpus: file i holds abstract i mod 5,183 and, from the second round on, a second
+abstract and the file's number on every sentence, so that no text repeats (a build embeds
+each distinct text once); dated an hour back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from build_speed import SCIFACT, _change, _date_back, _embedded_texts
+
+_BUILD = """
+import json, sys, time
+t = time.perf_counter()
+phases = {}
+def phase(name, done, total):
+    phases.setdefault(name, round(time.perf_counter() - t, 2))
+from qa import Settings, build_index
+from qa.embedding import default_batch_size, get_embedder
+import qa.build
+spans = {}
+def timed(name):  # seconds spent in one step of build_index
+    step = getattr(qa.build, name)
+    def run(*args, **kwargs):
+        t1 = time.perf_counter()
+        try:
+            return step(*args, **kwargs)
+        finally:
+            spans[name] = round(spans.get(name, 0) + time.perf_counter() - t1, 2)
+    setattr(qa.build, name, run)
+for name in ("_inputs", "_load_previous", "_plan", "get_embedder", "_embed", "_write"):
+    timed(name)
+report = build_index(sys.argv[1], sys.argv[2], full=sys.argv[3] == "full", phases=phase)
+seconds = time.perf_counter() - t
+out = {"seconds": seconds, "embedded": report.embedded, "sentences": report.embedded_sentences,
+       "files": report.files, "chunks": report.chunks, "wrote": report.wrote, "phases": phases,
+       "spans": spans,
+       "torch": "torch" in sys.modules}
+if report.embedded:
+    embedder = get_embedder(Settings.from_env().model)
+    out.update(device=embedder.device, precision=getattr(embedder, "precision", "?"),
+               batch=default_batch_size(embedder.device))
+    import torch
+    if torch.cuda.is_available():
+        out["gpu_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM:"):
+        out["peak_rss_mb"] = int(line.split()[1]) / 1024
+print(json.dumps(out))
+"""
+
+
+def _corpus(folder: Path, docs: int) -> None:
+    with (SCIFACT / "corpus.jsonl").open(encoding="utf-8") as f:
+        abstracts = [json.loads(line) for line in f]
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(abstracts)
+    for i in range(docs):
+        a = abstracts[i % n]
+        text = f"{a['title']}\n\n{a['text']}\n"
+        if i >= n:  # a second abstract, and the file's number on each sentence: no text repeats
+            b = abstracts[(i * 7919) % n]
+            text = re.sub(r"(?<=[.!?]) ", f" [{i}] ", text + f"\n{b['text']}\n")
+        (folder / f"doc{i:06d}.txt").write_text(text, encoding="utf-8")
+    _date_back(sorted(folder.iterdir()))
+
+
+def _fresh(corpus: Path, index: Path, mode: str) -> dict[str, Any]:
+    run = subprocess.run(
+        [sys.executable, "-c", _BUILD, str(corpus), str(index), mode],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode:
+        raise SystemExit(f"build failed:\n{run.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    result["texts_per_s"] = (result["embedded"] + result["sentences"]) / result["seconds"]
+    return result
+
+
+def _reference_texts() -> list[str]:
+    with (SCIFACT / "corpus.jsonl").open(encoding="utf-8") as f:
+        abstracts = [json.loads(line) for _, line in zip(range(1000), f, strict=False)]
+    return [a["title"] for a in abstracts] + [f"{a['title']}\n{a['text']}" for a in abstracts]
+
+
+def make_reference(path: Path) -> None:
+    import numpy as np
+
+    from qa.config import DEFAULT_MODEL
+    from qa.embedding import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL, "cpu")
+    np.save(path, embedder.encode(_reference_texts(), 64))
+
+
+def _timed(run: Any, sync: Any) -> float:
+    sync()
+    t = time.perf_counter()
+    run()
+    sync()
+    return time.perf_counter() - t
+
+
+def bare(texts: list[str], model_id: str, reference: Path | None) -> dict[str, Any]:
+    """Throughputs of the model on texts (sorted longest first), the model loaded once."""
+    t = time.perf_counter()
+    import numpy as np
+    import torch
+
+    loading = {"torch": time.perf_counter() - t}
+    if torch.cuda.is_available():
+        torch.zeros(1, device="cuda")
+        loading["cuda_init"] = time.perf_counter() - t - sum(loading.values())
+    import sentence_transformers  # noqa: F401
+
+    loading["sentence_transformers"] = time.perf_counter() - t - sum(loading.values())
+    from qa.embedding import SentenceTransformerEmbedder
+    from qa.feed import AheadEncoder
+
+    embedder = SentenceTransformerEmbedder(model_id)  # float16 on a CUDA GPU
+    loading["model"] = time.perf_counter() - t - sum(loading.values())
+    model: Any = embedder._model
+    sync = torch.cuda.synchronize if embedder.device == "cuda" else (lambda: None)
+    batch = 256
+    out: dict[str, Any] = {"texts": len(texts), "device": embedder.device, "loading": loading}
+
+    def st_encode() -> None:
+        model.encode(texts, batch_size=batch, normalize_embeddings=True, show_progress_bar=False)
+
+    ahead = embedder._ahead or AheadEncoder(model, embedder_path(model_id), embedder.dimension)
+    ahead.encode(texts[: batch * 2], batch)  # warm-up
+    out["qa_feed_fp16"] = len(texts) / _timed(lambda: ahead.encode(texts, batch), sync)
+    out["qa_feed_fp16_again"] = len(texts) / _timed(lambda: ahead.encode(texts, batch), sync)
+    out["qa_feed_fp16_batch512"] = len(texts) / _timed(lambda: ahead.encode(texts, 512), sync)
+    batches = [texts[i : i + batch] for i in range(0, len(texts), batch)]
+    out["tokenize_alone"] = len(texts) / _timed(
+        lambda: list(ahead._pool.map(ahead._tokenize, batches)), sync
+    )
+    out["st_encode_fp16"] = len(texts) / _timed(st_encode, sync)
+    tokenized = [
+        {k: v.to(model.device) for k, v in ahead._tokenize(texts[i : i + batch]).items()}
+        for i in range(0, len(texts), batch)
+    ]
+
+    def forward() -> None:
+        with torch.inference_mode():
+            for features in tokenized:
+                model.forward(features)
+
+    out["forward_alone_fp16"] = len(texts) / _timed(forward, sync)
+    if reference is not None:
+        got = embedder.encode(_reference_texts(), batch)
+        cosine = (got * np.load(reference)).sum(axis=1)
+        out["cosine_vs_cpu_fp32"] = {
+            "min": float(cosine.min()),
+            "mean": float(cosine.mean()),
+            "below_0.999": int((cosine < 0.999).sum()),
+            "texts": len(cosine),
+        }
+    model.float()
+    out["st_encode_fp32"] = len(texts) / _timed(st_encode, sync)
+    return out
+
+
+def embedder_path(model_id: str) -> Path:
+    from qa.embedding import model_path
+
+    return model_path(model_id)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=20_000)
+    parser.add_argument("--work", type=Path, default=Path(".bench/gpu"))
+    parser.add_argument("--bare-texts", type=int, default=60_000)
+    parser.add_argument("--reference", type=Path, default=None)
+    parser.add_argument("--make-reference", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--bare", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.make_reference:
+        make_reference(args.make_reference)
+        return
+    from qa.config import Settings
+
+    model_id = Settings.from_env().model
+    if args.bare:  # the child process of the bare step
+        texts = json.loads(args.bare.read_text(encoding="utf-8"))
+        print(json.dumps(bare(texts, model_id, args.reference)))
+        return
+
+    results: dict[str, Any] = {"docs": args.docs, "cpus": os.cpu_count()}
+
+    def save(key: str, value: Any) -> None:
+        results[key] = value
+        print(key, json.dumps(value), flush=True)
+        if args.out:
+            args.out.write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+    corpus, index = args.work / f"corpus-{args.docs}", args.work / f"index-{args.docs}"
+    if not corpus.exists():
+        _corpus(corpus, args.docs)
+    save("full", _fresh(corpus, index, "full"))
+    texts = sorted(_embedded_texts(index), key=len, reverse=True)
+    step = max(1, len(texts) // args.bare_texts)
+    sample = args.work / "bare-texts.json"
+    sample.write_text(json.dumps(texts[::step]), encoding="utf-8")
+    command = [sys.executable, __file__, "--bare", str(sample)]
+    if args.reference:
+        command += ["--reference", str(args.reference)]
+    run = subprocess.run(command, capture_output=True, text=True, check=False)
+    if run.returncode:
+        raise SystemExit(f"bare encode failed:\n{run.stderr[-4000:]}")
+    save("bare", json.loads(run.stdout.strip().splitlines()[-1]))
+    _change(corpus, 0.01, 0)
+    rebuild = _fresh(corpus, index, "update")
+    rebuild["share_of_full"] = rebuild["seconds"] / results["full"]["seconds"]
+    save("rebuild_1pct", rebuild)
+    unchanged = _fresh(corpus, index, "update")
+    unchanged["share_of_full"] = unchanged["seconds"] / results["full"]["seconds"]
+    save("unchanged", unchanged)
+
+
+if __name__ == "__main__":
+    main()
