@@ -58,7 +58,8 @@ def timed(name):  # seconds spent in one step of build_index
     setattr(qa.build, name, run)
 for name in ("_inputs", "_load_previous", "_plan", "get_embedder", "_embed", "_write"):
     timed(name)
-report = build_index(sys.argv[1], sys.argv[2], full=sys.argv[3] == "full", phases=phase)
+report = build_index(sys.argv[1], sys.argv[2], full=sys.argv[3] == "full", phases=phase,
+                     processes=None)  # as `qa build` does
 seconds = time.perf_counter() - t
 out = {"seconds": seconds, "embedded": report.embedded, "sentences": report.embedded_sentences,
        "files": report.files, "chunks": report.chunks, "wrote": report.wrote, "phases": phases,

@@ -545,6 +545,7 @@ def build_index(
     settings: Settings | None = None,
     progress: ProgressFn | None = None,
     phases: PhaseFn | None = None,
+    processes: int | None = 1,
 ) -> BuildReport:
     """Build or update the index of the articles in corpus_dir.
 
@@ -556,13 +557,17 @@ def build_index(
     batches resume). The previous index stays live until the new one is complete.
     ``progress(done, total)`` follows the embedding; ``phases(phase, done, total)`` follows
     every phase: "read" (files), "embed" (chunks and sentences), "write" (steps).
+    ``processes``: worker processes that read, clean and chunk files and build the BM25
+    index of a large corpus (qa.pool): 1 works in this process; None, one per core on
+    machines of 4 cores or more. Workers import the calling script's main module, which
+    must then guard its entry point, as for any spawned process.
     """
     settings = settings_or_env(settings)
     t0 = time.perf_counter()
     index_path = Path(index_dir).expanduser()
     root = corpus_folder(Path(corpus_dir))  # raises before anything is touched
     read = _phase(phases, "read")
-    with build_lock(index_path), Workers() as workers:
+    with build_lock(index_path), Workers(processes) as workers:
         warnings: list[str] = []
         corpus, live, old_docs, reason = _inputs(
             root, index_path, full, settings, read, warnings, workers

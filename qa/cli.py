@@ -162,6 +162,13 @@ def cli() -> None:
     help="Boilerplate removal: auto (only files that look like scraped web pages; the "
     "default, or QA_CLEAN), web (every file), none (keep every line).",
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes reading, cleaning and chunking a large corpus; default: one per "
+    "core on machines of 4 cores or more, else 1.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def build(
@@ -170,6 +177,7 @@ def build(
     full: bool,
     device: str | None,
     clean: str | None,
+    processes: int | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -179,7 +187,9 @@ def build(
     settings = _settings(device=device, clean=clean)
     bars = _Bars(quiet or as_json)
     try:
-        report = build_index(corpus, index_dir, full=full, settings=settings, phases=bars)
+        report = build_index(
+            corpus, index_dir, full=full, settings=settings, phases=bars, processes=processes
+        )
     finally:
         bars.close()
     for warning in report.warnings:

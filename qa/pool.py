@@ -3,9 +3,11 @@
 That work is pure Python, about 1.3 ms a file, and one core does it at a time: on a machine
 whose GPU embeds tens of thousands of texts a second it would take longer than embedding.
 ``Workers.map`` spreads it over processes once there are enough items to pay for starting
-them, and maps in this process otherwise (and always where there are fewer than four cores:
-there the model needs them). Workers are spawned, never forked, so a process that already
-holds a model, threads or a GPU context is never copied.
+them, and maps in this process otherwise. Workers are spawned, never forked, so a process
+that already holds a model, threads or a GPU context is never copied; as with any spawned
+process, each imports the calling script's main module, which must guard its entry point
+(``if __name__ == "__main__":``). So only callers that asked for them get workers (``qa build``
+does). When the workers cannot start or one dies, the work is done in this process instead.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import TypeVar
 
@@ -44,22 +47,46 @@ class Workers:
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
         """fn of each item, in order; fn must be a module-level function (it is pickled)."""
-        if not self.parallel(len(items)):
-            return map(fn, items)
-        chunksize = max(1, min(64, len(items) // (self.processes * 8)))
-        return self._start().map(fn, items, chunksize=chunksize)
+        done = 0
+        if self.parallel(len(items)):
+            chunksize = max(1, min(64, len(items) // (self.processes * 8)))
+            try:
+                for result in self._start().map(fn, items, chunksize=chunksize):
+                    yield result
+                    done += 1
+            except (BrokenProcessPool, OSError):
+                self._give_up()
+        yield from map(fn, items[done:])
 
     def later(self, fn: Callable[[T], R], item: T, size: int) -> Callable[[], R]:
         """fn(item), started now in a worker process when ``size`` (the item's count of
         pieces) is large enough, else computed by this process when asked for."""
         if not self.parallel(size):
             return lambda: fn(item)
-        return self._start().submit(fn, item).result
+        try:
+            future = self._start().submit(fn, item)
+        except (BrokenProcessPool, OSError):
+            self._give_up()
+            return lambda: fn(item)
+
+        def result() -> R:
+            try:
+                return future.result()
+            except (BrokenProcessPool, OSError):
+                self._give_up()
+                return fn(item)
+
+        return result
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"))
         return self._pool
+
+    def _give_up(self) -> None:
+        """The workers could not start or one died: from now on, work in this process."""
+        self.close()
+        self.processes = 1
 
     def close(self) -> None:
         if self._pool is not None:

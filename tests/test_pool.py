@@ -4,6 +4,7 @@ build in one process writes."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,38 @@ def test_later_in_this_process_waits_until_asked() -> None:
     assert later() == 42 and calls == [21]
 
 
+def _fails_to_start(*args: object, **kwargs: object) -> None:
+    raise OSError("no process may be started here")
+
+
+def test_workers_that_cannot_start_leave_the_work_to_this_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(qa.pool, "ProcessPoolExecutor", _fails_to_start)
+    items = ["a", "bb", "ccc"]
+    workers = Workers(4, min_items=1)
+    assert list(workers.map(len, items)) == [1, 2, 3]
+    assert workers.processes == 1  # given up: not tried again
+    assert Workers(4, min_items=1).later(sorted, items, size=3)() == items
+
+
+def die_in_a_worker(parent: int) -> int:
+    """Ends the process it runs in, unless that is ``parent``."""
+    if os.getpid() != parent:
+        os._exit(3)
+    return parent
+
+
+def test_a_dead_worker_leaves_the_rest_to_this_process() -> None:
+    with Workers(2, min_items=1) as workers:
+        later = workers.later(die_in_a_worker, os.getpid(), size=10)
+        assert later() == os.getpid()  # done again here
+        assert workers.processes == 1
+    with Workers(2, min_items=1) as workers:
+        assert list(workers.map(die_in_a_worker, [os.getpid()] * 3)) == [os.getpid()] * 3
+        assert workers.processes == 1
+
+
 def test_few_cores_get_no_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(qa.pool.os, "cpu_count", lambda: 2)
     assert qa.pool.default_processes() == 1
@@ -52,9 +85,8 @@ def test_a_build_in_workers_writes_what_one_process_writes(
     corpus: Path, tmp_path: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     serial = build_index(corpus, tmp_path / "serial", settings=hash_settings)
-    monkeypatch.setattr(qa.pool, "default_processes", lambda: 2)
     monkeypatch.setattr(qa.pool, "MIN_ITEMS", 1)
-    parallel = build_index(corpus, tmp_path / "parallel", settings=hash_settings)
+    parallel = build_index(corpus, tmp_path / "parallel", settings=hash_settings, processes=2)
     assert (parallel.files, parallel.chunks, parallel.skipped) == (
         serial.files,
         serial.chunks,
