@@ -25,7 +25,7 @@ from .chunking import Chunked, chunk_document
 from .cleaning import visible_chars
 from .config import WARN_REMOVED_SHARE, Settings, settings_or_env
 from .documents import Corpus, FileStat, KeepFn, Skipped, corpus_folder, load_corpus
-from .embedding import default_batch_size, get_embedder, preload
+from .embedding import SMALL_JOB, default_batch_size, get_build_embedder, get_embedder, preload
 from .errors import IndexError_, IndexNotFoundError
 from .index import (
     END,
@@ -51,6 +51,9 @@ ProgressFn = Callable[[int, int], None]  # (chunks embedded so far, chunks to em
 # A file whose modification time is closer than this to when it was looked at is read again
 # (2 s: the coarsest timestamps in use, FAT's).
 RACY_NS = 2_000_000_000
+# Characters of new text per text to embed (chunks and sentences), at least: an update with
+# less new text than SMALL_JOB texts' worth may embed in numpy, and loads no model ahead.
+CHARS_PER_TEXT = 100
 # (phase, done, total): phase "read" counts files, "embed" chunks and sentences, "write" steps.
 PhaseFn = Callable[[str, int, int], None]
 
@@ -407,14 +410,17 @@ def _embed(
             0,
             0,
         )
-    embedder = get_embedder(settings.model, settings.device)
+    chunk_texts = [indexed_text(plan.chunks[i], settings) for i in todo]
+    texts = chunk_texts + [plan.sentence_texts[i] for i in todo_s]
+    if previous is None:  # a full build
+        embedder = get_embedder(settings.model, settings.device)
+    else:  # an update: a small one may not need torch at all
+        embedder = get_build_embedder(settings.model, settings.device, len(texts))
     model = ModelInfo(embedder.model_id, embedder.dimension, True, embedder.max_tokens)
     old_vectors = previous.vectors if previous is not None else None
     old_sentences = previous.sentence_vectors if previous is not None else None
     vectors = _gather(plan.chunk_from, old_vectors, model.dimension)
     sentence_vectors = _gather(plan.sentence_from, old_sentences, model.dimension)
-    chunk_texts = [indexed_text(plan.chunks[i], settings) for i in todo]
-    texts = chunk_texts + [plan.sentence_texts[i] for i in todo_s]
     done = 0
 
     def step(n: int) -> None:
@@ -578,8 +584,9 @@ def build_index(
                 plan, None, corpus, old_docs, warnings, reason, live.generation, t0, index_path
             )
         known = {record.sha256 for record in old_docs.values()}
-        if live is not None and any(doc.sha256 not in known for doc in corpus.documents):
-            preload(settings.model, settings.device)  # while the previous index loads
+        new_chars = sum(len(d.text) for d in corpus.documents if d.sha256 not in known)
+        if live is not None and new_chars > SMALL_JOB * CHARS_PER_TEXT:
+            preload(settings.model, settings.device)  # loads while the previous index opens
         previous = None if live is None else _load_previous(index_path, warnings)
         if live is not None and previous is None:  # its files failed to load after all
             corpus = load_corpus(root, settings, read, workers=workers)

@@ -41,3 +41,21 @@ def test_model_rows_follow_the_texts_though_encoded_longest_first() -> None:
     )
     tokenizer = embedder._model.tokenizer  # type: ignore[attr-defined]
     assert embedder.token_counts(TEXTS) == [len(tokenizer.tokenize(t)) for t in TEXTS]
+
+
+def test_a_small_build_job_gets_the_numpy_encoder_unless_the_model_is_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import qa.embedding as embedding
+
+    loads: list[str] = []
+    monkeypatch.setattr(embedding, "_CACHE", {})
+    monkeypatch.setattr(embedding, "SentenceTransformerEmbedder", lambda m, d: loads.append(m))
+    small = embedding.get_build_embedder(DEFAULT_MODEL, None, embedding.SMALL_JOB)
+    assert isinstance(small, embedding.NumpyQueryEmbedder) and loads == []
+    assert embedding.get_build_embedder(DEFAULT_MODEL, "cuda", 1) is None  # loaded, on the GPU
+    embedding.get_build_embedder(DEFAULT_MODEL, None, embedding.SMALL_JOB + 1)
+    assert loads == [DEFAULT_MODEL, DEFAULT_MODEL]
+    # Once sentence-transformers is loaded, even a small job uses it.
+    assert embedding.get_build_embedder(DEFAULT_MODEL, None, 1) is None
+    assert isinstance(embedding.get_build_embedder("hash-384", None, 1), HashEmbedder)
