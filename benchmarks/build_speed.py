@@ -119,7 +119,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from qa import Settings, build_index
-    from qa.embedding import get_embedder
+    from qa.embedding import default_batch_size, get_embedder
 
     corpus, index = args.work / f"build-{args.docs}", args.work / f"build-{args.docs}-index"
     _corpus(corpus, args.docs)
@@ -133,7 +133,8 @@ def main() -> None:
 
     def bare() -> float:
         t = time.perf_counter()
-        model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True)
+        batch = settings.batch_size or default_batch_size(embedder.device)  # the build's
+        model.encode(texts, batch_size=batch, normalize_embeddings=True)
         return time.perf_counter() - t
 
     rounds = []

@@ -26,7 +26,7 @@ from .cleaning import visible_chars
 from .config import WARN_REMOVED_SHARE, Settings, settings_or_env
 from .documents import Corpus, FileStat, KeepFn, Skipped, corpus_folder, load_corpus
 from .embedding import SMALL_JOB, default_batch_size, get_build_embedder, get_embedder, preload
-from .errors import IndexError_, IndexNotFoundError
+from .errors import IndexNotFoundError, IndexUnusableError
 from .index import (
     END,
     SENTENCE_END,
@@ -116,7 +116,7 @@ def _live(
         documents = {record.source: record for record in table}
     except IndexNotFoundError:
         return None, {}, "no previous index"
-    except IndexError_ as exc:
+    except IndexUnusableError as exc:
         warnings.append(f"previous index unusable ({exc})")
         return None, {}, f"previous index unusable ({exc})"
     why = _incompatibility(manifest, settings)
@@ -529,7 +529,7 @@ def _inputs(
 def _load_previous(index_path: Path, warnings: list[str]) -> StoredIndex | None:
     try:
         return load_index(index_path)
-    except IndexError_ as exc:
+    except IndexUnusableError as exc:
         warnings.append(f"previous index unusable ({exc})")
         return None
 

@@ -27,19 +27,19 @@ class CorpusError(QAError):
     """The corpus folder is missing or holds no readable article."""
 
 
-class IndexError_(QAError):
-    """Base class of the problems with a saved index."""
+class IndexUnusableError(QAError):
+    """A saved index cannot be used (base class: missing, corrupt, or of another kind)."""
 
 
-class IndexNotFoundError(IndexError_):
+class IndexNotFoundError(IndexUnusableError):
     """There is no index in the folder: it has not been built yet."""
 
 
-class IndexCorruptError(IndexError_):
+class IndexCorruptError(IndexUnusableError):
     """An index file is missing, truncated or fails its checksum."""
 
 
-class IndexMismatchError(IndexError_):
+class IndexMismatchError(IndexUnusableError):
     """The index was built with another model, dimension or schema than this program uses."""
 
 

@@ -528,6 +528,7 @@ def test_unchanged_rebuild_never_loads_the_model(
         raise AssertionError("the model was loaded")
 
     monkeypatch.setattr(qa.build, "get_embedder", no_model)
+    monkeypatch.setattr(qa.build, "get_build_embedder", no_model)
     again = build_index(corpus, index, settings=hash_settings)
     assert (again.embedded, again.reused) == (0, first.chunks)
     (corpus / "new.txt").write_text("A new article about tandems.\n")
