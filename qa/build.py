@@ -43,6 +43,7 @@ from .keyword import DESCRIPTION, KeywordIndex, keyword_index_later
 from .manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
 from .pool import Workers
 from .readers import FORMATS, format_of
+from .scratch import Scratch, scratch
 from .store import build_lock, read_stored_text
 from .tokens import token_counter
 from .types import BuildReport, Chunk, CleaningStats, Document, FormatCount
@@ -378,13 +379,20 @@ class _Embedded:
     resumed: int = 0  # texts whose vectors a killed build had saved
 
 
-def _gather(sources: list[int], old: RowFile | None, dimension: int) -> np.ndarray:
-    """An array with a row per entry of sources, reused rows copied from old."""
-    out = np.empty((len(sources), dimension), dtype=np.float32)
+COPY_ROWS = 65_536  # reused vectors are copied this many rows at a time (96 MB at 384 floats)
+
+
+def _gather(
+    sources: list[int], old: RowFile | None, dimension: int, disk: Scratch, name: str
+) -> np.ndarray:
+    """An array on disk with a row per entry of sources, reused rows copied from old."""
+    out = disk.array(name, len(sources), dimension)
     rows = np.asarray(sources, dtype=np.int64)
-    keep = rows >= 0
-    if old is not None and keep.any():
-        out[keep] = old[rows[keep]]
+    kept = np.flatnonzero(rows >= 0)
+    for start in range(0, len(kept), COPY_ROWS):
+        at = kept[start : start + COPY_ROWS]
+        if old is not None:
+            out[at] = old[rows[at]]
     return out
 
 
@@ -394,17 +402,19 @@ def _embed(
     index_path: Path,
     settings: Settings,
     progress: ProgressFn | None,
+    disk: Scratch,
 ) -> _Embedded:
-    """Vectors for every planned row: reused ones copied, those a killed build saved taken
-    back, the others embedded now. The model loads only when something needs embedding."""
+    """Vectors for every planned row, in arrays on disk: reused ones copied, those a killed
+    build saved taken back, the others embedded now. The model loads only when something
+    needs embedding."""
     todo = [i for i, row in enumerate(plan.chunk_from) if row < 0]
     todo_s = [i for i, row in enumerate(plan.sentence_from) if row < 0]
     if not todo and not todo_s:
         assert previous is not None  # nothing to embed implies everything was reused
         model = previous.manifest.model
         return _Embedded(
-            _gather(plan.chunk_from, previous.vectors, model.dimension),
-            _gather(plan.sentence_from, previous.sentence_vectors, model.dimension),
+            _gather(plan.chunk_from, previous.vectors, model.dimension, disk, "vectors"),
+            _gather(plan.sentence_from, previous.sentence_vectors, model.dimension, disk, "s"),
             model,
             0,
             0,
@@ -419,8 +429,9 @@ def _embed(
     model = ModelInfo(embedder.model_id, embedder.dimension, True, embedder.max_tokens)
     old_vectors = previous.vectors if previous is not None else None
     old_sentences = previous.sentence_vectors if previous is not None else None
-    vectors = _gather(plan.chunk_from, old_vectors, model.dimension)
-    sentence_vectors = _gather(plan.sentence_from, old_sentences, model.dimension)
+    vectors = _gather(plan.chunk_from, old_vectors, model.dimension, disk, "vectors")
+    sentence_vectors = _gather(plan.sentence_from, old_sentences, model.dimension, disk, "s")
+    both = disk.array("embedded", len(texts), model.dimension)
     done = 0
 
     def step(n: int) -> None:
@@ -431,7 +442,7 @@ def _embed(
 
     step(0)
     batch = settings.batch_size or default_batch_size(embedder.device)
-    both, resumed = encode_resumable(embedder, texts, index_path, batch, step)
+    _, resumed = encode_resumable(embedder, texts, index_path, batch, step, out=both)
     vectors[todo] = both[: len(todo)]
     sentence_vectors[todo_s] = both[len(todo) :]
     truncated = sum(1 for n in embedder.token_counts(chunk_texts) if n > embedder.max_tokens)
@@ -595,9 +606,10 @@ def build_index(
         texts = [indexed_text(c, settings) for c in plan.chunks]
         keywords = keyword_index_later(texts, workers)  # built while the model embeds
         follow = _both(progress, _phase(phases, "embed"))
-        embedded = _embed(plan, previous, index_path, settings, follow)
-        write = _phase(phases, "write")
-        generation = _write(index_path, corpus, plan, embedded, keywords(), settings, write)
+        with scratch(index_path) as disk:  # the vectors, on disk until written
+            embedded = _embed(plan, previous, index_path, settings, follow, disk)
+            write = _phase(phases, "write")
+            generation = _write(index_path, corpus, plan, embedded, keywords(), settings, write)
         discard_checkpoint(index_path)
     return _report(plan, embedded, corpus, old_docs, warnings, reason, generation, t0, index_path)
 

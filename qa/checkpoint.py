@@ -83,11 +83,15 @@ class Checkpoint:
     def _batches(self) -> list[Path]:
         return sorted(self.folder.glob("batch-*.bin"))
 
-    def take(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """For each text, whether a saved vector was found, and the vectors (rows of texts not
-        found are undefined). Batches holding none of these texts are deleted."""
+    def take(
+        self, texts: Sequence[str], out: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For each text, whether a saved vector was found, and the vectors, in ``out`` when
+        given (rows of texts not found are left as they were). Batches holding none of these
+        texts are deleted."""
         found = np.zeros(len(texts), dtype=bool)
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        if out is None:
+            out = np.empty((len(texts), self.dimension), dtype=np.float32)
         wanted: dict[bytes, list[int]] = {}
         for i, text in enumerate(texts):
             wanted.setdefault(text_key(text), []).append(i)
@@ -146,13 +150,15 @@ def encode_resumable(
     index_dir: Path,
     batch_size: int,
     progress: Callable[[int], None] | None = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors of texts: those a killed build saved are taken back, the rest embedded, longest
     first, and saved every BATCH_TEXTS texts (more with a GPU's larger batches: the feeding
     pipeline of qa.feed restarts at each save). Each distinct text is embedded once. Returns
-    the vectors and how many texts were taken back."""
+    the vectors (in ``out`` when given: an array of a row a text) and how many texts were
+    taken back."""
     checkpoint = Checkpoint(index_dir, embedder.model_id, embedder.dimension)
-    found, out = checkpoint.take(texts)
+    found, out = checkpoint.take(texts, out)
     if progress:
         progress(int(found.sum()))
     missing = [int(i) for i in np.flatnonzero(~found)]

@@ -72,7 +72,7 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         index_dir.mkdir(parents=True, exist_ok=True)
         f = (index_dir / ".lock").open("a+")
     except OSError as exc:
-        raise _write_error(index_dir, exc) from exc
+        raise write_error(index_dir, exc) from exc
     with f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -88,7 +88,8 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
-def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
+def write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
+    """The error of a failed write into index_dir (disk full, read-only folder)."""
     return IndexWriteError(
         f"cannot write the index in {index_dir} ({exc.strerror or exc}); free disk space or "
         "make the folder writable, then build again (the previous index is still in use)"
@@ -139,7 +140,7 @@ def write_generation(index_dir: Path, manifest: Manifest, write: Callable[[Path]
         _fsync_dir(index_dir)
     except OSError as exc:  # disk full, read-only folder: the previous index stays live
         shutil.rmtree(tmp, ignore_errors=True)
-        raise _write_error(index_dir, exc) from exc
+        raise write_error(index_dir, exc) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -1,0 +1,56 @@
+"""Arrays a build fills on disk (qa.scratch): zeroed, file-backed, cleaned up, and a full
+disk is an IndexWriteError before any row is written."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import qa.scratch
+from qa import Settings, build_index
+from qa.errors import IndexWriteError
+from qa.scratch import FOLDER, scratch
+from qa.store import current_generation
+
+
+def test_arrays_live_in_the_folder_until_the_build_leaves_it(tmp_path: Path) -> None:
+    (tmp_path / FOLDER).mkdir()
+    (tmp_path / FOLDER / "left-by-a-killed-build.npy").write_bytes(b"x")
+    with scratch(tmp_path) as disk:
+        assert not (tmp_path / FOLDER / "left-by-a-killed-build.npy").exists()
+        array = disk.array("vectors", 1000, 8)
+        assert array.shape == (1000, 8) and array.dtype == np.float32 and not array.any()
+        array[7] = 1.5
+        assert isinstance(array, np.memmap)
+        path = tmp_path / FOLDER / "vectors.npy"
+        assert os.stat(path).st_blocks * 512 >= 1000 * 8 * 4  # reserved, not sparse
+        array.flush()
+        assert np.load(path)[7].tolist() == [1.5] * 8
+        assert disk.array("none", 0, 8).shape == (0, 8)
+    assert not (tmp_path / FOLDER).exists()
+    with pytest.raises(RuntimeError), scratch(tmp_path):
+        raise RuntimeError("the build failed")
+    assert not (tmp_path / FOLDER).exists()
+
+
+def _disk_full(fd: int, offset: int, length: int) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_is_a_write_error_and_the_old_index_stays(
+    corpus: Path, tmp_path: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = tmp_path / "index"
+    first = build_index(corpus, index, settings=hash_settings)
+    (corpus / "new.txt").write_text("A new article about tandem bikes and their riders.\n")
+    monkeypatch.setattr(qa.scratch, "RESERVE", _disk_full)
+    with pytest.raises(IndexWriteError, match="No space left on device"):
+        build_index(corpus, index, settings=hash_settings)
+    assert current_generation(index) == first.generation
+    assert not (index / FOLDER).exists()
+    monkeypatch.undo()
+    assert build_index(corpus, index, settings=hash_settings).files == first.files + 1
