@@ -11,6 +11,7 @@ IndexWriteError, never a crash (SIGBUS) when a row is written into an unbacked p
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from .store import write_error
 FOLDER = ".build-vectors"
 # Reserves a file's blocks (fails with ENOSPC when the disk cannot hold them); not everywhere.
 RESERVE = getattr(os, "posix_fallocate", None)
+_CANNOT_RESERVE = {errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS}
 
 
 class Scratch:
@@ -43,6 +45,9 @@ class Scratch:
             with path.open("r+b") as f:
                 reserve(f.fileno(), 0, path.stat().st_size)
         except OSError as exc:
+            if exc.errno in _CANNOT_RESERVE:  # this file system cannot: hold it in memory
+                path.unlink(missing_ok=True)
+                return np.zeros((rows, dimension), dtype=np.float32)
             raise write_error(self._index_dir, exc) from exc
         return array
 

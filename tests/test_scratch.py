@@ -54,3 +54,16 @@ def test_a_full_disk_is_a_write_error_and_the_old_index_stays(
     assert not (index / FOLDER).exists()
     monkeypatch.undo()
     assert build_index(corpus, index, settings=hash_settings).files == first.files + 1
+
+
+def test_a_file_system_that_cannot_reserve_space_gets_arrays_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unsupported(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
+
+    monkeypatch.setattr(qa.scratch, "RESERVE", unsupported)
+    with scratch(tmp_path) as disk:
+        array = disk.array("vectors", 10, 4)
+        assert not isinstance(array, np.memmap) and array.shape == (10, 4) and not array.any()
+        assert list((tmp_path / FOLDER).iterdir()) == []
