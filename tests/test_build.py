@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,18 +38,24 @@ print(json.dumps({"embedded": report.embedded, "reused": report.reused,
 """
 
 
-@pytest.mark.slow
-def test_unchanged_rebuild_imports_no_torch(real_index: Path, tmp_path: Path) -> None:
-    index = tmp_path / "index"
-    shutil.copytree(real_index, index)  # file times kept: loads without hashing
+def _rebuild_in_a_new_process(corpus: Path, index: Path) -> dict[str, Any]:
+    """What _REBUILD prints: the report's counts and which heavy modules were imported."""
     out = subprocess.run(
-        [sys.executable, "-c", _REBUILD, str(SEEDS), str(index)],
+        [sys.executable, "-c", _REBUILD, str(corpus), str(index)],
         check=True,
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.slow
+def test_unchanged_rebuild_imports_no_torch(real_index: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    shutil.copytree(real_index, index)  # file times kept: loads without hashing
+    result = _rebuild_in_a_new_process(SEEDS, index)
     assert result["embedded"] == 0 and result["reused"] > 0
     assert not result["torch"] and not result["sentence_transformers"]
 
@@ -62,14 +69,7 @@ def test_a_small_update_embeds_without_torch(real_index: Path, tmp_path: Path) -
     shutil.copytree(real_index, index)
     changed = corpus / "004_230749e99c2d62ef.txt"
     changed.write_text(changed.read_text() + "\nCavendish also plans to ride a tandem.\n")
-    out = subprocess.run(
-        [sys.executable, "-c", _REBUILD, str(corpus), str(index)],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = _rebuild_in_a_new_process(corpus, index)
     assert result["embedded"] > 0 and not result["torch"]
     from qa.build import indexed_text
     from qa.embedding import SentenceTransformerEmbedder
