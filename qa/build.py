@@ -387,12 +387,13 @@ def _gather(
 ) -> np.ndarray:
     """An array on disk with a row per entry of sources, reused rows copied from old."""
     out = disk.array(name, len(sources), dimension)
+    if old is None:
+        return out
     rows = np.asarray(sources, dtype=np.int64)
     kept = np.flatnonzero(rows >= 0)
     for start in range(0, len(kept), COPY_ROWS):
         at = kept[start : start + COPY_ROWS]
-        if old is not None:
-            out[at] = old[rows[at]]
+        out[at] = old[rows[at]]
     return out
 
 
@@ -403,10 +404,11 @@ def _embed(
     settings: Settings,
     progress: ProgressFn | None,
     disk: Scratch,
+    indexed: list[str],
 ) -> _Embedded:
     """Vectors for every planned row, in arrays on disk: reused ones copied, those a killed
-    build saved taken back, the others embedded now. The model loads only when something
-    needs embedding."""
+    build saved taken back, the others embedded now (``indexed``: every chunk's
+    indexed_text). The model loads only when something needs embedding."""
     todo = [i for i, row in enumerate(plan.chunk_from) if row < 0]
     todo_s = [i for i, row in enumerate(plan.sentence_from) if row < 0]
     if not todo and not todo_s:
@@ -420,7 +422,7 @@ def _embed(
             0,
             0,
         )
-    chunk_texts = [indexed_text(plan.chunks[i], settings) for i in todo]
+    chunk_texts = [indexed[i] for i in todo]
     texts = chunk_texts + [plan.sentence_texts[i] for i in todo_s]
     if previous is None:  # a full build
         embedder = get_embedder(settings.model, settings.device)
@@ -545,6 +547,12 @@ def _load_previous(index_path: Path, warnings: list[str]) -> StoredIndex | None:
         return None
 
 
+def _new_chars(corpus: Corpus, old_docs: dict[str, DocumentRecord]) -> int:
+    """Characters of the documents read whose content the previous index does not hold."""
+    known = {record.sha256 for record in old_docs.values()}
+    return sum(len(doc.text) for doc in corpus.documents if doc.sha256 not in known)
+
+
 def _unchanged_plan(old_docs: dict[str, DocumentRecord]) -> _Plan:
     """What a build reports when the live index already holds the corpus as it is."""
     plan = _Plan(documents=dict(old_docs), unchanged_files=len(old_docs))
@@ -594,20 +602,18 @@ def build_index(
             return _report(
                 plan, None, corpus, old_docs, warnings, reason, live.generation, t0, index_path
             )
-        known = {record.sha256 for record in old_docs.values()}
-        new_chars = sum(len(d.text) for d in corpus.documents if d.sha256 not in known)
-        if live is not None and new_chars > SMALL_JOB * CHARS_PER_TEXT:
+        if live is not None and _new_chars(corpus, old_docs) > SMALL_JOB * CHARS_PER_TEXT:
             preload(settings.model, settings.device)  # loads while the previous index opens
         previous = None if live is None else _load_previous(index_path, warnings)
         if live is not None and previous is None:  # its files failed to load after all
             corpus = load_corpus(root, settings, read, workers=workers)
             old_docs, reason = {}, warnings[-1]
         plan = _plan(corpus, previous, old_docs, settings, workers)
-        texts = [indexed_text(c, settings) for c in plan.chunks]
-        keywords = keyword_index_later(texts, workers)  # built while the model embeds
+        indexed = [indexed_text(c, settings) for c in plan.chunks]
+        keywords = keyword_index_later(indexed, workers)  # built while the model embeds
         follow = _both(progress, _phase(phases, "embed"))
         with scratch(index_path) as disk:  # the vectors, on disk until written
-            embedded = _embed(plan, previous, index_path, settings, follow, disk)
+            embedded = _embed(plan, previous, index_path, settings, follow, disk, indexed)
             write = _phase(phases, "write")
             generation = _write(index_path, corpus, plan, embedded, keywords(), settings, write)
         discard_checkpoint(index_path)

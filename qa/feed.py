@@ -100,11 +100,11 @@ class AheadEncoder:
             submit()
         held: list[Any] = []
         first = 0  # the row of the first held vector
+        device = self._model.device
         with torch.inference_mode():
             while ahead:
                 tokenized = ahead.popleft()
                 submit()
-                device = self._model.device
                 features = {
                     name: tensor.to(device, non_blocking=True)
                     for name, tensor in tokenized.result().items()

@@ -34,8 +34,7 @@ class Scratch:
 
     def array(self, name: str, rows: int, dimension: int) -> np.ndarray:
         """A zeroed float32 (rows, dimension) array backed by the file ``name``.npy."""
-        reserve = RESERVE
-        if rows == 0 or reserve is None:  # nothing to hold, or no way to reserve the space
+        if rows == 0 or RESERVE is None:  # nothing to hold, or no way to reserve the space
             return np.zeros((rows, dimension), dtype=np.float32)
         path = self.folder / f"{name}.npy"
         try:
@@ -43,7 +42,7 @@ class Scratch:
                 path, mode="w+", dtype=np.float32, shape=(rows, dimension)
             )
             with path.open("r+b") as f:
-                reserve(f.fileno(), 0, path.stat().st_size)
+                RESERVE(f.fileno(), 0, path.stat().st_size)
         except OSError as exc:
             if exc.errno in _CANNOT_RESERVE:  # this file system cannot: hold it in memory
                 path.unlink(missing_ok=True)
