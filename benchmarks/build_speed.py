@@ -125,8 +125,13 @@ def main() -> None:
     _corpus(corpus, args.docs)
     settings = Settings()
     embedder = get_embedder(settings.model, settings.device)
-    model: Any = embedder._model  # type: ignore[attr-defined]  # the bare model, on purpose
     embedder.encode(["warm up"])
+    # The floor: sentence-transformers' own encode of the same texts, on the same device.
+    from sentence_transformers import SentenceTransformer
+
+    from qa.embedding import model_path
+
+    model: Any = SentenceTransformer(str(model_path(settings.model)), device=embedder.device)
     report = build_index(corpus, index, full=True, settings=settings)
     texts = _embedded_texts(index)
     assert len(texts) == report.embedded + report.embedded_sentences

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,6 +55,41 @@ def _is_linear(name: str, value: np.ndarray) -> bool:
     return name.startswith("encoder.") and name.endswith(".weight") and value.ndim == 2
 
 
+def plain_config(path: Path) -> dict[str, Any]:
+    """The ``config.json`` of the model folder ``path``, if it holds a plain BERT model with mean
+    pooling and normalisation (as all-MiniLM-L6-v2); else ``ValueError``."""
+    config: dict[str, Any] = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    modules = [m["type"] for m in json.loads((path / "modules.json").read_text("utf-8"))]
+    pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+    plain = (
+        config.get("model_type") == "bert"
+        and config.get("hidden_act") == "gelu"
+        and config.get("position_embedding_type", "absolute") == "absolute"
+        and modules
+        == [
+            "sentence_transformers.models.Transformer",
+            "sentence_transformers.models.Pooling",
+            "sentence_transformers.models.Normalize",
+        ]
+        and pooling.get("pooling_mode_mean_tokens")
+        and not any(
+            v
+            for k, v in pooling.items()
+            if k.startswith("pooling_mode_") and "mean_tokens" not in k
+        )
+    )
+    if not plain:
+        raise ValueError(f"{path} is not a plain mean-pooled, normalised BERT model")
+    return config
+
+
+def reading(path: Path) -> tuple[int, bool]:
+    """How the model reads text, from its ``sentence_bert_config.json``: the most tokens (with
+    [CLS] and [SEP]), and whether texts are lower-cased first."""
+    config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    return int(config.get("max_seq_length", 256)), bool(config.get("do_lower_case", False))
+
+
 class NumpyBert:
     """Encode texts into L2-normalised mean-pooled BERT vectors, in numpy."""
 
@@ -61,8 +97,7 @@ class NumpyBert:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
-        self._check(path)
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        config = plain_config(path)
         self.heads = int(config["num_attention_heads"])
         self.layers = int(config["num_hidden_layers"])
         self.eps = float(config.get("layer_norm_eps", 1e-12))
@@ -75,31 +110,6 @@ class NumpyBert:
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length)
-
-    @staticmethod
-    def _check(path: Path) -> None:
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        modules = [m["type"] for m in json.loads((path / "modules.json").read_text("utf-8"))]
-        pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
-        plain = (
-            config.get("model_type") == "bert"
-            and config.get("hidden_act") == "gelu"
-            and config.get("position_embedding_type", "absolute") == "absolute"
-            and modules
-            == [
-                "sentence_transformers.models.Transformer",
-                "sentence_transformers.models.Pooling",
-                "sentence_transformers.models.Normalize",
-            ]
-            and pooling.get("pooling_mode_mean_tokens")
-            and not any(
-                v
-                for k, v in pooling.items()
-                if k.startswith("pooling_mode_") and "mean_tokens" not in k
-            )
-        )
-        if not plain:
-            raise ValueError(f"{path} is not a plain mean-pooled, normalised BERT model")
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         """Each text's token ids, with [CLS] and [SEP], cut at the model's length."""

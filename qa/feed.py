@@ -1,4 +1,4 @@
-"""Feeding a sentence-transformers model on a GPU: the tokenizer works ahead, in threads.
+"""Feeding a model on a GPU: the tokenizer works ahead, in threads.
 
 ``SentenceTransformer.encode`` tokenizes a batch, runs the model on it, copies the result back,
 then tokenizes the next batch: the GPU waits while Python tokenizes, and each batch ends in a
@@ -22,7 +22,7 @@ import numpy as np
 
 Progress = Callable[[int], None]
 GROUP = 8  # batches whose vectors are copied back together
-WIDTH = 8  # a batch is padded to a multiple of this many tokens: fewer shapes for the GPU
+WIDTH = 8  # a GPU batch is padded to a multiple of this many tokens: fewer shapes
 
 
 def tokenizer_threads() -> int:
@@ -31,25 +31,39 @@ def tokenizer_threads() -> int:
 
 
 class AheadEncoder:
-    """Encodes texts with a loaded SentenceTransformer whose folder holds ``tokenizer.json``."""
+    """Encodes texts with a model's ``forward`` (a batch's inputs, as tensors on the model's
+    device, to its sentence vectors), tokenizing with the ``tokenizer.json`` in ``path``."""
 
-    def __init__(self, model: Any, path: Path, dimension: int, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        forward: Callable[[dict[str, Any]], Any],
+        path: Path,
+        *,
+        dimension: int,
+        max_length: int,
+        lower: bool,
+        token_types: bool,
+        device: Any,
+        threads: int | None = None,
+    ) -> None:
         from tokenizers import Tokenizer
 
-        self._model = model
-        self._dimension = dimension
+        self._forward = forward
+        self.dimension = dimension
+        self._device = device
         tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        max_length = int(model.max_seq_length)
         tokenizer.enable_truncation(max_length)
-        # Padded to the batch's longest text, rounded up to WIDTH tokens (never past the most
-        # the model reads): fewer shapes for the GPU.
-        tokenizer.enable_padding(pad_to_multiple_of=WIDTH if max_length % WIDTH == 0 else None)
+        # Padded to the batch's longest text, rounded up to WIDTH tokens on a GPU (never past
+        # the most the model reads): fewer shapes for it. A CPU pays for every padded token
+        # (rounding up cost 4% of the throughput on 2 cores).
+        rounded = device.type == "cuda" and max_length % WIDTH == 0
+        tokenizer.enable_padding(pad_to_multiple_of=WIDTH if rounded else None)
         self._tokenizer = tokenizer
         self._counter = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._counter.no_padding()
         self._counter.no_truncation()
-        self._lower = bool(getattr(model[0], "do_lower_case", False))
-        self._token_types = "token_type_ids" in getattr(model.tokenizer, "model_input_names", ())
+        self._lower = lower
+        self._token_types = token_types
         self._threads = threads or tokenizer_threads()
         self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="qa-tokenize")
 
@@ -65,7 +79,7 @@ class AheadEncoder:
         batch = {"input_ids": ids, "attention_mask": mask}
         if self._token_types:
             batch["token_type_ids"] = torch.zeros_like(ids)
-        if self._model.device.type == "cuda":
+        if self._device.type == "cuda":
             batch = {name: tensor.pin_memory() for name, tensor in batch.items()}
         return batch
 
@@ -87,7 +101,7 @@ class AheadEncoder:
         import torch
         from torch.nn import functional
 
-        out = np.empty((len(texts), self._dimension), dtype=np.float32)
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
         starts = iter(range(0, len(texts), batch_size))
         ahead: deque[Future[dict[str, Any]]] = deque()  # tokenized batches, in order
 
@@ -100,7 +114,7 @@ class AheadEncoder:
             submit()
         held: list[Any] = []
         first = 0  # the row of the first held vector
-        device = self._model.device
+        device = self._device
         with torch.inference_mode():
             while ahead:
                 tokenized = ahead.popleft()
@@ -109,8 +123,7 @@ class AheadEncoder:
                     name: tensor.to(device, non_blocking=True)
                     for name, tensor in tokenized.result().items()
                 }
-                embedded = self._model.forward(features)
-                held.append(functional.normalize(embedded["sentence_embedding"].float(), dim=-1))
+                held.append(functional.normalize(self._forward(features).float(), dim=-1))
                 if len(held) == GROUP or not ahead:
                     vectors = torch.cat(held).cpu().numpy()
                     out[first : first + len(vectors)] = vectors

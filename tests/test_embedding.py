@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from qa.config import DEFAULT_MODEL
-from qa.embedding import HashEmbedder, get_embedder
+from qa.embedding import HashEmbedder, get_embedder, model_path
 
 TEXTS = [
     "Short one.",
@@ -39,7 +39,9 @@ def test_model_rows_follow_the_texts_though_encoded_longest_first() -> None:
     np.testing.assert_allclose(
         together[len(TEXTS) :], np.tile(together[: len(TEXTS)], (59, 1)), atol=1e-5
     )
-    tokenizer = embedder._model.tokenizer  # type: ignore[attr-defined]
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_path(DEFAULT_MODEL)))
     assert embedder.token_counts(TEXTS) == [len(tokenizer.tokenize(t)) for t in TEXTS]
 
 
@@ -50,12 +52,12 @@ def test_a_small_build_job_gets_the_numpy_encoder_unless_the_model_is_loaded(
 
     loads: list[str] = []
     monkeypatch.setattr(embedding, "_CACHE", {})
-    monkeypatch.setattr(embedding, "SentenceTransformerEmbedder", lambda m, d: loads.append(m))
+    monkeypatch.setattr(embedding, "BertEmbedder", lambda m, d: loads.append(m))
     small = embedding.get_build_embedder(DEFAULT_MODEL, None, embedding.SMALL_JOB)
     assert isinstance(small, embedding.NumpyQueryEmbedder) and loads == []
     assert embedding.get_build_embedder(DEFAULT_MODEL, "cuda", 1) is None  # loaded, on the GPU
     embedding.get_build_embedder(DEFAULT_MODEL, None, embedding.SMALL_JOB + 1)
     assert loads == [DEFAULT_MODEL, DEFAULT_MODEL]
-    # Once sentence-transformers is loaded, even a small job uses it.
+    # Once the torch model is loaded, even a small job uses it.
     assert embedding.get_build_embedder(DEFAULT_MODEL, None, 1) is None
     assert isinstance(embedding.get_build_embedder("hash-384", None, 1), HashEmbedder)

@@ -1,5 +1,6 @@
-"""The tokenizer-ahead encoder (qa.feed), run on the CPU here: the same vectors as
-sentence-transformers' own encode, in the order given, with progress as groups finish."""
+"""The tokenizer-ahead encoder (qa.feed) feeding a sentence-transformers model (models that
+qa.torchbert cannot run), on the CPU here: the same vectors as sentence-transformers' own
+encode, in the order given, with progress as groups finish."""
 
 from __future__ import annotations
 
@@ -31,7 +32,16 @@ def test_ahead_encoder_gives_sentence_transformers_vectors(
     plain: SentenceTransformerEmbedder,
 ) -> None:
     model = plain._model
-    ahead = AheadEncoder(model, model_path(DEFAULT_MODEL), plain.dimension, threads=2)
+    ahead = AheadEncoder(
+        lambda features: model.forward(features)["sentence_embedding"],
+        model_path(DEFAULT_MODEL),
+        dimension=plain.dimension,
+        max_length=model.max_seq_length,
+        lower=False,
+        token_types=True,
+        device=model.device,
+        threads=2,
+    )
     texts = TEXTS * 7
     seen: list[int] = []
     got = ahead.encode(texts, batch_size=3, progress=seen.append)
@@ -56,3 +66,23 @@ def test_embedder_with_the_ahead_encoder_keeps_rows_in_order(
     want = plain.encode(TEXTS, batch_size=2)
     assert float((got * want).sum(axis=1).min()) > 0.99999
     assert float((got[0] * want[1]).sum()) < 0.99  # rows are not shuffled
+
+
+def test_batches_are_rounded_up_to_eight_tokens_on_a_gpu_only() -> None:
+    import torch
+
+    def encoder(device: str) -> AheadEncoder:
+        return AheadEncoder(
+            lambda features: None,
+            model_path(DEFAULT_MODEL),
+            dimension=384,
+            max_length=256,
+            lower=False,
+            token_types=False,
+            device=torch.device(device),
+        )
+
+    assert encoder("cuda")._tokenizer.padding["pad_to_multiple_of"] == 8  # fewer shapes
+    cpu = encoder("cpu")  # a CPU pays for every padded token
+    assert cpu._tokenizer.padding["pad_to_multiple_of"] is None
+    assert cpu._tokenize(["one two three"])["input_ids"].shape == (1, 5)  # [CLS] 3 [SEP]
