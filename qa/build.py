@@ -29,6 +29,7 @@ from .embedding import SMALL_JOB, default_batch_size, get_build_embedder, get_em
 from .errors import IndexNotFoundError, IndexUnusableError
 from .index import (
     END,
+    KEYWORD,
     SENTENCE_END,
     SENTENCE_START,
     START,
@@ -40,6 +41,7 @@ from .index import (
     save_index,
 )
 from .keyword import DESCRIPTION, KeywordIndex, keyword_index_later
+from .keyword import updatable as keyword_updatable
 from .manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
 from .pool import Workers
 from .readers import FORMATS, format_of
@@ -553,6 +555,20 @@ def _new_chars(corpus: Corpus, old_docs: dict[str, DocumentRecord]) -> int:
     return sum(len(doc.text) for doc in corpus.documents if doc.sha256 not in known)
 
 
+def _keywords_later(
+    plan: _Plan, previous: StoredIndex | None, indexed: list[str], workers: Workers
+) -> Callable[[], KeywordIndex]:
+    """The keyword index of the planned chunks (``indexed``: their texts), started now: an
+    update tokenizes only the chunks it does not reuse, when the previous index kept the
+    term counts of the others."""
+    folder = previous.path / KEYWORD if previous is not None else None
+    if folder is None or not keyword_updatable(folder):
+        return keyword_index_later(indexed, None, None, workers)
+    sources = np.asarray(plan.chunk_from, dtype=np.int64)
+    new = [indexed[i] for i in np.flatnonzero(sources < 0)]
+    return keyword_index_later(new, sources, folder, workers)
+
+
 def _unchanged_plan(old_docs: dict[str, DocumentRecord]) -> _Plan:
     """What a build reports when the live index already holds the corpus as it is."""
     plan = _Plan(documents=dict(old_docs), unchanged_files=len(old_docs))
@@ -610,7 +626,7 @@ def build_index(
             old_docs, reason = {}, warnings[-1]
         plan = _plan(corpus, previous, old_docs, settings, workers)
         indexed = [indexed_text(c, settings) for c in plan.chunks]
-        keywords = keyword_index_later(indexed, workers)  # built while the model embeds
+        keywords = _keywords_later(plan, previous, indexed, workers)  # while the model embeds
         follow = _both(progress, _phase(phases, "embed"))
         with scratch(index_path) as disk:  # the vectors, on disk until written
             embedded = _embed(plan, previous, index_path, settings, follow, disk, indexed)

@@ -1,11 +1,15 @@
-"""BM25 keyword retrieval over the chunks (bm25s), with English stemming and stopwords.
+"""BM25 keyword retrieval over the chunks, with English stemming and stopwords, as bm25s
+indexes them (the scoring: qa.bm25).
 
-Saved as bm25s's own files (JSON and ``.npy`` arrays, no pickle) in the index generation.
+Saved as bm25s's own files (JSON and ``.npy`` arrays, no pickle) in the index generation,
+with each posting's term count and each chunk's length beside them: an update tokenizes only
+its new chunks. A query reads the postings of its own terms, memory-mapped.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import sys
@@ -15,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from . import bm25
 from .pool import Workers
 
 _STEMMER = "english"
@@ -23,6 +28,10 @@ _STOPWORDS = "en"
 DESCRIPTION = {"engine": "bm25s", "stemmer": _STEMMER, "stopwords": _STOPWORDS}
 _TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _TOKEN = re.compile(_TOKEN_PATTERN)
+# bm25s's files in a keyword folder, and the term counts and row lengths qa keeps beside them.
+_DATA, _INDICES, _INDPTR = "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy"
+_VOCAB = "vocab.index.json"
+_TF, _LENGTHS = "tf.npy", "lengths.npy"
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -62,44 +71,130 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer(_STEMMER)
 
 
-def bm25_of(texts: Sequence[str]) -> Any:
-    """The bm25s index of texts: a plain object, so a worker process may build it."""
-    bm25s = _bm25s()
-    tokens = bm25s.tokenize(
-        list(texts), stopwords=_STOPWORDS, stemmer=_stemmer(), show_progress=False
+class _Terms:
+    """Term ids of texts as bm25s's ``tokenize`` makes them (lower-cased, words of two or more
+    word characters, stopwords out, stemmed), over a vocabulary that grows as stems appear."""
+
+    def __init__(self, vocabulary: Sequence[str] = ()) -> None:
+        self.vocabulary = list(vocabulary)
+        self._ids = {term: i for i, term in enumerate(self.vocabulary)}
+        self._word_ids: dict[str, int] = {}  # word -> the term id of its stem
+        self._stem = _stemmer()
+
+    def of(self, texts: Sequence[str]) -> list[list[int]]:
+        stop = _stopwords()
+        words = [[w for w in _TOKEN.findall(text.lower()) if w not in stop] for text in texts]
+        unknown = list({w for ws in words for w in ws if w not in self._word_ids})
+        for word, stem in zip(unknown, self._stem.stemWords(unknown), strict=True):
+            if stem not in self._ids:
+                self._ids[stem] = len(self.vocabulary)
+                self.vocabulary.append(stem)
+            self._word_ids[word] = self._ids[stem]
+        return [[self._word_ids[w] for w in ws] for ws in words]
+
+
+# A job for a worker: the texts of the rows to tokenize; for an update, each row's row in the
+# previous index or -1 (the rows whose texts are given), and the previous keyword folder.
+_Job = tuple[Sequence[str], np.ndarray | None, Path | None]
+
+
+def _index_of(job: _Job) -> tuple[bm25.Postings, list[str]]:
+    """The postings and vocabulary of a job: plain objects, so a worker process may make them."""
+    texts, sources, folder = job
+    if sources is None or folder is None:
+        terms = _Terms()
+        return _compact(bm25.count(terms.of(texts)), terms)
+    return updated(*_load_postings(folder), sources, texts)
+
+
+def updated(
+    old: bm25.Postings, vocabulary: Sequence[str], sources: np.ndarray, texts: Sequence[str]
+) -> tuple[bm25.Postings, list[str]]:
+    """The postings and vocabulary of rows that are old rows (``sources[i]`` >= 0: its row in
+    ``old``, whose terms are ``vocabulary``) or new ones (-1, whose texts are ``texts``, in
+    order). Only the new texts are tokenized: the old rows' term counts are kept."""
+    terms = _Terms(vocabulary)
+    new_rows = np.flatnonzero(sources < 0)
+    new = bm25.shifted(bm25.count(terms.of(texts)), new_rows, len(sources))
+    return _compact(bm25.merged(bm25.reused(old, sources), new), terms)
+
+
+def _compact(counts: bm25.Counts, terms: _Terms) -> tuple[bm25.Postings, list[str]]:
+    """The postings of counts over the terms that occur in them, and those terms."""
+    counts, kept = bm25.used_terms(counts, len(terms.vocabulary))
+    return bm25.postings(counts, len(kept)), [terms.vocabulary[i] for i in kept]
+
+
+def _load_postings(folder: Path) -> tuple[bm25.Postings, list[str]]:
+    """A saved keyword index's postings and vocabulary (in term-id order), memory-mapped."""
+
+    def array(name: str) -> np.ndarray:
+        loaded: np.ndarray = np.load(folder / name, mmap_mode="r", allow_pickle=False)
+        return loaded
+
+    vocab = json.loads((folder / _VOCAB).read_text(encoding="utf-8"))
+    vocabulary = sorted((t for t in vocab if t), key=vocab.__getitem__)
+    postings = bm25.Postings(
+        array(_DATA), array(_INDICES), array(_INDPTR), array(_TF), array(_LENGTHS)
     )
-    retriever = bm25s.BM25()
-    retriever.index(tokens, show_progress=False)
+    return postings, vocabulary
+
+
+def _retriever(postings: bm25.Postings, vocabulary: Sequence[str]) -> Any:
+    """A bm25s BM25 object holding postings: bm25s saves and loads it in its own format."""
+    retriever = _bm25s().BM25(k1=bm25.K1, b=bm25.B)
+    retriever.scores = {
+        "data": postings.data,
+        "indices": postings.indices,
+        "indptr": postings.indptr,
+        "num_docs": len(postings.lengths),
+    }
+    # bm25s puts an empty term last, for queries with no terms.
+    retriever.vocab_dict = {term: i for i, term in enumerate(vocabulary)} | {"": len(vocabulary)}
+    retriever.nonoccurrence_array = None
     return retriever
 
 
-def keyword_index_later(texts: Sequence[str], workers: Workers) -> Callable[[], KeywordIndex]:
-    """KeywordIndex.build(texts), started now in a worker process when there are many texts;
-    the returned function waits for it."""
-    _bm25s()  # the worker's bm25s object is unpickled here, which imports bm25s: without JAX
-    retriever = workers.later(bm25_of, texts, len(texts))
-    return lambda: KeywordIndex(retriever())
+def updatable(folder: Path) -> bool:
+    """Whether the saved keyword index in folder keeps the term counts an update needs (one
+    written before they were kept does not)."""
+    return (folder / _TF).is_file() and (folder / _LENGTHS).is_file()
+
+
+def keyword_index_later(
+    texts: Sequence[str], sources: np.ndarray | None, previous: Path | None, workers: Workers
+) -> Callable[[], KeywordIndex]:
+    """The keyword index of every row, started now in a worker process when there are many
+    texts to tokenize; the returned function waits for it. A full build gives every row's
+    text (``sources`` None). An update gives ``sources``, each row's row in the previous
+    index (whose keyword folder is ``previous``) or -1, and the texts of the -1 rows only."""
+    if sources is not None and not (previous is not None and updatable(previous)):
+        raise ValueError(f"the keyword index in {previous} cannot be updated")
+    made = workers.later(_index_of, (texts, sources, previous), len(texts))
+    return lambda: KeywordIndex(*made())
 
 
 class KeywordIndex:
-    def __init__(self, retriever: Any) -> None:
-        self._retriever = retriever
+    def __init__(self, postings: bm25.Postings, vocabulary: Sequence[str]) -> None:
+        self._p = postings
+        self._terms = vocabulary
         self._stem = _stemmer()
-        self._vocab: dict[str, int] = retriever.vocab_dict
-        self._n = int(retriever.scores["num_docs"])
+        self._vocab = {term: i for i, term in enumerate(vocabulary)}
+        self._n = len(postings.lengths)
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> KeywordIndex:
-        return cls(bm25_of(texts))
+        return cls(*_index_of((texts, None, None)))
 
     def save(self, folder: Path) -> None:
-        self._retriever.save(str(folder), show_progress=False)
+        _retriever(self._p, self._terms).save(str(folder), show_progress=False)
+        np.save(folder / _TF, self._p.tf, allow_pickle=False)
+        np.save(folder / _LENGTHS, self._p.lengths, allow_pickle=False)
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex:
-        bm25s = _bm25s()
-        # Memory-mapped: a query reads the postings of its own terms only.
-        return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False, allow_pickle=False))
+        """Memory-mapped: a query reads the postings of its own terms only."""
+        return cls(*_load_postings(folder))
 
     def stems(self, text: str) -> list[str]:
         """The stemmed words of a text, stopwords left out, in order."""
@@ -120,9 +215,8 @@ class KeywordIndex:
 
     def _postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
         """The chunk rows holding a term (ascending) and the term's BM25 score in each."""
-        index = self._retriever.scores
-        a, b = int(index["indptr"][term]), int(index["indptr"][term + 1])
-        return index["indices"][a:b], index["data"][a:b]
+        a, b = int(self._p.indptr[term]), int(self._p.indptr[term + 1])
+        return self._p.indices[a:b], self._p.data[a:b]
 
     def top(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the (at most) k chunks that score highest for the query, best first,

@@ -206,6 +206,44 @@ def test_only_touched_and_changed_files_are_read(
     ]
 
 
+def _keyword_postings(index: Path) -> dict[str, tuple[list[int], list[float], list[int]]]:
+    """Every term's rows, scores and term counts in the live index's keyword index."""
+    keyword = load_index(index).keyword
+    p = keyword._p
+    out = {}
+    for term, i in keyword._vocab.items():
+        a, b = int(p.indptr[i]), int(p.indptr[i + 1])
+        out[term] = (p.indices[a:b].tolist(), p.data[a:b].tolist(), p.tf[a:b].tolist())
+    return out
+
+
+@pytest.mark.parametrize("counts_kept", [True, False])
+def test_an_update_makes_the_keyword_index_a_fresh_build_makes(
+    corpus: Path,
+    tmp_path: Path,
+    hash_settings: Settings,
+    counts_kept: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Files removed, copied, changed and added: the update tokenizes only new chunks (or,
+    from an index without term counts, all of them) and gets a fresh build's postings."""
+    index = tmp_path / "index"
+    _age(corpus)
+    build_index(corpus, index, settings=hash_settings)
+    if not counts_kept:  # as an index written before term counts were kept
+        monkeypatch.setattr(qa.build, "keyword_updatable", lambda folder: False)
+    files = sorted(corpus.iterdir())
+    files[0].unlink()
+    shutil.copy(files[1], corpus / "zz_copy.txt")  # one file's chunks reused twice
+    files[2].write_text(files[2].read_text() + "\nA tandem for two riders.\n")
+    (corpus / "aa_new.txt").write_text("Riders of stage nine climbed in the rain.\n")
+    _age(corpus)
+    again = build_index(corpus, index, settings=hash_settings)
+    assert again.reused > 0 and again.embedded > 0 and again.removed == 1
+    build_index(corpus, tmp_path / "fresh", settings=hash_settings)
+    assert _keyword_postings(index) == _keyword_postings(tmp_path / "fresh")
+
+
 def test_the_model_starts_loading_only_when_much_is_new(
     corpus: Path,
     tmp_path: Path,

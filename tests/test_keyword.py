@@ -1,9 +1,11 @@
-"""BM25 keyword search (qa.keyword): bm25s's own top-k, and scores read from the postings."""
+"""BM25 keyword search (qa.keyword): the top k and the scores read from the postings are
+bm25s's own, its index built from the same texts."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,14 +23,33 @@ TEXTS = [
 
 
 def _all_scores(index: KeywordIndex, query: str) -> np.ndarray:
-    """Every chunk's score, computed by bm25s over the whole collection (the reference)."""
-    ids = [index._vocab[t] for t in index.query_terms(query)]
-    return np.asarray(index._retriever.get_scores_from_ids(ids), dtype=np.float32)
+    """Every chunk's score, computed by bm25s, indexing the same texts itself (the reference)."""
+    reference = _BM25S[id(index)]
+    terms = index.query_terms(query)
+    if not terms:
+        return np.zeros(len(index), dtype=np.float32)
+    return np.asarray(reference.get_scores(terms), dtype=np.float32)
+
+
+_BM25S: dict[int, Any] = {}  # bm25s's own index of a KeywordIndex's texts
+
+
+def _built(texts: list[str]) -> KeywordIndex:
+    import bm25s
+    import Stemmer
+
+    index = KeywordIndex.build(texts)
+    tokens = bm25s.tokenize(
+        texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False
+    )
+    _BM25S[id(index)] = bm25s.BM25()
+    _BM25S[id(index)].index(tokens, show_progress=False)
+    return index
 
 
 @pytest.fixture(scope="module")
 def index() -> KeywordIndex:
-    return KeywordIndex.build(TEXTS)
+    return _built(TEXTS)
 
 
 @pytest.mark.parametrize(
@@ -63,7 +84,7 @@ def test_no_known_term_finds_nothing(index: KeywordIndex) -> None:
 def test_scores_of_match_on_a_real_collection() -> None:
     with SCIFACT.open(encoding="utf-8") as f:
         texts = [json.loads(line)["text"] for _, line in zip(range(2000), f, strict=False)]
-    index = KeywordIndex.build(texts)
+    index = _built(texts)
     rng = np.random.default_rng(0)
     for query in ("cell proliferation in cancer", "vitamin D deficiency risk", "the of and"):
         rows = rng.integers(0, len(texts), 300)
@@ -91,7 +112,7 @@ def test_bm25s_never_imports_jax_or_numba(tmp_path: Path) -> None:
         "from qa.keyword import keyword_index_later\n"
         "from qa.pool import Workers\n"
         "with Workers(2, min_items=1) as workers:\n"
-        "    index = keyword_index_later(['two riders', 'a tandem'], workers)()\n"
+        "    index = keyword_index_later(['two riders', 'a tandem'], None, None, workers)()\n"
         "assert index.top('tandem', 1)[0].tolist() == [1]\n"
         "assert 'jax' not in sys.modules and 'numba' not in sys.modules\n"
         "import jax  # the process may still import them for itself\n"

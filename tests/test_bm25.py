@@ -1,0 +1,100 @@
+"""BM25 postings (qa.bm25, built by qa.keyword): posting for posting what bm25s indexes from
+the same texts, and an update from kept term counts gives what a fresh build gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa.keyword import KeywordIndex, keyword_index_later, updated
+from qa.pool import Workers
+
+WORDS = ["Tandem", "riders", "rider", "the", "a", "of", "sprint", "stage", "x", "Çà", "2024"]
+TEXT = st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join)
+
+
+def _by_term(index: KeywordIndex) -> dict[str, tuple[list[int], list[float]]]:
+    """Every term's postings: the rows holding it and its score in each."""
+    out = {}
+    for term, i in index._vocab.items():
+        rows, scores = index._postings(i)
+        out[term] = (rows.tolist(), scores.tolist())
+    return out
+
+
+def _bm25s_by_term(texts: list[str]) -> dict[str, tuple[list[int], list[float]]]:
+    import bm25s
+    import Stemmer
+
+    tokens = bm25s.tokenize(
+        texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False
+    )
+    retriever = bm25s.BM25()
+    retriever.index(tokens, show_progress=False)
+    scores = retriever.scores
+    out = {}
+    for term, i in retriever.vocab_dict.items():
+        if term:  # bm25s's empty term, for queries without terms: no postings
+            a, b = scores["indptr"][i], scores["indptr"][i + 1]
+            out[term] = (scores["indices"][a:b].tolist(), scores["data"][a:b].tolist())
+    return out
+
+
+def _same(got: dict[str, tuple[list[int], list[float]]], want: dict[str, tuple]) -> None:
+    assert got.keys() == want.keys()
+    for term, (rows, scores) in want.items():
+        assert got[term][0] == rows, term
+        np.testing.assert_allclose(got[term][1], scores, rtol=1e-6, err_msg=term)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(TEXT, min_size=1, max_size=20).filter(lambda ts: any(t.strip() for t in ts)))
+def test_a_build_holds_bm25s_postings(texts: list[str]) -> None:
+    index = KeywordIndex.build(texts)
+    if any(w.lower() not in ("the", "a", "of", "x") for t in texts for w in t.split()):
+        _same(_by_term(index), _bm25s_by_term(texts))  # bm25s fails on a vocabulary of none
+    assert len(index) == len(texts)
+
+
+def test_texts_without_terms_make_an_empty_index() -> None:
+    index = KeywordIndex.build(["", "the of a", "x"])
+    assert len(index) == 3 and not index.vocabulary
+    assert index.top("the tandem", 5)[0].size == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(TEXT, min_size=1, max_size=15),
+    st.lists(st.one_of(st.integers(0, 14), TEXT), max_size=20),
+)
+def test_an_update_gives_what_a_fresh_build_gives(old: list[str], rows: list[int | str]) -> None:
+    """Each new row is an old row reused (perhaps twice) or a new text."""
+    rows = [r % len(old) if isinstance(r, int) else r for r in rows]
+    sources = np.array([r if isinstance(r, int) else -1 for r in rows], dtype=np.int64)
+    texts = [old[r] if isinstance(r, int) else r for r in rows]
+    before = KeywordIndex.build(old)
+    new_texts = [r for r in rows if isinstance(r, str)]
+    got = KeywordIndex(*updated(before._p, before._terms, sources, new_texts))
+    fresh = KeywordIndex.build(texts)
+    assert _by_term(got) == _by_term(fresh)
+    assert _tf_by_term(got) == _tf_by_term(fresh)
+    np.testing.assert_array_equal(got._p.lengths, fresh._p.lengths)
+
+
+def _tf_by_term(index: KeywordIndex) -> dict[str, list[int]]:
+    p = index._p
+    return {t: p.tf[p.indptr[i] : p.indptr[i + 1]].tolist() for t, i in index._vocab.items()}
+
+
+def test_an_update_reads_the_saved_counts_in_a_worker(tmp_path: Path) -> None:
+    old = ["Tandem bikes carry two riders.", "Rain on the stage.", "A sprint stage win."]
+    KeywordIndex.build(old).save(tmp_path / "keyword")
+    assert KeywordIndex.load(tmp_path / "keyword")._terms == KeywordIndex.build(old)._terms
+    sources = np.array([2, -1, 0, 0], dtype=np.int64)
+    texts = [old[2], "Riders of the new stage.", old[0], old[0]]
+    with Workers(2, min_items=1) as workers:
+        updated = keyword_index_later([texts[1]], sources, tmp_path / "keyword", workers)()
+    assert _by_term(updated) == _by_term(KeywordIndex.build(texts))
