@@ -463,6 +463,7 @@ def _write(
     plan: _Plan,
     embedded: _Embedded,
     keyword: KeywordIndex,
+    previous: StoredIndex | None,
     settings: Settings,
     progress: ProgressFn | None,
 ) -> str:
@@ -486,6 +487,7 @@ def _write(
         sentence_spans=np.array(plan.sentence_spans, dtype=np.int64).reshape(-1, 2),
         sentence_vectors=embedded.sentence_vectors,
         texts=plan.texts,
+        reuse=(previous.dense, np.asarray(plan.chunk_from)) if previous is not None else None,
     )
     return save_index(index_path, manifest, data, progress=progress)
 
@@ -631,7 +633,9 @@ def build_index(
         with scratch(index_path) as disk:  # the vectors, on disk until written
             embedded = _embed(plan, previous, index_path, settings, follow, disk, indexed)
             write = _phase(phases, "write")
-            generation = _write(index_path, corpus, plan, embedded, keywords(), settings, write)
+            generation = _write(
+                index_path, corpus, plan, embedded, keywords(), previous, settings, write
+            )
         discard_checkpoint(index_path)
     return _report(plan, embedded, corpus, old_docs, warnings, reason, generation, t0, index_path)
 

@@ -71,6 +71,12 @@ def _rows(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1))
 
 
+def _faiss() -> Any:
+    import faiss
+
+    return faiss
+
+
 def _read(path: Path) -> Any:
     import faiss
 
@@ -135,13 +141,54 @@ class ExactIndex(_Faiss):
 
 class HNSWIndex(_Faiss):
     """A hierarchical navigable small-world graph (faiss.IndexHNSWFlat, inner product):
-    approximate, logarithmic in the count."""
+    approximate, logarithmic in the count.
+
+    An update keeps the graph (``updated``): a node is a row of the new index, or a deleted
+    one that searches pass through but never return, and new rows are added as nodes. The
+    node of each row is then kept in a file beside the graph's (``slots``)."""
 
     kind = HNSW
 
-    def __init__(self, index: Any, ef_search: int = HNSW_EF_SEARCH) -> None:
+    def __init__(
+        self,
+        index: Any,
+        slots: np.ndarray | None = None,
+        path: Path | None = None,
+        ef_search: int = HNSW_EF_SEARCH,
+    ) -> None:
         super().__init__(index)
         index.hnsw.efSearch = ef_search
+        self._slots = slots  # the row each node stands for, -1 if deleted; None: node i, row i
+        self._path = path  # where it was loaded from
+        self._params: Any = None  # search parameters that skip the deleted nodes
+        self._live = int(np.count_nonzero(slots >= 0)) if slots is not None else 0
+        if slots is not None and self._live < len(slots):
+            faiss = _faiss()
+            self._bitmap = np.packbits(slots >= 0, bitorder="little")
+            self._params = faiss.SearchParametersHNSW()
+            self._params.efSearch = ef_search
+            self._params.sel = faiss.IDSelectorBitmap(len(slots), faiss.swig_ptr(self._bitmap))
+
+    @property
+    def ntotal(self) -> int:
+        """The rows it finds (deleted nodes left out)."""
+        return int(self._index.ntotal) if self._slots is None else self._live
+
+    def add(self, vectors: np.ndarray) -> None:
+        if self._slots is not None:
+            raise ValueError("rows are added to an updated HNSW index by updated() only")
+        super().add(vectors)
+
+    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._slots is None:
+            return super().search(vectors, k)
+        scores, nodes = self._index.search(_rows(vectors), k, params=self._params)
+        return scores, np.where(nodes >= 0, self._slots[np.maximum(nodes, 0)], -1)
+
+    def save(self, path: Path) -> None:
+        super().save(path)
+        if self._slots is not None:
+            np.save(_slots_path(path), self._slots.astype(np.int64), allow_pickle=False)
 
     @classmethod
     def create(
@@ -155,7 +202,13 @@ class HNSWIndex(_Faiss):
 
     @classmethod
     def load(cls, path: Path) -> HNSWIndex:
-        return cls(_read(path))
+        slots = None
+        if _slots_path(path).is_file():
+            slots = np.load(_slots_path(path), allow_pickle=False)
+            live = np.sort(slots[slots >= 0])
+            if slots.ndim != 1 or not np.array_equal(live, np.arange(len(live))):
+                raise ValueError(f"{_slots_path(path).name} does not give each row one node")
+        return cls(_read(path), slots, path)
 
     def params(self) -> dict[str, int]:
         hnsw = self._index.hnsw
@@ -163,7 +216,44 @@ class HNSWIndex(_Faiss):
             "m": int(hnsw.nb_neighbors(1)),
             "ef_construction": int(hnsw.efConstruction),
             "ef_search": int(hnsw.efSearch),
+            "deleted": int(self._index.ntotal) - self.ntotal,
         }
+
+
+def _slots_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.slots.npy")
+
+
+# An update keeps an HNSW graph while at most this share of its nodes would be deleted ones;
+# past it the graph is built afresh (searches pass through deleted nodes: they cost time).
+MAX_DELETED = 0.2
+
+
+def updated(old: DenseIndex, sources: np.ndarray, vectors: np.ndarray) -> DenseIndex | None:
+    """The previous index ``old`` made to find the rows of a new one: row i is old row
+    ``sources[i]`` (its node kept) or new (-1: its vector, ``vectors[i]``, added as a node).
+    Old rows no row keeps become deleted nodes; an old row kept twice gets a second node.
+    None when the index is better built afresh: not an HNSW graph read from a file, fewer
+    rows than HNSW_FROM, or more than MAX_DELETED of its nodes deleted."""
+    if not isinstance(old, HNSWIndex) or old._path is None or kind_for(len(sources)) != HNSW:
+        return None
+    node_rows = old._slots if old._slots is not None else np.arange(old.ntotal)
+    kept = np.flatnonzero(sources >= 0)
+    firsts, at = np.unique(sources[kept], return_index=True)  # first row keeping each old row
+    new_row = np.full(old.ntotal, -1, dtype=np.int64)
+    new_row[firsts] = kept[at]
+    slots = np.where(node_rows >= 0, new_row[np.maximum(node_rows, 0)], -1)
+    placed = np.zeros(len(sources), dtype=bool)
+    placed[slots[slots >= 0]] = True
+    adding = np.flatnonzero(~placed)
+    nodes = len(slots) + len(adding)
+    if np.count_nonzero(slots < 0) > MAX_DELETED * nodes:
+        return None
+    index = _faiss().read_index(str(old._path))  # into memory: a mapped graph cannot grow
+    index.hnsw.efConstruction = int(old._index.hnsw.efConstruction)
+    if len(adding):
+        index.add(_rows(vectors[adding]))
+    return HNSWIndex(index, np.concatenate((slots, adding)))
 
 
 def kind_for(count: int) -> str:

@@ -15,6 +15,7 @@ Files of a generation folder (qa.store writes the folder, its manifest and check
     sentences.npy           int64 (start, end) file offsets of every sentence of every chunk
     sentence_vectors.npy    float32 L2-normalised sentence embeddings (answer extraction)
     dense.faiss             the vector index over the chunk embeddings (qa.dense)
+    dense.slots.npy         an HNSW graph kept by updates: the row of each node, -1 if deleted
     keyword/                bm25s index files (JSON + .npy)
     texts/<sha256>.txt      the text extracted from each HTML, PDF and DOCX file (UTF-8), keyed
                             by the file's content hash: the text that offsets point into
@@ -341,6 +342,9 @@ class IndexData:
     sentence_spans: np.ndarray
     sentence_vectors: np.ndarray
     texts: Mapping[str, str]  # file name under texts/ -> a document's extracted text
+    # The previous index's vector index, and each row's row in it or -1 (an update): an HNSW
+    # graph is kept and added to (qa.dense.updated) rather than built again.
+    reuse: tuple[_dense.DenseIndex, np.ndarray] | None = None
 
 
 def _write_documents(folder: Path, documents: Sequence[DocumentRecord]) -> None:
@@ -403,7 +407,8 @@ def save_index(
 ) -> str:
     """Write a new generation holding data and make it live. Returns the generation name.
 
-    The vector index is exact or HNSW by the number of chunks (qa.dense.kind_for).
+    The vector index is exact or HNSW by the number of chunks (qa.dense.kind_for); an update
+    keeps the previous HNSW graph when it can (``data.reuse``).
     ``progress(done, total)`` follows the steps (the vector index, one a file written, then
     the checksums).
     """
@@ -416,8 +421,10 @@ def save_index(
             progress(done, total)
 
     count = len(data.chunks)
-    dense = _dense.create(_dense.kind_for(count), int(data.vectors.shape[1]))
-    dense.add(data.vectors)
+    dense = _dense.updated(*data.reuse, data.vectors) if data.reuse is not None else None
+    if dense is None:
+        dense = _dense.create(_dense.kind_for(count), int(data.vectors.shape[1]))
+        dense.add(data.vectors)
     step()
     described = replace(
         manifest,

@@ -11,7 +11,7 @@ import pytest
 
 import qa.dense
 from qa import Settings, build_index, index_info, search
-from qa.dense import EXACT, HNSW, ExactIndex, HNSWIndex, create, kind_for, load
+from qa.dense import EXACT, HNSW, ExactIndex, HNSWIndex, create, kind_for, load, updated
 from qa.store import current_generation
 
 
@@ -60,6 +60,7 @@ def test_hnsw_params_are_reported() -> None:
         "m": qa.dense.HNSW_M,
         "ef_construction": qa.dense.HNSW_EF_CONSTRUCTION,
         "ef_search": qa.dense.HNSW_EF_SEARCH,
+        "deleted": 0,
     }
 
 
@@ -84,3 +85,86 @@ def test_an_index_past_the_threshold_is_hnsw_and_says_so(
     assert search(question, k=5, index_dir=big, settings=hash_settings) == search(
         question, k=5, index_dir=small, settings=hash_settings
     )
+
+
+def _saved_hnsw(tmp_path: Path, vectors: np.ndarray) -> HNSWIndex:
+    index = create(HNSW, vectors.shape[1])
+    index.add(vectors)
+    index.save(tmp_path / "old.faiss")
+    loaded = load(tmp_path / "old.faiss", HNSW)
+    assert isinstance(loaded, HNSWIndex)
+    return loaded
+
+
+def test_an_updated_graph_finds_the_new_rows_and_never_a_deleted_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(qa.dense, "HNSW_FROM", 100)
+    old_vectors = _unit(400, 32, 3)
+    old = _saved_hnsw(tmp_path, old_vectors)
+    # New rows: old rows 0-359 shuffled (360-399 deleted), old row 7 kept twice, 30 new ones.
+    rng = np.random.default_rng(4)
+    sources = np.concatenate((rng.permutation(360), [7], np.full(30, -1)))
+    vectors = np.concatenate((old_vectors[sources[:361]], _unit(30, 32, 5)))
+    got = updated(old, sources, vectors)
+    assert got is not None and got.ntotal == len(sources) == 391
+    assert got.params()["deleted"] == 40
+    got.save(tmp_path / "new.faiss")
+    again = load(tmp_path / "new.faiss", HNSW)
+    assert again.ntotal == 391 and again.params() == got.params()
+    exact = create(EXACT, 32)
+    exact.add(vectors)
+    queries = _unit(100, 32, 6)
+    for index in (got, again):
+        _, found = index.search(queries, 10)
+        _, truth = exact.search(queries, 10)
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth, strict=True)])
+        assert recall >= 0.95 and found.min() >= 0 and found.max() < 391
+        scores, own = index.search(vectors, 1)  # every row finds itself (or its twin)
+        np.testing.assert_allclose(scores[:, 0], 1.0, atol=1e-5)
+        assert np.array_equal(vectors[own[:, 0]], vectors)
+
+
+def test_a_graph_with_too_many_deleted_nodes_or_too_few_rows_is_built_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(qa.dense, "HNSW_FROM", 100)
+    old = _saved_hnsw(tmp_path, _unit(400, 16, 7))
+    keep = int(400 * (1 - qa.dense.MAX_DELETED)) - 1  # one more deleted than allowed
+    assert updated(old, np.arange(keep), _unit(keep, 16, 8)) is None
+    assert updated(old, np.arange(keep + 1), _unit(keep + 1, 16, 8)) is not None
+    assert updated(old, np.arange(99), _unit(99, 16, 8)) is None  # exact from here down
+    exact = create(EXACT, 16)
+    exact.add(_unit(400, 16, 7))
+    assert updated(exact, np.arange(400), _unit(400, 16, 7)) is None
+
+
+def test_slots_that_miss_a_row_are_refused(tmp_path: Path) -> None:
+    old = _saved_hnsw(tmp_path, _unit(50, 8, 9))
+    got = updated(old, np.arange(50), _unit(50, 8, 9))
+    assert got is None  # 50 rows: below HNSW_FROM
+    index = HNSWIndex(old._index, np.array([0, 1, 2, -1, 3, *range(4, 49), -1]))
+    index.save(tmp_path / "bad.faiss")
+    np.save(tmp_path / "bad.slots.npy", np.array([0, 0, *range(2, 50)]))
+    with pytest.raises(ValueError, match="one node"):
+        load(tmp_path / "bad.faiss", HNSW)
+
+
+def test_an_update_keeps_the_graph_and_finds_what_a_fresh_build_finds(
+    corpus: Path, tmp_path: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, fresh = tmp_path / "index", tmp_path / "fresh"
+    monkeypatch.setattr(qa.dense, "HNSW_FROM", 10)
+    monkeypatch.setattr(qa.dense, "MAX_DELETED", 0.5)  # one file of five is a large share
+    build_index(corpus, index, settings=hash_settings)
+    changed = sorted(corpus.iterdir())[2]
+    changed.write_text(changed.read_text() + "\nVinokourov rode a tandem up the climb.\n")
+    build_index(corpus, index, settings=hash_settings)
+    generation = index / str(current_generation(index))
+    assert (generation / "dense.slots.npy").is_file()  # the graph was kept, not rebuilt
+    assert index_info(index)["vector_index"]["deleted"] > 0
+    build_index(corpus, fresh, settings=hash_settings)
+    for question in ("Vinokourov rode a tandem", "why did Cavendish un-retire?"):
+        assert search(question, k=5, index_dir=index, settings=hash_settings) == search(
+            question, k=5, index_dir=fresh, settings=hash_settings
+        )
