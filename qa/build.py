@@ -25,7 +25,13 @@ from .chunking import Chunked, chunk_document
 from .cleaning import visible_chars
 from .config import WARN_REMOVED_SHARE, Settings, settings_or_env
 from .documents import Corpus, FileStat, KeepFn, Skipped, corpus_folder, load_corpus
-from .embedding import SMALL_JOB, default_batch_size, get_build_embedder, get_embedder, preload
+from .embedding import (
+    SMALL_JOB_CHARS,
+    default_batch_size,
+    get_build_embedder,
+    get_embedder,
+    preload,
+)
 from .errors import IndexNotFoundError, IndexUnusableError
 from .index import (
     END,
@@ -54,9 +60,10 @@ ProgressFn = Callable[[int, int], None]  # (chunks embedded so far, chunks to em
 # A file whose modification time is closer than this to when it was looked at is read again
 # (2 s: the coarsest timestamps in use, FAT's).
 RACY_NS = 2_000_000_000
-# Characters of new text per text to embed (chunks and sentences), at least: an update with
-# less new text than SMALL_JOB texts' worth may embed in numpy, and loads no model ahead.
-CHARS_PER_TEXT = 100
+# Each character of a new document is embedded about twice: in its chunk and in its sentence.
+# An update with less new text than SMALL_JOB_CHARS / EMBEDDED_PER_CHAR may embed in numpy,
+# and loads no model ahead.
+EMBEDDED_PER_CHAR = 2
 # (phase, done, total): phase "read" counts files, "embed" chunks and sentences, "write" steps.
 PhaseFn = Callable[[str, int, int], None]
 
@@ -429,7 +436,8 @@ def _embed(
     if previous is None:  # a full build
         embedder = get_embedder(settings.model, settings.device)
     else:  # an update: a small one may not need torch at all
-        embedder = get_build_embedder(settings.model, settings.device, len(texts))
+        chars = sum(len(text) for text in texts)
+        embedder = get_build_embedder(settings.model, settings.device, chars)
     model = ModelInfo(embedder.model_id, embedder.dimension, True, embedder.max_tokens)
     old_vectors = previous.vectors if previous is not None else None
     old_sentences = previous.sentence_vectors if previous is not None else None
@@ -620,7 +628,8 @@ def build_index(
             return _report(
                 plan, None, corpus, old_docs, warnings, reason, live.generation, t0, index_path
             )
-        if live is not None and _new_chars(corpus, old_docs) > SMALL_JOB * CHARS_PER_TEXT:
+        new_chars = _new_chars(corpus, old_docs) if live is not None else 0
+        if new_chars * EMBEDDED_PER_CHAR > SMALL_JOB_CHARS:
             preload(settings.model, settings.device)  # loads while the previous index opens
         previous = None if live is None else _load_previous(index_path, warnings)
         if live is not None and previous is None:  # its files failed to load after all

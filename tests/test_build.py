@@ -275,9 +275,9 @@ def test_the_model_starts_loading_only_when_much_is_new(
     assert events == ["read"]  # a small update: maybe no model at all (numpy encodes it)
     events.clear()
     sentence = "Riders of stage {} climbed in the rain for hours. "
-    long = "".join(sentence.format(i) for i in range(qa.build.SMALL_JOB * 3))
+    long = "".join(sentence.format(i) for i in range(qa.build.SMALL_JOB_CHARS // 40))
     (corpus / "long.txt").write_text(f"A long new article\n\n{long}\n")
-    assert len(long) > qa.build.SMALL_JOB * qa.build.CHARS_PER_TEXT
+    assert len(long) * qa.build.EMBEDDED_PER_CHAR > qa.build.SMALL_JOB_CHARS
     build_index(corpus, index, settings=hash_settings)
     assert events[-1] == "preload" and events.count("preload") == 1  # once the files are read
 

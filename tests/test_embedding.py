@@ -53,10 +53,10 @@ def test_a_small_build_job_gets_the_numpy_encoder_unless_the_model_is_loaded(
     loads: list[str] = []
     monkeypatch.setattr(embedding, "_CACHE", {})
     monkeypatch.setattr(embedding, "BertEmbedder", lambda m, d: loads.append(m))
-    small = embedding.get_build_embedder(DEFAULT_MODEL, None, embedding.SMALL_JOB)
+    small = embedding.get_build_embedder(DEFAULT_MODEL, None, embedding.SMALL_JOB_CHARS)
     assert isinstance(small, embedding.NumpyQueryEmbedder) and loads == []
     assert embedding.get_build_embedder(DEFAULT_MODEL, "cuda", 1) is None  # loaded, on the GPU
-    embedding.get_build_embedder(DEFAULT_MODEL, None, embedding.SMALL_JOB + 1)
+    embedding.get_build_embedder(DEFAULT_MODEL, None, embedding.SMALL_JOB_CHARS + 1)
     assert loads == [DEFAULT_MODEL, DEFAULT_MODEL]
     # Once the torch model is loaded, even a small job uses it.
     assert embedding.get_build_embedder(DEFAULT_MODEL, None, 1) is None
