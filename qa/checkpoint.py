@@ -92,10 +92,13 @@ class Checkpoint:
         found = np.zeros(len(texts), dtype=bool)
         if out is None:
             out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        batches = self._batches()
+        if not batches:  # nothing saved: no text needs its digest yet (save() takes it)
+            return found, out
         wanted: dict[bytes, list[int]] = {}
         for i, text in enumerate(texts):
             wanted.setdefault(text_key(text), []).append(i)
-        for path in self._batches():
+        for path in batches:
             self._next = max(self._next, _number(path) + 1)
             try:
                 batch = decode_batch(path.read_bytes(), self.dimension)

@@ -107,6 +107,25 @@ def test_each_distinct_text_is_embedded_once(tmp_path: Path) -> None:
     assert np.allclose(vectors, HashEmbedder().encode(texts))
 
 
+def test_each_text_is_hashed_once_when_nothing_was_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed: list[str] = []
+    real = checkpoint.text_key
+
+    def text_key(text: str) -> bytes:
+        hashed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(checkpoint, "text_key", text_key)
+    texts = _texts(10)
+    encode_resumable(Counting(), texts, tmp_path, 4)
+    assert sorted(hashed) == sorted(texts)  # to save them, not to look for them
+    hashed.clear()
+    _, resumed = encode_resumable(Counting(), texts, tmp_path, 4)
+    assert resumed == len(texts) and sorted(hashed) == sorted(texts)  # looked for, found
+
+
 def test_another_models_vectors_are_not_taken(tmp_path: Path) -> None:
     saved = Checkpoint(tmp_path, "model-a", 4)
     saved.save(["x", "y"], np.ones((2, 4), np.float32))
