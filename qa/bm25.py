@@ -25,8 +25,8 @@ class Counts:
     """Term counts of rows: term ``terms[i]`` occurs ``tf[i]`` times in row ``rows[i]`` (one
     entry per row and term); ``lengths[r]``: how many terms row r has, repeats counted."""
 
-    rows: np.ndarray  # int64
-    terms: np.ndarray  # int64
+    rows: np.ndarray  # int32 (4 bytes an entry: a large corpus has tens of millions)
+    terms: np.ndarray  # int32
     tf: np.ndarray  # int32
     lengths: np.ndarray  # int64, one per row
 
@@ -52,7 +52,25 @@ def count(token_ids: Sequence[Sequence[int]]) -> Counts:
     rows = np.repeat(np.arange(len(token_ids), dtype=np.int64), lengths)
     width = int(flat.max(initial=-1)) + 1
     keys, tf = np.unique(rows * width + flat, return_counts=True)
-    return Counts(keys // max(width, 1), keys % max(width, 1), tf.astype(np.int32), lengths)
+    width = max(width, 1)
+    return Counts(_int32(keys // width), _int32(keys % width), _int32(tf), lengths)
+
+
+def _int32(a: np.ndarray) -> np.ndarray:
+    return a.astype(np.int32)
+
+
+def stacked(parts: Sequence[Counts]) -> Counts:
+    """The counts of consecutive blocks of rows, as one (each part's rows counted from 0)."""
+    if not parts:
+        return count([])
+    starts = np.cumsum([0] + [len(p.lengths) for p in parts[:-1]])
+    return Counts(
+        np.concatenate([p.rows + np.int32(s) for p, s in zip(parts, starts, strict=True)]),
+        np.concatenate([p.terms for p in parts]),
+        np.concatenate([p.tf for p in parts]),
+        np.concatenate([p.lengths for p in parts]),
+    )
 
 
 def reused(old: Postings, sources: np.ndarray) -> Counts:
@@ -70,10 +88,7 @@ def reused(old: Postings, sources: np.ndarray) -> Counts:
     lengths = np.zeros(len(sources), dtype=np.int64)
     lengths[new_rows] = old.lengths[olds]
     return Counts(
-        np.repeat(new_rows.astype(np.int64), n),
-        terms_of[picked],
-        old.tf[picked].astype(np.int32),
-        lengths,
+        _int32(np.repeat(new_rows, n)), _int32(terms_of[picked]), _int32(old.tf[picked]), lengths
     )
 
 
@@ -91,7 +106,7 @@ def shifted(counts: Counts, rows: np.ndarray, total: int) -> Counts:
     """Counts whose row i becomes row ``rows[i]`` of ``total`` rows."""
     lengths = np.zeros(total, dtype=np.int64)
     lengths[rows] = counts.lengths
-    return Counts(rows[counts.rows].astype(np.int64), counts.terms, counts.tf, lengths)
+    return Counts(_int32(rows[counts.rows]), counts.terms, counts.tf, lengths)
 
 
 def used_terms(counts: Counts, terms: int) -> tuple[Counts, np.ndarray]:
@@ -99,7 +114,7 @@ def used_terms(counts: Counts, terms: int) -> tuple[Counts, np.ndarray]:
     and the old id of each new one."""
     present = np.bincount(counts.terms, minlength=terms) > 0
     kept = np.flatnonzero(present)
-    new_id = np.cumsum(present) - 1
+    new_id = _int32(np.cumsum(present) - 1)
     return Counts(counts.rows, new_id[counts.terms], counts.tf, counts.lengths), kept
 
 
@@ -110,17 +125,18 @@ def postings(counts: Counts, terms: int) -> Postings:
     n = len(counts.lengths)
     df = np.bincount(counts.terms, minlength=terms)
     idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-    average = counts.lengths.mean() if n else 0.0
-    tf = counts.tf.astype(np.float64)
-    norm = K1 * ((1 - B) + B * counts.lengths[counts.rows] / average) if n else 0.0
-    scores = (idf[counts.terms].astype(np.float64) * (tf / (norm + tf))).astype(np.float32)
+    average = counts.lengths.mean() if counts.lengths.any() else 1.0  # else: no postings
+    norm = K1 * ((1 - B) + B * counts.lengths / average)  # a row's, as bm25s reckons it
+    # In place, over one posting at a time's arrays (a large corpus has tens of millions).
+    tfc = counts.tf.astype(np.float64)
+    denominator = norm[counts.rows]
+    denominator += tfc
+    np.divide(tfc, denominator, out=tfc)
+    del denominator
+    tfc *= idf[counts.terms]
+    scores = tfc.astype(np.float32)
+    del tfc
     order = np.lexsort((counts.rows, counts.terms))  # by term, then row
     indptr = np.zeros(terms + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
-    return Postings(
-        scores[order],
-        counts.rows[order].astype(np.int32),
-        indptr,
-        counts.tf[order],
-        counts.lengths,
-    )
+    return Postings(scores[order], counts.rows[order], indptr, counts.tf[order], counts.lengths)

@@ -32,6 +32,7 @@ _TOKEN = re.compile(_TOKEN_PATTERN)
 _DATA, _INDICES, _INDPTR = "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy"
 _VOCAB = "vocab.index.json"
 _TF, _LENGTHS = "tf.npy", "lengths.npy"
+BLOCK = 2048  # texts tokenized at a time
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -81,6 +82,12 @@ class _Terms:
         self._word_ids: dict[str, int] = {}  # word -> the term id of its stem
         self._stem = _stemmer()
 
+    def counts(self, texts: Sequence[str]) -> bm25.Counts:
+        """The term counts of texts, tokenized BLOCK texts at a time: the words of every text
+        at once would be a string object a word (gigabytes for a large corpus)."""
+        blocks = range(0, len(texts), BLOCK)
+        return bm25.stacked([bm25.count(self.of(texts[i : i + BLOCK])) for i in blocks])
+
     def of(self, texts: Sequence[str]) -> list[list[int]]:
         stop = _stopwords()
         words = [[w for w in _TOKEN.findall(text.lower()) if w not in stop] for text in texts]
@@ -103,7 +110,7 @@ def _index_of(job: _Job) -> tuple[bm25.Postings, list[str]]:
     texts, sources, folder = job
     if sources is None or folder is None:
         terms = _Terms()
-        return _compact(bm25.count(terms.of(texts)), terms)
+        return _compact(terms.counts(texts), terms)
     return updated(*_load_postings(folder), sources, texts)
 
 
@@ -115,7 +122,7 @@ def updated(
     order). Only the new texts are tokenized: the old rows' term counts are kept."""
     terms = _Terms(vocabulary)
     new_rows = np.flatnonzero(sources < 0)
-    new = bm25.shifted(bm25.count(terms.of(texts)), new_rows, len(sources))
+    new = bm25.shifted(terms.counts(texts), new_rows, len(sources))
     return _compact(bm25.merged(bm25.reused(old, sources), new), terms)
 
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import qa.keyword
+from qa import bm25
 from qa.keyword import KeywordIndex, keyword_index_later, updated
 from qa.pool import Workers
 
@@ -98,3 +101,20 @@ def test_an_update_reads_the_saved_counts_in_a_worker(tmp_path: Path) -> None:
     with Workers(2, min_items=1) as workers:
         updated = keyword_index_later([texts[1]], sources, tmp_path / "keyword", workers)()
     assert _by_term(updated) == _by_term(KeywordIndex.build(texts))
+
+
+@given(st.lists(st.lists(st.integers(0, 9), max_size=8), max_size=12), st.integers(1, 5))
+def test_counting_in_blocks_counts_the_same(token_ids: list[list[int]], block: int) -> None:
+    whole = bm25.count(token_ids)
+    blocks = range(0, len(token_ids), block)
+    parts = bm25.stacked([bm25.count(token_ids[i : i + block]) for i in blocks])
+    for name in ("rows", "terms", "tf", "lengths"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name), err_msg=name)
+    assert whole.tf.sum() == whole.lengths.sum() == sum(map(len, token_ids))
+
+
+def test_texts_tokenized_in_blocks_index_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [f"Rider {i} won stage {i % 7} of the Tour in the rain." for i in range(40)]
+    whole = KeywordIndex.build(texts)
+    monkeypatch.setattr(qa.keyword, "BLOCK", 3)
+    assert _by_term(KeywordIndex.build(texts)) == _by_term(whole)
