@@ -210,7 +210,7 @@ def _reuse(
         )
         plan.chunk_from.append(row)
     rows = range(old.first_sentence, old.first_sentence + old.sentences)
-    plan.sentence_spans.extend((int(a), int(b)) for a, b in previous.sentence_spans[rows])
+    plan.sentence_spans.extend([(a, b) for a, b in previous.sentence_spans[rows].tolist()])
     plan.sentence_from.extend(rows)
     plan.sentence_texts.extend([""] * len(rows))
     plan.reused += old.chunks
@@ -388,21 +388,23 @@ class _Embedded:
     resumed: int = 0  # texts whose vectors a killed build had saved
 
 
-COPY_ROWS = 65_536  # reused vectors are copied this many rows at a time (96 MB at 384 floats)
-
-
 def _gather(
     sources: list[int], old: RowFile | None, dimension: int, disk: Scratch, name: str
 ) -> np.ndarray:
-    """An array on disk with a row per entry of sources, reused rows copied from old."""
+    """An array on disk with a row per entry of sources, reused rows copied from old: each
+    run of rows that follow one another in both is read straight into place."""
     out = disk.array(name, len(sources), dimension)
     if old is None:
         return out
     rows = np.asarray(sources, dtype=np.int64)
     kept = np.flatnonzero(rows >= 0)
-    for start in range(0, len(kept), COPY_ROWS):
-        at = kept[start : start + COPY_ROWS]
-        out[at] = old[rows[at]]
+    breaks = np.flatnonzero((np.diff(kept) != 1) | (np.diff(rows[kept]) != 1)) + 1
+    starts = np.concatenate(([0], breaks)).astype(np.int64)
+    stops = np.concatenate((breaks, [len(kept)])).astype(np.int64)
+    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+        if b > a:
+            first = int(kept[a])
+            old.read_into(int(rows[first]), out[first : first + b - a])
     return out
 
 

@@ -108,16 +108,27 @@ class RowFile:
 
     def _run(self, start: int, stop: int) -> np.ndarray:
         out = np.empty((stop - start, self.shape[1]), self.dtype)
+        self.read_into(start, out)
+        return out
+
+    def read_into(self, start: int, out: np.ndarray) -> None:
+        """Read rows ``start`` to ``start + len(out)`` into ``out`` (C-ordered, of this dtype
+        and width: a memory-mapped array's slice is filled straight from the file)."""
+        if out.shape[1:] != self.shape[1:] or out.dtype != self.dtype:
+            raise ValueError(f"rows of {self.shape[1]} {self.dtype} expected")
+        if start < 0 or start + len(out) > self.shape[0]:
+            raise IndexError("row out of range")
         if out.size == 0:
-            return out
+            return
         view = memoryview(out.data).cast("B")  # the rows' bytes, written in place
         at = self._offset + start * self._row_bytes
         while view:  # one read returns at most about 2 GB
             got = os.preadv(self._fd, [view[:_READ_LIMIT]], at)
             if got == 0:
-                raise IndexCorruptError(f"an index file ends early (rows {start}:{stop})")
+                raise IndexCorruptError(
+                    f"an index file ends early (rows {start}:{start + len(out)})"
+                )
             view, at = view[got:], at + got
-        return out
 
     def __getitem__(self, rows: slice | Sequence[int] | np.ndarray) -> np.ndarray:
         """Rows by a slice (step 1) or by a sequence of row numbers, in that order."""

@@ -36,6 +36,20 @@ def test_rows_come_back_as_numpy_indexing_gives_them(saved: tuple[np.ndarray, Ro
         rows[::2]
 
 
+def test_rows_are_read_into_a_given_array(
+    saved: tuple[np.ndarray, RowFile], tmp_path: Path
+) -> None:
+    array, rows = saved
+    target = np.lib.format.open_memmap(tmp_path / "b.npy", "w+", np.float32, (20, 3))
+    rows.read_into(30, target[2:12])  # a memory-mapped slice, filled from the file
+    np.testing.assert_array_equal(target[2:12], array[30:40])
+    assert not target[:2].any() and not target[12:].any()
+    with pytest.raises(IndexError):
+        rows.read_into(35, target[:10])
+    with pytest.raises(ValueError, match="rows of 3"):
+        rows.read_into(0, np.empty((2, 4), np.float32))
+
+
 def test_a_file_cut_short_is_an_error(tmp_path: Path) -> None:
     np.save(tmp_path / "a.npy", np.ones((10, 4), np.float32), allow_pickle=False)
     rows = RowFile(tmp_path / "a.npy")
