@@ -30,7 +30,7 @@ _TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _TOKEN = re.compile(_TOKEN_PATTERN)
 # bm25s's files in a keyword folder, and the term counts and row lengths qa keeps beside them.
 _DATA, _INDICES, _INDPTR = "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy"
-_VOCAB = "vocab.index.json"
+_VOCAB, _PARAMS = "vocab.index.json", "params.index.json"
 _TF, _LENGTHS = "tf.npy", "lengths.npy"
 BLOCK = 2048  # texts tokenized at a time
 
@@ -141,10 +141,12 @@ def _load_postings(folder: Path) -> tuple[bm25.Postings, list[str]]:
 
     vocab = json.loads((folder / _VOCAB).read_text(encoding="utf-8"))
     vocabulary = sorted((t for t in vocab if t), key=vocab.__getitem__)
-    postings = bm25.Postings(
-        array(_DATA), array(_INDICES), array(_INDPTR), array(_TF), array(_LENGTHS)
-    )
-    return postings, vocabulary
+    if updatable(folder):
+        tf, lengths = array(_TF), array(_LENGTHS)
+    else:  # written before term counts were kept (by bm25s): it searches, an update rebuilds it
+        chunks = int(json.loads((folder / _PARAMS).read_text(encoding="utf-8"))["num_docs"])
+        tf, lengths = np.zeros(0, dtype=np.int32), np.zeros(chunks, dtype=np.int64)
+    return bm25.Postings(array(_DATA), array(_INDICES), array(_INDPTR), tf, lengths), vocabulary
 
 
 def _retriever(postings: bm25.Postings, vocabulary: Sequence[str]) -> Any:

@@ -123,3 +123,21 @@ def test_bm25s_never_imports_jax_or_numba(tmp_path: Path) -> None:
         env={"PYTHONPATH": f"{tmp_path}:{Path(__file__).parents[1]}"},
     )
     assert (tmp_path / "jax.imported").exists() and not (tmp_path / "numba.imported").exists()
+
+
+def test_an_index_saved_without_term_counts_still_searches(tmp_path: Path) -> None:
+    """As the previous release saved it (bm25s's files alone): it loads and searches the same;
+    it cannot be updated (a build makes it afresh)."""
+    from qa.keyword import updatable
+
+    built = _built(TEXTS)
+    built.save(tmp_path / "keyword")
+    assert updatable(tmp_path / "keyword")
+    for name in ("tf.npy", "lengths.npy"):
+        (tmp_path / "keyword" / name).unlink()
+    assert not updatable(tmp_path / "keyword")
+    loaded = KeywordIndex.load(tmp_path / "keyword")
+    assert len(loaded) == len(TEXTS) and set(loaded.vocabulary) == set(built.vocabulary)
+    for query in ("tandem riders", "collarbone", "zeppelin"):
+        for got, want in zip(loaded.top(query, 5), built.top(query, 5), strict=True):
+            np.testing.assert_array_equal(got, want)
