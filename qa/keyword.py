@@ -140,7 +140,10 @@ def _load_postings(folder: Path) -> tuple[bm25.Postings, list[str]]:
         return loaded
 
     vocab = json.loads((folder / _VOCAB).read_text(encoding="utf-8"))
-    vocabulary = sorted((t for t in vocab if t), key=vocab.__getitem__)
+    vocabulary = [""] * (len(vocab) - ("" in vocab))  # by term id: bm25s numbers them 0, 1, ...
+    for term, i in vocab.items():
+        if term:
+            vocabulary[i] = term
     if updatable(folder):
         tf, lengths = array(_TF), array(_LENGTHS)
     else:  # written before term counts were kept (by bm25s): it searches, an update rebuilds it
