@@ -249,7 +249,12 @@ def updated(old: DenseIndex, sources: np.ndarray, vectors: np.ndarray) -> DenseI
     nodes = len(slots) + len(adding)
     if np.count_nonzero(slots < 0) > MAX_DELETED * nodes:
         return None
-    index = _faiss().read_index(str(old._path))  # into memory: a mapped graph cannot grow
+    try:
+        index = _faiss().read_index(str(old._path))  # into memory: a mapped graph cannot grow
+    except (RuntimeError, OSError):  # unreadable since it was opened: build it afresh
+        return None
+    if int(index.ntotal) != len(node_rows):
+        return None
     index.hnsw.efConstruction = int(old._index.hnsw.efConstruction)
     if len(adding):
         index.add(_rows(vectors[adding]))

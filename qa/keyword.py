@@ -168,9 +168,18 @@ def _retriever(postings: bm25.Postings, vocabulary: Sequence[str]) -> Any:
 
 
 def updatable(folder: Path) -> bool:
-    """Whether the saved keyword index in folder keeps the term counts an update needs (one
-    written before they were kept does not)."""
-    return (folder / _TF).is_file() and (folder / _LENGTHS).is_file()
+    """Whether the saved keyword index in folder keeps the term counts an update needs, a
+    count a posting and a length a chunk (one written before they were kept does not)."""
+    try:
+        tf, indices = (
+            np.load(folder / _TF, mmap_mode="r"),
+            np.load(folder / _INDICES, mmap_mode="r"),
+        )
+        lengths = np.load(folder / _LENGTHS, mmap_mode="r")
+        params = json.loads((folder / _PARAMS).read_text(encoding="utf-8"))
+        return bool(tf.shape == indices.shape and lengths.shape == (int(params["num_docs"]),))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def keyword_index_later(

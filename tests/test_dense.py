@@ -137,6 +137,8 @@ def test_a_graph_with_too_many_deleted_nodes_or_too_few_rows_is_built_afresh(
     exact = create(EXACT, 16)
     exact.add(_unit(400, 16, 7))
     assert updated(exact, np.arange(400), _unit(400, 16, 7)) is None
+    (tmp_path / "old.faiss").write_bytes(b"damaged since it was opened")
+    assert updated(old, np.arange(keep + 1), _unit(keep + 1, 16, 8)) is None
 
 
 def test_slots_that_miss_a_row_are_refused(tmp_path: Path) -> None:

@@ -133,6 +133,8 @@ def test_an_index_saved_without_term_counts_still_searches(tmp_path: Path) -> No
     built = _built(TEXTS)
     built.save(tmp_path / "keyword")
     assert updatable(tmp_path / "keyword")
+    np.save(tmp_path / "keyword" / "tf.npy", np.ones(3, dtype=np.int32))  # not a count a posting
+    assert not updatable(tmp_path / "keyword")
     for name in ("tf.npy", "lengths.npy"):
         (tmp_path / "keyword" / name).unlink()
     assert not updatable(tmp_path / "keyword")
