@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -100,23 +101,27 @@ def printable(name: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name)
 
 
-def scan(root: Path, settings: Settings) -> tuple[list[Path], list[Skipped], list[str]]:
-    """The article files under root, recursively, in a stable order, with the files left out
-    on purpose (and why) and warnings about folders that were not entered.
+def scan(root: Path, settings: Settings) -> tuple[list[tuple[str, Path]], list[Skipped], list[str]]:
+    """The article files under root, recursively, as (source, path) pairs in the order of
+    their sources (the path relative to root, with ``/``), with the files left out on purpose
+    (and why) and warnings about folders that were not entered.
 
     Hidden files and folders (``.git``, ``.cache``, ``.draft.txt``) are ignored. Symbolic links
     are never followed out of the corpus: a linked file outside it is skipped with a reason, a
     linked folder is never entered (one pointing outside is warned about). Files whose name is
     not valid UTF-8, and special files (pipes, sockets, devices), are skipped with a reason.
+    Names are joined as strings, and a plain file costs one ``lstat``: a large corpus has many.
     """
     exts = {e.lower() for e in settings.extensions}
     real_root = root.resolve()
-    files: list[Path] = []
+    files: list[tuple[str, Path]] = []
     skipped: list[Skipped] = []
     warnings: list[str] = []
     # followlinks=False: a linked folder is listed in ``dirs`` but never walked into.
     for dirpath, dirs, names in os.walk(root, followlinks=False):
         here = Path(dirpath)
+        folder = os.path.relpath(dirpath, root)
+        prefix = "" if folder == os.curdir else folder.replace(os.sep, "/") + "/"
         kept = []
         for name in dirs:
             path = here / name
@@ -124,40 +129,49 @@ def scan(root: Path, settings: Settings) -> tuple[list[Path], list[Skipped], lis
                 continue
             if path.is_symlink():
                 if not _inside(path, real_root):
-                    rel = printable(path.relative_to(root).as_posix())
                     warnings.append(
-                        f"{rel}: symbolic link to a folder outside the corpus; not followed"
+                        f"{printable(prefix + name)}: symbolic link to a folder outside the "
+                        "corpus; not followed"
                     )
                 continue
             kept.append(name)
         dirs[:] = kept
         for name in names:
-            path = here / name
-            if name.startswith(".") or path.suffix.lower() not in exts:
+            if name.startswith(".") or os.path.splitext(name)[1].lower() not in exts:
                 continue
-            rel = path.relative_to(root).as_posix()
-            reason = None
-            if not _valid_name(rel):
-                reason = "file name is not valid UTF-8; rename the file"
-            elif path.is_symlink() and not _inside(path, real_root):
-                if path.exists():
-                    reason = "symbolic link to a file outside the corpus; not followed"
-                else:
-                    reason = "broken symbolic link"
-            elif not path.is_file():
-                reason = "not a regular file (a pipe, socket or device)"
+            path, rel = here / name, prefix + name
+            reason = _left_out(path, rel, real_root)
             if reason:
                 skipped.append(Skipped(printable(rel), reason))
             else:
-                files.append(path)
-    files.sort(key=lambda p: p.relative_to(root).as_posix())
+                files.append((rel, path))
+    files.sort(key=lambda entry: entry[0])
     skipped.sort(key=lambda s: s.source)
     return files, skipped, warnings
 
 
+def _left_out(path: Path, rel: str, real_root: Path) -> str | None:
+    """Why the file at path (``rel`` under the corpus) is left out, or None."""
+    if not _valid_name(rel):
+        return "file name is not valid UTF-8; rename the file"
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except OSError:
+        mode = None
+    link = mode is not None and stat.S_ISLNK(mode)
+    if link and not _inside(path, real_root):
+        return (
+            "symbolic link to a file outside the corpus; not followed"
+            if path.exists()
+            else "broken symbolic link"
+        )
+    regular = path.is_file() if link or mode is None else stat.S_ISREG(mode)
+    return None if regular else "not a regular file (a pipe, socket or device)"
+
+
 def discover(root: Path, settings: Settings) -> list[Path]:
     """The article files under root, recursively, in a stable order (see ``scan``)."""
-    return scan(root, settings)[0]
+    return [path for _, path in scan(root, settings)[0]]
 
 
 def _unreadable(exc: OSError) -> DocumentUnreadable:
@@ -273,16 +287,15 @@ def load_corpus(
     stats: dict[str, FileStat] = {}
     paths, skipped, warnings = scan(root, settings)
     to_read: list[tuple[Path, str, Settings]] = []
-    for path in paths:
-        source = path.relative_to(root).as_posix()
+    for source, path in paths:
         try:
-            stat = _stat(path)
+            file_stat = _stat(path)
         except DocumentUnreadable as exc:
             skipped.append(Skipped(source, str(exc), True))
             continue
-        stats[source] = stat
+        stats[source] = file_stat
         # (Over the size limit, it is read, to be skipped: the limit may have been lowered.)
-        if keep and stat.bytes <= settings.max_file_bytes and keep(source, stat):
+        if keep and file_stat.bytes <= settings.max_file_bytes and keep(source, file_stat):
             kept.append(source)
         else:
             to_read.append((path, source, settings))
