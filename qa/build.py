@@ -422,17 +422,18 @@ def _embed(
     indexed_text). The model loads only when something needs embedding."""
     todo = [i for i, row in enumerate(plan.chunk_from) if row < 0]
     todo_s = [i for i, row in enumerate(plan.sentence_from) if row < 0]
+
+    def gathered(model: ModelInfo) -> tuple[np.ndarray, np.ndarray]:
+        old_vectors = previous.vectors if previous is not None else None
+        old_sentences = previous.sentence_vectors if previous is not None else None
+        return (
+            _gather(plan.chunk_from, old_vectors, model.dimension, disk, "vectors"),
+            _gather(plan.sentence_from, old_sentences, model.dimension, disk, "s"),
+        )
+
     if not todo and not todo_s:
         assert previous is not None  # nothing to embed implies everything was reused
-        model = previous.manifest.model
-        return _Embedded(
-            _gather(plan.chunk_from, previous.vectors, model.dimension, disk, "vectors"),
-            _gather(plan.sentence_from, previous.sentence_vectors, model.dimension, disk, "s"),
-            model,
-            0,
-            0,
-            0,
-        )
+        return _Embedded(*gathered(previous.manifest.model), previous.manifest.model, 0, 0, 0)
     chunk_texts = [indexed[i] for i in todo]
     texts = chunk_texts + [plan.sentence_texts[i] for i in todo_s]
     if previous is None:  # a full build
@@ -441,10 +442,7 @@ def _embed(
         chars = sum(len(text) for text in texts)
         embedder = get_build_embedder(settings.model, settings.device, chars)
     model = ModelInfo(embedder.model_id, embedder.dimension, True, embedder.max_tokens)
-    old_vectors = previous.vectors if previous is not None else None
-    old_sentences = previous.sentence_vectors if previous is not None else None
-    vectors = _gather(plan.chunk_from, old_vectors, model.dimension, disk, "vectors")
-    sentence_vectors = _gather(plan.sentence_from, old_sentences, model.dimension, disk, "s")
+    vectors, sentence_vectors = gathered(model)
     both = disk.array("embedded", len(texts), model.dimension)
     done = 0
 

@@ -53,7 +53,7 @@ class Settings:
     """Everything that decides what an index contains and how it is queried."""
 
     model: str = DEFAULT_MODEL
-    # "cpu", "cuda", ... ; None: a CUDA GPU when there is one (sentence-transformers' choice)
+    # "cpu", "cuda", ... ; None: a CUDA GPU when there is one, else the CPU
     device: str | None = None
     batch_size: int | None = None  # texts per model call; None: 64 on the CPU, 256 on a GPU
     encoding: str = "cl100k_base"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
-import json
 import os
 import re
 import threading
@@ -272,11 +271,10 @@ class NumpyQueryEmbedder:
     (``get_build_embedder``): for more, the torch model is faster, once loaded."""
 
     def __init__(self, model_id: str) -> None:
-        from .bert import NumpyBert
+        from .bert import NumpyBert, reading
 
         path = model_path(model_id)
-        config = (path / "sentence_bert_config.json").read_text(encoding="utf-8")
-        max_length = int(json.loads(config).get("max_seq_length", 256))
+        max_length, _ = reading(path)
         self.model_id = model_id
         self.device = "cpu"
         self._bert = NumpyBert(path, max_length)
