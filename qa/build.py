@@ -454,11 +454,13 @@ def _embed(
 
     step(0)
     batch = settings.batch_size or default_batch_size(embedder.device)
-    _, resumed = encode_resumable(embedder, texts, index_path, batch, step, out=both)
+    resumed = encode_resumable(embedder, texts, index_path, batch, step, out=both)
     vectors[todo] = both[: len(todo)]
     sentence_vectors[todo_s] = both[len(todo) :]
-    truncated = sum(1 for n in embedder.token_counts(chunk_texts) if n > embedder.max_tokens)
-    return _Embedded(vectors, sentence_vectors, model, len(todo), len(todo_s), truncated, resumed)
+    truncated = int(resumed.truncated[: len(todo)].sum())  # of the chunks
+    return _Embedded(
+        vectors, sentence_vectors, model, len(todo), len(todo_s), truncated, resumed.taken
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -546,7 +548,7 @@ def _inputs(
     (files unchanged since it was built are not read again); and why a full build happens."""
     live, old_docs, reason = _live(index_path, full, settings, warnings)
     if live is None:  # everything is to be embedded: the model loads while files are read
-        preload(settings.model, settings.device)
+        preload(settings.model, settings.device, warm=True, batch_size=settings.batch_size)
     keep = unchanged_file(old_docs) if live is not None else None
     return load_corpus(root, settings, read, keep, workers), live, old_docs, reason
 

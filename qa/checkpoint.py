@@ -21,17 +21,23 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .embedding import encode_stream
 
 if TYPE_CHECKING:
     from .embedding import Embedder
 
 FOLDER = "checkpoint"
 META = "meta.json"
-BATCH_TEXTS = 2048  # texts embedded between two saves, at 64 a batch: the most a kill can cost
+# Texts embedded between two saves, at 64 a batch. A kill costs at most about two saves' worth:
+# the texts gathered for the next save, and those of the save being written.
+BATCH_TEXTS = 2048
 _DIGEST = 32
 
 
@@ -147,6 +153,40 @@ def discard(index_dir: Path) -> None:
     shutil.rmtree(index_dir / FOLDER, ignore_errors=True)
 
 
+class _Saver:
+    """Files embedded texts in batches of ``size`` from a thread of its own, so that the model
+    is not kept waiting on the disk. ``close`` files what is left and waits for the thread."""
+
+    def __init__(self, checkpoint: Checkpoint, size: int) -> None:
+        self._checkpoint = checkpoint
+        self._size = size
+        self._texts: list[str] = []
+        self._vectors: list[np.ndarray] = []
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="qa-checkpoint")
+
+    def add(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        self._texts.extend(texts)
+        self._vectors.append(vectors)
+        if len(self._texts) >= self._size:
+            self._file()
+
+    def _file(self) -> None:
+        if self._texts:
+            self._thread.submit(self._checkpoint.save, self._texts, np.concatenate(self._vectors))
+        self._texts, self._vectors = [], []
+
+    def close(self) -> None:
+        self._file()
+        self._thread.shutdown(wait=True)
+
+
+@dataclass(frozen=True)
+class Resumed:
+    vectors: np.ndarray  # a row a text, in the texts' order
+    taken: int  # texts whose vectors a killed build had saved
+    truncated: np.ndarray  # a bool a text: the model read it cut short
+
+
 def encode_resumable(
     embedder: Embedder,
     texts: Sequence[str],
@@ -154,14 +194,18 @@ def encode_resumable(
     batch_size: int,
     progress: Callable[[int], None] | None = None,
     out: np.ndarray | None = None,
-) -> tuple[np.ndarray, int]:
+) -> Resumed:
     """Vectors of texts: those a killed build saved are taken back, the rest embedded, longest
-    first, and saved every BATCH_TEXTS texts (more with a GPU's larger batches: the feeding
-    pipeline of qa.feed restarts at each save). Each distinct text is embedded once. Returns
-    the vectors (in ``out`` when given: an array of a row a text) and how many texts were
-    taken back."""
+    first, in one feed, and saved every BATCH_TEXTS texts (more with a GPU's larger batches)
+    while the model goes on. Each distinct text is embedded once. The vectors are written in
+    ``out`` when given (an array of a row a text)."""
     checkpoint = Checkpoint(index_dir, embedder.model_id, embedder.dimension)
     found, out = checkpoint.take(texts, out)
+    truncated = np.zeros(len(texts), dtype=bool)
+    if found.any():  # the model's token counts say which of the saved texts it read cut
+        taken = np.flatnonzero(found)
+        counts = embedder.token_counts([texts[i] for i in taken.tolist()])
+        truncated[taken] = np.asarray(counts, dtype=np.int64) > embedder.max_tokens
     if progress:
         progress(int(found.sum()))
     missing = [int(i) for i in np.flatnonzero(~found)]
@@ -170,14 +214,22 @@ def encode_resumable(
         first.setdefault(texts[i], i)
     todo = sorted(first, key=len, reverse=True)
     per_save = BATCH_TEXTS * max(1, batch_size // 64)
-    for start in range(0, len(todo), per_save):
-        batch = todo[start : start + per_save]
-        vectors = embedder.encode(batch, batch_size, progress=progress)
-        out[[first[t] for t in batch]] = vectors
-        checkpoint.save(batch, vectors)
+    saver = _Saver(checkpoint, per_save)
+    try:
+        done = 0
+        for vectors, cut in encode_stream(embedder, todo, batch_size, per_save, progress):
+            part = todo[done : done + len(vectors)]
+            rows = [first[t] for t in part]
+            out[rows] = vectors
+            truncated[rows] = cut
+            saver.add(part, vectors)
+            done += len(vectors)
+    finally:  # what was embedded is saved, also when the model failed midway
+        saver.close()
     copies = [i for i in missing if first[texts[i]] != i]
     for i in copies:  # a text met again takes its first row's vector
         out[i] = out[first[texts[i]]]
+        truncated[i] = truncated[first[texts[i]]]
     if progress and copies:
         progress(len(copies))
-    return out, int(found.sum())
+    return Resumed(out, int(found.sum()), truncated)

@@ -23,9 +23,9 @@ import itertools
 import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from .config import DEFAULT_MODEL, HASH_MODEL
 from .errors import ModelError
 
 if TYPE_CHECKING:
-    from .feed import AheadEncoder
+    from .feed import AheadEncoder, Streamed
 
 Progress = Callable[[int], None]
 
@@ -51,6 +51,57 @@ class Embedder(Protocol):
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """How many of the model's own tokens each text has (special tokens left out)."""
         ...
+
+
+@runtime_checkable
+class Streaming(Protocol):
+    """An embedder that hands its vectors on as it goes (qa.feed), in one feed however many
+    texts: the model never waits for the caller to save what it made."""
+
+    def stream(
+        self, texts: Sequence[str], batch_size: int, progress: Progress | None = None
+    ) -> Iterator[Streamed]: ...
+
+    def warm_up(self, batch_size: int) -> None:
+        """Meet every batch shape a stream of ``batch_size`` batches can bring, ahead of it
+        (until a stream begins)."""
+        ...
+
+
+def encode_stream(
+    embedder: Embedder,
+    texts: Sequence[str],
+    batch_size: int,
+    size: int,
+    progress: Progress | None = None,
+) -> Iterator[Streamed]:
+    """The vectors of texts in their order, part by part, with which texts the model read cut
+    short: as the embedder streams them, or else ``size`` texts at a time."""
+    if isinstance(embedder, Streaming):
+        yield from embedder.stream(texts, batch_size, progress)
+        return
+    yield from _slices(embedder, texts, batch_size, size, progress)
+
+
+def _slices(
+    embedder: Embedder,
+    texts: Sequence[str],
+    batch_size: int,
+    size: int,
+    progress: Progress | None,
+) -> Iterator[Streamed]:
+    for start in range(0, len(texts), size):
+        part = texts[start : start + size]
+        vectors = embedder.encode(part, batch_size, progress)
+        cut = np.asarray(embedder.token_counts(part), dtype=np.int64) > embedder.max_tokens
+        yield vectors, cut
+
+
+def _followed(stream: Iterator[Streamed], progress: Progress | None) -> Iterator[Streamed]:
+    for streamed in stream:
+        if progress:
+            progress(len(streamed[0]))
+        yield streamed
 
 
 def _offline() -> None:
@@ -138,6 +189,17 @@ class BertEmbedder:
         with self._lock:  # one caller at a time feeds the model
             return _longest_first(self._ahead, texts, batch_size, progress)
 
+    def stream(
+        self, texts: Sequence[str], batch_size: int, progress: Progress | None = None
+    ) -> Iterator[Streamed]:
+        """As ``encode``, a group of batches at a time, in the order given: callers sort
+        the texts longest first."""
+        with self._lock:
+            yield from _followed(self._ahead.stream(texts, batch_size), progress)
+
+    def warm_up(self, batch_size: int) -> None:
+        self._ahead.warm_up(batch_size)
+
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         return self._ahead.token_counts(texts)
 
@@ -209,6 +271,21 @@ class SentenceTransformerEmbedder:
             if progress:
                 progress(len(rows))
         return out
+
+    def stream(
+        self, texts: Sequence[str], batch_size: int, progress: Progress | None = None
+    ) -> Iterator[Streamed]:
+        """As ``encode``, part by part, in the order given: callers sort the texts longest
+        first."""
+        if self._ahead is None:
+            yield from _slices(self, texts, batch_size, batch_size * 4, progress)
+            return
+        with self._lock:
+            yield from _followed(self._ahead.stream(texts, batch_size), progress)
+
+    def warm_up(self, batch_size: int) -> None:
+        if self._ahead is not None:
+            self._ahead.warm_up(batch_size)
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         if self._ahead is not None:
@@ -330,14 +407,20 @@ def get_embedder(model_id: str, device: str | None = None) -> Embedder:
         return embedder
 
 
-def preload(model_id: str, device: str | None = None) -> None:
+def preload(
+    model_id: str, device: str | None = None, warm: bool = False, batch_size: int | None = None
+) -> None:
     """Start loading ``get_embedder(model_id, device)`` in a background thread, so that the
     seconds of importing torch and loading the model pass while the caller reads files. A
-    later get_embedder waits for it, and raises what it raised."""
+    later get_embedder waits for it, and raises what it raised. ``warm``: then run the model
+    once on every shape of batch that encoding many texts ``batch_size`` at a time brings (on
+    a GPU: ``Streaming.warm_up``), until a stream begins."""
 
     def load() -> None:
         with contextlib.suppress(Exception):  # get_embedder raises it again where it is used
-            get_embedder(model_id, device)
+            embedder = get_embedder(model_id, device)
+            if warm and isinstance(embedder, Streaming):
+                embedder.warm_up(batch_size or default_batch_size(embedder.device))
 
     threading.Thread(target=load, name="qa-model-load", daemon=True).start()
 

@@ -270,10 +270,15 @@ def test_the_model_starts_loading_only_when_much_is_new(
     reads: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A full build starts loading the model before any file is read; an update only when
-    more new text than a small job's is read; a touched file or an unchanged corpus never."""
+    """A full build starts loading the model before any file is read, and meeting its batch
+    shapes; an update only when more new text than a small job's is read, and meets no
+    shapes ahead (it embeds few); a touched file or an unchanged corpus never."""
     events: list[str] = []
-    monkeypatch.setattr(qa.build, "preload", lambda model, device: events.append("preload"))
+
+    def preload(model: str, device: str | None, warm: bool = False, **_: object) -> None:
+        events.append("preload, warm" if warm else "preload")
+
+    monkeypatch.setattr(qa.build, "preload", preload)
     real_load = qa.documents.load_document
     monkeypatch.setattr(
         qa.documents, "load_document", lambda *a: events.append("read") or real_load(*a)
@@ -281,7 +286,8 @@ def test_the_model_starts_loading_only_when_much_is_new(
     index = tmp_path / "index"
     _age(corpus)
     build_index(corpus, index, settings=hash_settings)
-    assert events[0] == "preload" and events.count("preload") == 1 and "read" in events
+    assert events[0] == "preload, warm" and events.count("preload, warm") == 1
+    assert "read" in events and "preload" not in events
     events.clear()
     _age(corpus, 1800)  # every file touched, its bytes the same: nothing to embed
     build_index(corpus, index, settings=hash_settings)
@@ -299,6 +305,7 @@ def test_the_model_starts_loading_only_when_much_is_new(
     assert len(long) * qa.build.EMBEDDED_PER_CHAR > qa.build.SMALL_JOB_CHARS
     build_index(corpus, index, settings=hash_settings)
     assert events[-1] == "preload" and events.count("preload") == 1  # once the files are read
+    assert "preload, warm" not in events
 
 
 def test_a_kept_web_page_keeps_its_stored_text(
@@ -348,3 +355,25 @@ def test_a_lowered_size_limit_applies_to_unchanged_files(
     report = build_index(corpus, index, settings=smaller)
     assert report.wrote and report.files == 4
     assert any(s.startswith(f"{big.name}: too large") for s in report.skipped)
+
+
+@pytest.mark.slow
+def test_chunks_the_model_reads_cut_are_counted_and_reported(tmp_path: Path) -> None:
+    """Chunks longer than the model's window (chunks of 400 cl100k tokens here): the build
+    counts those the model read cut short, as the model's tokenizer counts them."""
+    from qa.embedding import get_embedder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    sentence = "The sprinter won stage {} of the Giro after a long breakaway in the rain. "
+    long = "".join(sentence.format(i) for i in range(60))  # about 1,000 wordpieces
+    (corpus / "long.txt").write_text(f"Long\n\n{long}\n", encoding="utf-8")
+    (corpus / "short.txt").write_text("Short\n\nA short article.\n", encoding="utf-8")
+    settings = Settings(chunk_tokens=400, chunk_overlap=0)
+    report = build_index(corpus, tmp_path / "index", settings=settings)
+    index = load_index(tmp_path / "index")
+    embedder = get_embedder(settings.model)
+    texts = [qa.build.indexed_text(c, settings) for c in index.chunks]
+    want = sum(n > embedder.max_tokens for n in embedder.token_counts(texts))
+    assert want >= 2 and report.truncated_chunks == want
+    assert any(f"{want} chunk(s) exceed the model's" in w for w in report.warnings)

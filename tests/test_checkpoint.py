@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +20,9 @@ from qa.checkpoint import (
     encode_resumable,
     text_key,
 )
-from qa.config import Settings
+from qa.config import HASH_MODEL, Settings
 from qa.embedding import HashEmbedder, Progress
+from qa.feed import Streamed
 from qa.index import load_index
 
 
@@ -45,6 +46,31 @@ class Counting(HashEmbedder):
         self.calls += 1
         self.embedded.extend(texts)
         return super().encode(texts, batch_size, progress)
+
+
+class Streaming(HashEmbedder):
+    """The hashing embedder as a streaming one (qa.feed's way): one feed for all the texts,
+    handed on three at a time; reads at most 3 words; dies after ``die_after`` parts."""
+
+    max_tokens = 3
+
+    def __init__(self, die_after: int | None = None) -> None:
+        self.feeds: list[list[str]] = []
+        self.die_after = die_after
+
+    def stream(
+        self, texts: Sequence[str], batch_size: int, progress: Progress | None = None
+    ) -> Iterator[Streamed]:
+        self.feeds.append(list(texts))
+        for part, start in enumerate(range(0, len(texts), 3)):
+            if self.die_after is not None and part >= self.die_after:
+                raise Killed
+            some = texts[start : start + 3]
+            cut = np.array([n > self.max_tokens for n in self.token_counts(some)], dtype=bool)
+            yield self.encode(some, batch_size, progress), cut
+
+    def warm_up(self, batch_size: int) -> None:  # no shapes to meet
+        return None
 
 
 def _texts(n: int) -> list[str]:
@@ -90,8 +116,9 @@ def test_a_killed_run_resumes_without_embedding_again(
 
     resuming = Counting()
     steps: list[int] = []
-    vectors, resumed = encode_resumable(resuming, texts, tmp_path, 4, steps.append)
-    assert resumed == 30
+    got = encode_resumable(resuming, texts, tmp_path, 4, steps.append)
+    vectors = got.vectors
+    assert got.taken == 30
     assert sorted(resuming.embedded) == sorted(set(texts) - set(dying.embedded))
     assert sum(steps) == len(texts)
     assert np.allclose(vectors, HashEmbedder().encode(texts))
@@ -101,9 +128,10 @@ def test_each_distinct_text_is_embedded_once(tmp_path: Path) -> None:
     texts = ["a cat", "a dog", "a cat", "a cat", "a bird"]
     counting = Counting()
     steps: list[int] = []
-    vectors, resumed = encode_resumable(counting, texts, tmp_path, 4, steps.append)
+    got = encode_resumable(counting, texts, tmp_path, 4, steps.append)
+    vectors = got.vectors
     assert sorted(counting.embedded) == ["a bird", "a cat", "a dog"]
-    assert resumed == 0 and sum(steps) == len(texts)
+    assert got.taken == 0 and sum(steps) == len(texts)
     assert np.allclose(vectors, HashEmbedder().encode(texts))
 
 
@@ -122,8 +150,8 @@ def test_each_text_is_hashed_once_when_nothing_was_saved(
     encode_resumable(Counting(), texts, tmp_path, 4)
     assert sorted(hashed) == sorted(texts)  # to save them, not to look for them
     hashed.clear()
-    _, resumed = encode_resumable(Counting(), texts, tmp_path, 4)
-    assert resumed == len(texts) and sorted(hashed) == sorted(texts)  # looked for, found
+    taken = encode_resumable(Counting(), texts, tmp_path, 4).taken
+    assert taken == len(texts) and sorted(hashed) == sorted(texts)  # looked for, found
 
 
 def test_another_models_vectors_are_not_taken(tmp_path: Path) -> None:
@@ -151,8 +179,8 @@ def test_batches_no_longer_wanted_are_deleted(tmp_path: Path) -> None:
 def test_an_unwritable_checkpoint_does_not_stop_the_embedding(tmp_path: Path) -> None:
     blocked = tmp_path / "index"
     blocked.write_text("a file where the index folder would go")
-    vectors, resumed = encode_resumable(Counting(), _texts(5), blocked, 4)
-    assert vectors.shape == (5, 384) and resumed == 0
+    got = encode_resumable(Counting(), _texts(5), blocked, 4)
+    assert got.vectors.shape == (5, 384) and got.taken == 0
 
 
 def test_a_finished_build_leaves_no_checkpoint(
@@ -189,3 +217,37 @@ def test_a_build_resumes_from_a_killed_builds_batches(
     assert clean.chunks == report.chunks
     assert np.array_equal(got.vectors[:], want.vectors[:])
     assert np.array_equal(got.sentence_vectors[:], want.sentence_vectors[:])
+
+
+def test_a_streaming_embedder_is_fed_once_and_saved_as_it_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpoint, "BATCH_TEXTS", 6)
+    texts = _texts(20)
+    dying = Streaming(die_after=5)  # 15 texts streamed, then a failure
+    with pytest.raises(Killed):
+        encode_resumable(dying, texts, tmp_path, 4)
+    assert len(dying.feeds) == 1 and len(dying.feeds[0]) == 20  # one feed, longest first
+    assert dying.feeds[0] == sorted(texts, key=len, reverse=True)
+    assert len(list((tmp_path / FOLDER).glob("batch-*.bin"))) == 3  # 6, 6 and the last 3
+
+    resuming = Streaming()
+    steps: list[int] = []
+    got = encode_resumable(resuming, texts, tmp_path, 4, steps.append)
+    assert got.taken == 15 and sum(steps) == len(texts)
+    assert sorted(resuming.feeds[0]) == sorted(set(texts) - set(dying.feeds[0][:15]))
+    assert np.allclose(got.vectors, HashEmbedder().encode(texts))
+
+
+def test_which_texts_were_cut_is_known_for_embedded_taken_and_repeated_texts(
+    tmp_path: Path,
+) -> None:
+    texts = ["one two", "one two three four", "a b c d e", "one two", "a b c d e", "x"]
+    want = [False, True, True, False, True, False]
+    assert encode_resumable(Streaming(), texts, tmp_path, 4).truncated.tolist() == want
+    Checkpoint(tmp_path, HASH_MODEL, 384).save(texts[:3], HashEmbedder().encode(texts[:3]))
+    got = encode_resumable(Streaming(), texts, tmp_path, 4)
+    assert got.taken == 5 and got.truncated.tolist() == want
+    counting = Counting()  # an embedder that does not stream: counted by its tokenizer
+    counting.max_tokens = 3
+    assert encode_resumable(counting, texts, tmp_path / "b", 4).truncated.tolist() == want

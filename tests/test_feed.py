@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qa.config import DEFAULT_MODEL
 from qa.embedding import SentenceTransformerEmbedder, model_path
-from qa.feed import GROUP, AheadEncoder
-
-pytestmark = pytest.mark.slow
+from qa.feed import GROUP, AheadEncoder, padded
 
 TEXTS = [
     "Short one.",
@@ -28,6 +28,7 @@ def plain() -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(DEFAULT_MODEL, "cpu", ahead=False)
 
 
+@pytest.mark.slow
 def test_ahead_encoder_gives_sentence_transformers_vectors(
     plain: SentenceTransformerEmbedder,
 ) -> None:
@@ -50,11 +51,27 @@ def test_ahead_encoder_gives_sentence_transformers_vectors(
     assert float((got * want).sum(axis=1).min()) > 0.99999
     assert sum(seen) == len(texts) and seen[0] == 3 * GROUP  # copied back a group at a time
     # The over-long text is cut where sentence-transformers cuts it: at max_seq_length tokens.
-    batch = ahead._tokenize([TEXTS[2], TEXTS[0]])
+    batch, cut = ahead._tokenize([TEXTS[2], TEXTS[0]])
     assert batch["input_ids"].shape == (2, model.max_seq_length)
     assert batch["attention_mask"][0].all() and batch["attention_mask"][1].sum() < 8
+    assert cut.tolist() == [True, False]
 
 
+@pytest.mark.slow
+def test_stream_says_which_texts_the_model_read_cut(plain: SentenceTransformerEmbedder) -> None:
+    fed = SentenceTransformerEmbedder(DEFAULT_MODEL, "cpu", ahead=True)
+    assert fed._ahead is not None
+    words = "word " * plain.max_tokens  # [CLS], the words, [SEP]: exactly the window
+    texts = [words + "one more", words, words + "x", "short", *TEXTS]
+    parts = list(fed._ahead.stream(texts, batch_size=2))
+    assert len(parts) == 1  # 5 batches: one group
+    vectors, cut = parts[0]
+    want = [n > plain.max_tokens for n in plain.token_counts(texts)]
+    assert cut.tolist() == want and want[:4] == [True, False, True, False]
+    assert np.allclose(vectors, fed.encode(texts, batch_size=2), atol=1e-6)
+
+
+@pytest.mark.slow
 def test_embedder_with_the_ahead_encoder_keeps_rows_in_order(
     plain: SentenceTransformerEmbedder,
 ) -> None:
@@ -68,6 +85,7 @@ def test_embedder_with_the_ahead_encoder_keeps_rows_in_order(
     assert float((got[0] * want[1]).sum()) < 0.99  # rows are not shuffled
 
 
+@pytest.mark.slow
 def test_batches_are_rounded_up_to_eight_tokens_on_a_gpu_only() -> None:
     import torch
 
@@ -82,7 +100,52 @@ def test_batches_are_rounded_up_to_eight_tokens_on_a_gpu_only() -> None:
             device=torch.device(device),
         )
 
-    assert encoder("cuda")._tokenizer.padding["pad_to_multiple_of"] == 8  # fewer shapes
+    assert encoder("cuda").width == 8  # fewer shapes
     cpu = encoder("cpu")  # a CPU pays for every padded token
-    assert cpu._tokenizer.padding["pad_to_multiple_of"] is None
-    assert cpu._tokenize(["one two three"])["input_ids"].shape == (1, 5)  # [CLS] 3 [SEP]
+    assert cpu.width == 1
+    assert cpu._tokenize(["one two three"])[0]["input_ids"].shape == (1, 5)  # [CLS] 3 [SEP]
+
+
+@given(
+    st.lists(st.lists(st.integers(min_value=1, max_value=30_000), max_size=40), min_size=1),
+    st.integers(min_value=1, max_value=16),
+)
+def test_padded_rows_keep_every_token_in_place(rows: list[list[int]], width: int) -> None:
+    ids, mask = padded(rows, width)
+    longest = max(map(len, rows))
+    assert ids.shape == mask.shape == (len(rows), -(-longest // width) * width)
+    assert ids.dtype == mask.dtype == np.int64
+    for row, got, real in zip(rows, ids, mask, strict=True):
+        assert got[: len(row)].tolist() == row and not got[len(row) :].any()
+        assert real.sum() == len(row) and real[: len(row)].all()
+
+
+@pytest.mark.slow
+def test_warm_up_meets_every_batch_shape_until_a_stream_begins() -> None:
+    import torch
+
+    shapes: list[tuple[int, ...]] = []
+
+    def forward(features: dict[str, torch.Tensor]) -> torch.Tensor:
+        shapes.append(tuple(features["input_ids"].shape))
+        return torch.ones((features["input_ids"].shape[0], 4))
+
+    ahead = AheadEncoder(
+        forward,
+        model_path(DEFAULT_MODEL),
+        dimension=4,
+        max_length=256,
+        lower=False,
+        token_types=False,
+        device=torch.device("cpu"),
+    )
+    ahead.warm_up(16)
+    assert shapes == []  # a CPU does not round batches: nothing to meet ahead
+    ahead.width = 8  # as on a GPU
+    ahead.warm_up(16)
+    assert shapes == [(16, width) for width in range(256, 0, -8)]
+    shapes.clear()
+    assert ahead.encode(["one two three"], 16).shape == (1, 4)
+    assert shapes == [(1, 8)]  # [CLS] 3 [SEP], rounded up to 8
+    ahead.warm_up(16)  # a stream began: too late to warm up
+    assert shapes == [(1, 8)]
