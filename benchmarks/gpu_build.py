@@ -8,11 +8,17 @@ Every build runs in a fresh process (imports and the model load included), as ``
 does. In order, one JSON object written to ``--out`` after each step:
 
 * ``full``: a full build; texts/s counts chunks and sentences embedded over the whole run;
-  ``phases`` says when reading, embedding and writing began (seconds into the build);
+  ``phases`` says when reading, embedding and writing began (seconds into the build),
+  ``spans`` how long each step took, ``marks`` when steps began and ended, in which thread;
+* ``full_profiled`` (with ``--profile FILE``): the same build again, its main thread under
+  cProfile (slower), the top functions written to FILE;
 * ``bare``: in one process, the model loaded once, on an evenly spaced sample of the texts
-  that build embedded, longest first, batch 256: sentence-transformers' ``encode`` in float32
-  and in float16, qa's build encoder (qa.feed), and the model's forward passes alone on
-  batches tokenized and copied to the GPU beforehand (the ceiling);
+  that build embedded, longest first, batch 256: sentence-transformers' ``encode`` in
+  float16; qa's build encoder (qa.feed), warmed up as a build warms it (``warm_up_s``), on
+  one half of the sample, then on the other half, on the first again, with batches of 512
+  (shapes not warmed up), with 4 and 15 tokenizer threads; the tokenizer alone; and the
+  model's forward passes alone on batches tokenized and copied to the GPU beforehand (the
+  ceiling);
 * ``cosine``: the build encoder's float16 vectors of the reference texts against float32
   vectors made on a CPU by ``--make-reference`` (2,000 SciFact titles and abstracts);
 * ``rebuild``: 1% of the files changed, then an unchanged rebuild, against the full build.
@@ -38,32 +44,52 @@ sys.path.insert(0, str(Path(__file__).parent))
 from build_speed import SCIFACT, _change, _date_back, _embedded_texts
 
 _BUILD = """
-import json, sys, time
+import json, os, sys, threading, time
 t = time.perf_counter()
 phases = {}
 def phase(name, done, total):
     phases.setdefault(name, round(time.perf_counter() - t, 2))
 from qa import Settings, build_index
 from qa.embedding import default_batch_size, get_embedder
-import qa.build
+import qa.build, qa.documents, qa.embedding, qa.checkpoint
 spans = {}
-def timed(name):  # seconds spent in one step of build_index
-    step = getattr(qa.build, name)
+marks = []  # (what, thread, began, ended): seconds into the build
+def timed(module, name, total=True):  # seconds spent in one step of the build
+    step = getattr(module, name)
     def run(*args, **kwargs):
         t1 = time.perf_counter()
         try:
             return step(*args, **kwargs)
         finally:
-            spans[name] = round(spans.get(name, 0) + time.perf_counter() - t1, 2)
-    setattr(qa.build, name, run)
-for name in ("_inputs", "_load_previous", "_plan", "get_embedder", "_embed", "_write"):
-    timed(name)
+            t2 = time.perf_counter()
+            if total:
+                spans[name] = round(spans.get(name, 0) + t2 - t1, 2)
+            thread = threading.current_thread().name
+            marks.append((name, thread, round(t1 - t, 2), round(t2 - t, 2)))
+    setattr(module, name, run)
+for name in ("_inputs", "_load_previous", "_plan", "get_embedder", "_embed", "_write",
+             "_keywords_later", "get_build_embedder", "encode_resumable", "preload"):
+    timed(qa.build, name)
+timed(qa.documents, "scan", False)
+timed(qa.embedding, "BertEmbedder", False)
+import qa.feed
+timed(qa.feed.AheadEncoder, "warm_up", False)
+profile = os.environ.get("QA_PROFILE")
+if profile:
+    import cProfile, pstats
+    prof = cProfile.Profile()
+    prof.enable()
 report = build_index(sys.argv[1], sys.argv[2], full=sys.argv[3] == "full", phases=phase,
                      processes=None)  # as `qa build` does
 seconds = time.perf_counter() - t
+if profile:
+    prof.disable()
+    with open(profile, "w") as f:
+        for key in ("tottime", "cumulative"):
+            pstats.Stats(prof, stream=f).sort_stats(key).print_stats(35)
 out = {"seconds": seconds, "embedded": report.embedded, "sentences": report.embedded_sentences,
        "files": report.files, "chunks": report.chunks, "wrote": report.wrote, "phases": phases,
-       "spans": spans,
+       "spans": spans, "marks": sorted(marks, key=lambda m: m[2]),
        "torch": "torch" in sys.modules}
 if report.embedded:
     embedder = get_embedder(Settings.from_env().model)
@@ -94,12 +120,14 @@ def _corpus(folder: Path, docs: int) -> None:
     _date_back(sorted(folder.iterdir()))
 
 
-def _fresh(corpus: Path, index: Path, mode: str) -> dict[str, Any]:
+def _fresh(corpus: Path, index: Path, mode: str, profile: Path | None = None) -> dict[str, Any]:
+    env = dict(os.environ, QA_PROFILE=str(profile)) if profile else None
     run = subprocess.run(
         [sys.executable, "-c", _BUILD, str(corpus), str(index), mode],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if run.returncode:
         raise SystemExit(f"build failed:\n{run.stderr[-4000:]}")
@@ -143,6 +171,7 @@ def bare(texts: list[str], model_id: str, reference: Path | None) -> dict[str, A
         torch.zeros(1, device="cuda")
         loading["cuda_init"] = time.perf_counter() - t - sum(loading.values())
     from qa.embedding import BertEmbedder, model_path
+    from qa.feed import AheadEncoder
 
     embedder = BertEmbedder(model_id)  # the build's encoder: float16 on a CUDA GPU
     loading["model"] = time.perf_counter() - t - sum(loading.values())
@@ -163,25 +192,41 @@ def bare(texts: list[str], model_id: str, reference: Path | None) -> dict[str, A
         model.encode(texts, batch_size=batch, normalize_embeddings=True, show_progress_bar=False)
 
     ahead = embedder._ahead
-    ahead.encode(texts[: batch * 2], batch)  # warm-up
-    out["qa_feed_fp16"] = len(texts) / _timed(lambda: ahead.encode(texts, batch), sync)
-    out["qa_feed_fp16_again"] = len(texts) / _timed(lambda: ahead.encode(texts, batch), sync)
-    out["qa_feed_fp16_batch512"] = len(texts) / _timed(lambda: ahead.encode(texts, 512), sync)
-    batches = [texts[i : i + batch] for i in range(0, len(texts), batch)]
-    out["tokenize_alone"] = len(texts) / _timed(
+    out["warm_up_s"] = _timed(lambda: ahead.warm_up(batch), sync)  # every shape, as a build
+    ahead.encode(texts[: batch * 2], batch)
+    first, second = texts[0::2], texts[1::2]  # two halves of one spread of lengths
+    out["qa_feed_fp16"] = len(first) / _timed(lambda: ahead.encode(first, batch), sync)
+    out["qa_feed_fp16_other_half"] = len(second) / _timed(lambda: ahead.encode(second, batch), sync)
+    out["qa_feed_fp16_again"] = len(first) / _timed(lambda: ahead.encode(first, batch), sync)
+    out["qa_feed_fp16_batch512"] = len(first) / _timed(lambda: ahead.encode(first, 512), sync)
+    for threads in (4, 15):
+        other = AheadEncoder(
+            ahead._forward,
+            model_path(model_id),
+            dimension=embedder.dimension,
+            max_length=embedder.max_tokens + 2,
+            lower=ahead._lower,
+            token_types=False,
+            device=torch.device(embedder.device),
+            threads=threads,
+        )
+        out[f"qa_feed_fp16_threads{threads}"] = len(first) / _timed(
+            lambda encoder=other: encoder.encode(first, batch), sync
+        )
+    batches = [first[i : i + batch] for i in range(0, len(first), batch)]
+    out["tokenize_alone"] = len(first) / _timed(
         lambda: list(ahead._pool.map(ahead._tokenize, batches)), sync
     )
     out["st_encode_fp16"] = len(texts) / _timed(st_encode, sync)
     tokenized = [
-        {k: v.to(embedder.device) for k, v in ahead._tokenize(texts[i : i + batch]).items()}
-        for i in range(0, len(texts), batch)
+        {k: v.to(embedder.device) for k, v in ahead._tokenize(b)[0].items()} for b in batches
     ]
 
     def forward() -> None:
         for features in tokenized:
             ahead._forward(features)
 
-    out["forward_alone_fp16"] = len(texts) / _timed(forward, sync)
+    out["forward_alone_fp16"] = len(first) / _timed(forward, sync)
     if reference is not None:
         got = embedder.encode(_reference_texts(), batch)
         cosine = (got * np.load(reference)).sum(axis=1)
@@ -191,8 +236,6 @@ def bare(texts: list[str], model_id: str, reference: Path | None) -> dict[str, A
             "below_0.999": int((cosine < 0.999).sum()),
             "texts": len(cosine),
         }
-    model.float()
-    out["st_encode_fp32"] = len(texts) / _timed(st_encode, sync)
     return out
 
 
@@ -204,6 +247,7 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, default=None)
     parser.add_argument("--make-reference", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--profile", type=Path, default=None, help="profile of a second build")
     parser.add_argument("--bare", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.make_reference:
@@ -229,6 +273,8 @@ def main() -> None:
     if not corpus.exists():
         _corpus(corpus, args.docs)
     save("full", _fresh(corpus, index, "full"))
+    if args.profile:  # the same build again, its main thread under cProfile
+        save("full_profiled", _fresh(corpus, args.work / "index-profiled", "full", args.profile))
     texts = sorted(_embedded_texts(index), key=len, reverse=True)
     step = max(1, len(texts) // args.bare_texts)
     sample = args.work / "bare-texts.json"
