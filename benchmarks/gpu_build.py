@@ -5,7 +5,11 @@ encodes of the same texts, float16 vectors against CPU float32 ones, a 1% rebuil
     python benchmarks/gpu_build.py --make-reference ref.npz      (on the CPU, float32)
 
 Every build runs in a fresh process (imports and the model load included), as ``qa build``
-does. In order, one JSON object written to ``--out`` after each step:
+does. Where the installed packages carry no compiled bytecode (the lent GPU machines' image:
+every process compiled torch's modules again, 5.5 s to import torch), compile it once first,
+as any pip install has: ``PYTHONPYCACHEPREFIX=/tmp/pyc python -c "import torch, qa.build"``
+with the same variable set for this script. In order, one JSON object written to ``--out``
+after each step:
 
 * ``full``: a full build; texts/s counts chunks and sentences embedded over the whole run;
   ``phases`` says when reading, embedding and writing began (seconds into the build),
