@@ -72,6 +72,9 @@ def _rows(vectors: np.ndarray) -> np.ndarray:
 
 
 def _faiss() -> Any:
+    """The faiss module, untyped: its type stubs lack the HNSW search parameters and the
+    ``hnsw`` attribute of an index read from a file, which ``updated`` and a kept graph use
+    (the other functions import it where they need it)."""
     import faiss
 
     return faiss
