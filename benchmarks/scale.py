@@ -123,7 +123,7 @@ def synthesize(
 ) -> dict[str, Any]:
     """Write a synthetic index of n_chunks chunks; returns what it took."""
     from qa.config import DEFAULT_MODEL
-    from qa.index import IndexData, save_index
+    from qa.index import ChunkRows, IndexData, save_index
     from qa.keyword import DESCRIPTION, KeywordIndex
     from qa.manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
     from qa.types import Chunk
@@ -173,8 +173,10 @@ def synthesize(
     t = time.perf_counter()
     keyword = KeywordIndex.build([c.text for c in chunks])
     t_keyword = time.perf_counter() - t
+    rows = ChunkRows.write(chunks, documents, index_dir.parent / f"{index_dir.name}.chunks.tmp")
+    del chunks
     data = IndexData(
-        documents, chunks, perturbed(base[0], n_chunks, 1), keyword,
+        documents, rows, perturbed(base[0], n_chunks, 1), keyword,
         np.array(spans, np.int64), sentence_vectors, {},
     )  # fmt: skip
     manifest = Manifest(
@@ -184,6 +186,7 @@ def synthesize(
     save_index(index_dir, manifest, data)
     t_write = time.perf_counter() - t
     Path(sentence_vectors.filename).unlink()
+    rows.texts.unlink()
     return {
         "chunks": n_chunks,
         "documents": len(documents),

@@ -34,11 +34,10 @@ from .embedding import (
 )
 from .errors import IndexNotFoundError, IndexUnusableError
 from .index import (
-    END,
+    DOC,
     KEYWORD,
-    SENTENCE_END,
-    SENTENCE_START,
-    START,
+    TEXT_END,
+    TEXT_START,
     IndexData,
     RowFile,
     StoredIndex,
@@ -51,7 +50,9 @@ from .keyword import updatable as keyword_updatable
 from .manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
 from .pool import Workers
 from .readers import FORMATS, format_of
+from .rows import Laid, RowLayout
 from .scratch import Scratch, scratch
+from .spool import Spooled
 from .store import build_lock, read_stored_text
 from .tokens import token_counter
 from .types import BuildReport, Chunk, CleaningStats, Document, FormatCount
@@ -72,9 +73,13 @@ def indexed_text(chunk: Chunk, settings: Settings) -> str:
     """What is embedded and keyword-indexed for a chunk: with its article's title in front
     (when the chunk does not already start with it), so a passage deep in an article still
     carries what the article is about."""
-    if settings.title_prefix and chunk.title and not chunk.text.startswith(chunk.title):
-        return f"{chunk.title}\n{chunk.text}"
-    return chunk.text
+    return _indexed(chunk.title, chunk.text, settings)
+
+
+def _indexed(title: str, text: str, settings: Settings) -> str:
+    if settings.title_prefix and title and not text.startswith(title):
+        return f"{title}\n{text}"
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,14 +88,9 @@ def indexed_text(chunk: Chunk, settings: Settings) -> str:
 
 @dataclass
 class _Plan:
-    """The rows of the new index as planning lays them out. A row's ``*_from`` is the row of
-    the previous index whose vector it reuses, or -1: embed it."""
+    """The new index as planning lays it out: its rows (on disk as they come) and documents."""
 
-    chunks: list[Chunk] = field(default_factory=list)
-    chunk_from: list[int] = field(default_factory=list)
-    sentence_spans: list[tuple[int, int]] = field(default_factory=list)
-    sentence_from: list[int] = field(default_factory=list)
-    sentence_texts: list[str] = field(default_factory=list)  # "" where reused
+    rows: RowLayout | None = None  # None: nothing is laid out (the index is as it was)
     documents: dict[str, DocumentRecord] = field(default_factory=dict)  # by source, in order
     texts: dict[str, str] = field(default_factory=dict)  # stored extracted texts, by name
     cleaning: list[CleaningStats] = field(default_factory=list)
@@ -184,35 +184,13 @@ def _text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _reuse(
-    plan: _Plan, doc: Document | DocumentRecord, old: DocumentRecord, previous: StoredIndex
-) -> None:
-    """Take an unchanged document's chunks, sentences and their vectors from the old index
-    (``doc``: the document as read now, or its record when it was not read again)."""
-    shift = len(plan.sentence_spans) - old.first_sentence
-    columns = previous.chunks.columns
-    for row in range(old.first_chunk, old.first_chunk + old.chunks):
-        start = int(columns[START, row])
-        plan.chunks.append(
-            Chunk(
-                doc.source,
-                start,
-                int(columns[END, row]),
-                previous.chunks.text(row),
-                doc.title,
-                doc.date,
-                doc.sha256,
-                int(columns[SENTENCE_START, row]) + shift,
-                int(columns[SENTENCE_END, row]) + shift,
-                doc.page_at(start),
-                doc.section_at(start),
-            )
-        )
-        plan.chunk_from.append(row)
-    rows = range(old.first_sentence, old.first_sentence + old.sentences)
-    plan.sentence_spans.extend([(a, b) for a, b in previous.sentence_spans[rows].tolist()])
-    plan.sentence_from.extend(rows)
-    plan.sentence_texts.extend([""] * len(rows))
+def _reuse(plan: _Plan, old: DocumentRecord, previous: StoredIndex) -> None:
+    """Take an unchanged document's chunks, sentences and their vectors from the old index."""
+    assert plan.rows is not None
+    plan.rows.reused(
+        len(plan.documents), previous, old.first_chunk, old.chunks, old.first_sentence,
+        old.sentences,
+    )  # fmt: skip
     plan.reused += old.chunks
 
 
@@ -225,30 +203,11 @@ def _chunked(job: tuple[Document, Settings]) -> Chunked:
     )
 
 
-def _chunk(plan: _Plan, doc: Document, chunked: Chunked) -> None:
+def _chunk(plan: _Plan, doc: Document, chunked: Chunked, settings: Settings) -> None:
     """Plan a new or changed document's chunks; they and their sentences are to be embedded."""
-    first_sentence = len(plan.sentence_spans)
-    for unit in chunked.units:
-        plan.sentence_spans.append((unit.start, unit.end))
-        plan.sentence_from.append(-1)
-        plan.sentence_texts.append(unit.of(doc.text))
-    for r, span in zip(chunked.ranges, chunked.spans(), strict=True):
-        plan.chunks.append(
-            Chunk(
-                doc.source,
-                span.start,
-                span.end,
-                span.of(doc.text),
-                doc.title,
-                doc.date,
-                doc.sha256,
-                first_sentence + r.start,
-                first_sentence + r.end,
-                doc.page_at(span.start),
-                doc.section_at(span.start),
-            )
-        )
-        plan.chunk_from.append(-1)
+    assert plan.rows is not None
+    embedded = [_indexed(doc.title, span.of(doc.text), settings) for span in chunked.spans()]
+    plan.rows.new(len(plan.documents), doc.text, chunked.units, chunked.ranges, embedded)
 
 
 def _cleaning(doc: Document) -> CleaningStats:
@@ -282,6 +241,8 @@ def _record(
     plan: _Plan, doc: Document, stat: FileStat, text_sha256: str, first: int, first_sentence: int
 ) -> None:
     """Record a planned document: its rows, what its reader found, what cleaning removed."""
+    rows = plan.rows
+    assert rows is not None
     stats = _cleaning(doc)
     _note_cleaning(plan, stats)
     stored = None if doc.plain else f"{doc.sha256}.txt"  # by content: copies share it
@@ -295,9 +256,9 @@ def _record(
         title=doc.title,
         date=doc.date,
         first_chunk=first,
-        chunks=len(plan.chunks) - first,
+        chunks=rows.chunks - first,
         first_sentence=first_sentence,
-        sentences=len(plan.sentence_spans) - first_sentence,
+        sentences=rows.sentences - first_sentence,
         boilerplate=Boilerplate(
             doc.web_page,
             stats.removed_chars,
@@ -318,8 +279,9 @@ def _record(
 def _keep(plan: _Plan, old: DocumentRecord, previous: StoredIndex) -> None:
     """Plan a file that was not read again (unchanged since the previous index): its rows,
     record and stored text are the previous index's."""
-    first, first_sentence = len(plan.chunks), len(plan.sentence_spans)
-    _reuse(plan, old, old, previous)
+    assert plan.rows is not None
+    first, first_sentence = plan.rows.chunks, plan.rows.sentences
+    _reuse(plan, old, previous)
     _note_cleaning(plan, _recorded_cleaning(old))
     if old.text is not None:
         plan.texts[old.text] = read_stored_text(previous.path, old.text, old.text_sha256)
@@ -333,11 +295,14 @@ def _plan(
     old_docs: dict[str, DocumentRecord],
     settings: Settings,
     workers: Workers,
-) -> _Plan:
-    """Lay out the new index: reuse what is unchanged in the previous one (whose documents
-    are old_docs), chunk what is new or changed (by ``workers``), in the order of the files'
-    names."""
-    plan = _Plan()
+    folder: Path,
+    index_dir: Path,
+) -> tuple[_Plan, Laid]:
+    """Lay out the new index in ``index_dir`` (its rows in ``folder``): reuse what is
+    unchanged in the previous one (whose documents are old_docs), chunk what is new or changed
+    (by ``workers``), in the order of the files' names."""
+    rows = RowLayout(folder, index_dir)
+    plan = _Plan(rows)
     by_hash = {record.sha256: record for record in old_docs.values()}
     text_sha256 = {doc.source: _text_sha256(doc.text) for doc in corpus.documents}
 
@@ -357,20 +322,20 @@ def _plan(
             _keep(plan, entry, previous)
             continue
         doc = entry
-        first, first_sentence = len(plan.chunks), len(plan.sentence_spans)
+        first, first_sentence = rows.chunks, rows.sentences
         old = reusable(doc)
         if old is not None:
             assert previous is not None
-            _reuse(plan, doc, old, previous)
+            _reuse(plan, old, previous)
             plan.unchanged_files += 1
         else:
-            _chunk(plan, doc, chunked[doc.source])
+            _chunk(plan, doc, chunked.pop(doc.source), settings)
             if doc.source in old_docs:
                 plan.changed_files += 1
             else:
                 plan.new_files += 1
         _record(plan, doc, corpus.stats[doc.source], text_sha256[doc.source], first, first_sentence)
-    return plan
+    return plan, rows.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,7 +354,7 @@ class _Embedded:
 
 
 def _gather(
-    sources: list[int], old: RowFile | None, dimension: int, disk: Scratch, name: str
+    sources: np.ndarray, old: RowFile | None, dimension: int, disk: Scratch, name: str
 ) -> np.ndarray:
     """An array on disk with a row per entry of sources, reused rows copied from old: each
     run of rows that follow one another in both is read straight into place."""
@@ -409,37 +374,34 @@ def _gather(
 
 
 def _embed(
-    plan: _Plan,
+    laid: Laid,
     previous: StoredIndex | None,
     index_path: Path,
     settings: Settings,
     progress: ProgressFn | None,
     disk: Scratch,
-    indexed: list[str],
 ) -> _Embedded:
-    """Vectors for every planned row, in arrays on disk: reused ones copied, those a killed
-    build saved taken back, the others embedded now (``indexed``: every chunk's
-    indexed_text). The model loads only when something needs embedding."""
-    todo = [i for i, row in enumerate(plan.chunk_from) if row < 0]
-    todo_s = [i for i, row in enumerate(plan.sentence_from) if row < 0]
+    """Vectors for every laid-out row, in arrays on disk: reused ones copied, those a killed
+    build saved taken back, the others embedded now. The model loads only when something
+    needs embedding."""
+    todo, todo_s = laid.new_chunks, laid.new_sentences
 
     def gathered(model: ModelInfo) -> tuple[np.ndarray, np.ndarray]:
         old_vectors = previous.vectors if previous is not None else None
         old_sentences = previous.sentence_vectors if previous is not None else None
         return (
-            _gather(plan.chunk_from, old_vectors, model.dimension, disk, "vectors"),
-            _gather(plan.sentence_from, old_sentences, model.dimension, disk, "s"),
+            _gather(laid.chunk_from, old_vectors, model.dimension, disk, "vectors"),
+            _gather(laid.sentence_from, old_sentences, model.dimension, disk, "s"),
         )
 
-    if not todo and not todo_s:
+    if not len(todo) and not len(todo_s):
         assert previous is not None  # nothing to embed implies everything was reused
         return _Embedded(*gathered(previous.manifest.model), previous.manifest.model, 0, 0, 0)
-    chunk_texts = [indexed[i] for i in todo]
-    texts = chunk_texts + [plan.sentence_texts[i] for i in todo_s]
+    texts = laid.to_embed
     if previous is None:  # a full build
         embedder = get_embedder(settings.model, settings.device)
     else:  # an update: a small one may not need torch at all
-        chars = sum(len(text) for text in texts)
+        chars = int((texts.stops - texts.starts).sum())  # bytes: about as many
         embedder = get_build_embedder(settings.model, settings.device, chars)
     model = ModelInfo(embedder.model_id, embedder.dimension, True, embedder.max_tokens)
     vectors, sentence_vectors = gathered(model)
@@ -471,6 +433,7 @@ def _write(
     index_path: Path,
     corpus: Corpus,
     plan: _Plan,
+    laid: Laid,
     embedded: _Embedded,
     keyword: KeywordIndex,
     previous: StoredIndex | None,
@@ -491,13 +454,13 @@ def _write(
     )
     data = IndexData(
         documents=list(plan.documents.values()),
-        chunks=plan.chunks,
+        chunks=laid.chunks,
         vectors=embedded.vectors,
         keyword=keyword,
-        sentence_spans=np.array(plan.sentence_spans, dtype=np.int64).reshape(-1, 2),
+        sentence_spans=laid.sentence_spans,
         sentence_vectors=embedded.sentence_vectors,
         texts=plan.texts,
-        reuse=(previous.dense, np.asarray(plan.chunk_from)) if previous is not None else None,
+        reuse=(previous.dense, laid.chunk_from) if previous is not None else None,
     )
     return save_index(index_path, manifest, data, progress=progress)
 
@@ -568,17 +531,25 @@ def _new_chars(corpus: Corpus, old_docs: dict[str, DocumentRecord]) -> int:
 
 
 def _keywords_later(
-    plan: _Plan, previous: StoredIndex | None, indexed: list[str], workers: Workers
+    plan: _Plan, laid: Laid, previous: StoredIndex | None, settings: Settings, workers: Workers
 ) -> Callable[[], KeywordIndex]:
-    """The keyword index of the planned chunks (``indexed``: their texts), started now: an
-    update tokenizes only the chunks it does not reuse, when the previous index kept the
-    term counts of the others."""
+    """The keyword index of the laid-out chunks, started now: an update tokenizes only the
+    chunks it does not reuse, when the previous index kept the term counts of the others."""
+    new = laid.new_chunk_texts
     folder = previous.path / KEYWORD if previous is not None else None
-    if folder is None or not keyword_updatable(folder):
-        return keyword_index_later(indexed, None, None, workers)
-    sources = np.asarray(plan.chunk_from, dtype=np.int64)
-    new = [indexed[i] for i in np.flatnonzero(sources < 0)]
-    return keyword_index_later(new, sources, folder, workers)
+    if folder is not None and keyword_updatable(folder):
+        return keyword_index_later(new, laid.chunk_from, folder, workers)
+    if previous is None:  # every chunk is new
+        return keyword_index_later(new, None, None, workers)
+    # An update of an index written before term counts were kept: every chunk's text.
+    titles = [record.title for record in plan.documents.values()]
+    columns = laid.chunks.columns
+    chunk_texts = Spooled(laid.chunks.texts, columns[TEXT_START], columns[TEXT_END])
+    texts = [
+        _indexed(titles[doc], text, settings)
+        for doc, text in zip(columns[DOC].tolist(), chunk_texts, strict=True)
+    ]
+    return keyword_index_later(texts, None, None, workers)
 
 
 def _unchanged_plan(old_docs: dict[str, DocumentRecord]) -> _Plan:
@@ -637,15 +608,16 @@ def build_index(
         if live is not None and previous is None:  # its files failed to load after all
             corpus = load_corpus(root, settings, read, workers=workers)
             old_docs, reason = {}, warnings[-1]
-        plan = _plan(corpus, previous, old_docs, settings, workers)
-        indexed = [indexed_text(c, settings) for c in plan.chunks]
-        keywords = _keywords_later(plan, previous, indexed, workers)  # while the model embeds
         follow = _both(progress, _phase(phases, "embed"))
-        with scratch(index_path) as disk:  # the vectors, on disk until written
-            embedded = _embed(plan, previous, index_path, settings, follow, disk, indexed)
+        with scratch(index_path) as disk:  # rows and vectors, on disk until written
+            plan, laid = _plan(
+                corpus, previous, old_docs, settings, workers, disk.folder, index_path
+            )
+            keywords = _keywords_later(plan, laid, previous, settings, workers)  # meanwhile
+            embedded = _embed(laid, previous, index_path, settings, follow, disk)
             write = _phase(phases, "write")
             generation = _write(
-                index_path, corpus, plan, embedded, keywords(), previous, settings, write
+                index_path, corpus, plan, laid, embedded, keywords(), previous, settings, write
             )
         discard_checkpoint(index_path)
     return _report(plan, embedded, corpus, old_docs, warnings, reason, generation, t0, index_path)

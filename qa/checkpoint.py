@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
@@ -180,6 +180,46 @@ class _Saver:
         self._thread.shutdown(wait=True)
 
 
+def _first_copies(texts: Sequence[str], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``rows``, the first of them whose text is the same, and its text's length.
+    Texts are told apart by their hash, and by the texts themselves when hashes meet: no text
+    is held (texts may be read from disk one at a time, qa.spool)."""
+    first = np.empty(len(rows), dtype=np.int64)
+    lengths = np.empty(len(rows), dtype=np.int64)
+    by_hash: dict[int, int] = {}
+    by_text: dict[str, int] = {}  # texts whose hash another text had first
+    for n, i in enumerate(rows.tolist()):
+        text = texts[i]
+        lengths[n] = len(text)
+        j = by_hash.setdefault(hash(text), i)
+        if j != i and texts[j] != text:
+            j = by_text.setdefault(text, i)
+        first[n] = j
+    return first, lengths
+
+
+class _Picked(Sequence[str]):
+    """The texts of ``rows``, in that order, read as they are asked for."""
+
+    def __init__(self, texts: Sequence[str], rows: np.ndarray) -> None:
+        self._texts = texts
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self._texts[r] for r in self._rows[i].tolist()]
+        return self._texts[int(self._rows[i])]
+
+
 @dataclass(frozen=True)
 class Resumed:
     vectors: np.ndarray  # a row a text, in the texts' order
@@ -208,28 +248,27 @@ def encode_resumable(
         truncated[taken] = np.asarray(counts, dtype=np.int64) > embedder.max_tokens
     if progress:
         progress(int(found.sum()))
-    missing = [int(i) for i in np.flatnonzero(~found)]
-    first: dict[str, int] = {}  # each distinct text still to embed, at its first row
-    for i in missing:
-        first.setdefault(texts[i], i)
-    todo = sorted(first, key=len, reverse=True)
+    missing = np.flatnonzero(~found)
+    first, lengths = _first_copies(texts, missing)
+    distinct = missing[first == missing]
+    todo = distinct[np.argsort(-lengths[first == missing], kind="stable")]  # longest first
+    feed = _Picked(texts, todo)
     per_save = BATCH_TEXTS * max(1, batch_size // 64)
     saver = _Saver(checkpoint, per_save)
     try:
         done = 0
-        for vectors, cut in encode_stream(embedder, todo, batch_size, per_save, progress):
-            part = todo[done : done + len(vectors)]
-            rows = [first[t] for t in part]
+        for vectors, cut in encode_stream(embedder, feed, batch_size, per_save, progress):
+            rows = todo[done : done + len(vectors)]
             out[rows] = vectors
             truncated[rows] = cut
-            saver.add(part, vectors)
+            saver.add(feed[done : done + len(vectors)], vectors)
             done += len(vectors)
     finally:  # what was embedded is saved, also when the model failed midway
         saver.close()
-    copies = [i for i in missing if first[texts[i]] != i]
-    for i in copies:  # a text met again takes its first row's vector
-        out[i] = out[first[texts[i]]]
-        truncated[i] = truncated[first[texts[i]]]
-    if progress and copies:
-        progress(len(copies))
+    copies = first != missing  # a text met again takes its first row's vector
+    if copies.any():
+        out[missing[copies]] = out[first[copies]]
+        truncated[missing[copies]] = truncated[first[copies]]
+        if progress:
+            progress(int(copies.sum()))
     return Resumed(out, int(found.sum()), truncated)

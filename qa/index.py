@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import shutil
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -231,7 +232,7 @@ class ChunkTable:
 
     def __init__(self, columns: np.ndarray, texts: Blob, documents: DocumentTable) -> None:
         self.columns = columns  # (7, n) int64, rows DOC ... TEXT_END
-        self._texts = texts
+        self.texts = texts
         self.documents = documents
 
     @classmethod
@@ -256,7 +257,7 @@ class ChunkTable:
 
     def text(self, row: int) -> str:
         a, b = int(self.columns[TEXT_START, row]), int(self.columns[TEXT_END, row])
-        return self._texts.read(a, b).decode("utf-8")
+        return self.texts.read(a, b).decode("utf-8")
 
     def document(self, row: int) -> DocumentRecord:
         return self.documents.record(int(self.columns[DOC, row]))
@@ -343,11 +344,46 @@ def _text_of(chunk_text: str, chunk_start: int, start: int, end: int) -> str:
 
 
 @dataclass(frozen=True)
+class ChunkRows:
+    """Chunks to be written: the chunk table's (7, n) columns, and a file holding their texts
+    where the columns say (linked, or else copied, into the generation as chunks.txt)."""
+
+    columns: np.ndarray
+    texts: Path
+
+    @classmethod
+    def write(
+        cls, chunks: Sequence[Chunk], documents: Sequence[DocumentRecord], texts: Path
+    ) -> ChunkRows:
+        """The rows of chunks (whose sources are among documents), their texts written to
+        the file ``texts``."""
+        doc_of = {record.source: i for i, record in enumerate(documents)}
+        columns = np.zeros((7, len(chunks)), dtype=np.int64)
+        with texts.open("wb") as f:
+            for row, c in enumerate(chunks):
+                at = f.tell()
+                f.write(c.text.encode("utf-8"))
+                columns[:, row] = (
+                    doc_of[c.source],
+                    c.start,
+                    c.end,
+                    c.sentence_start,
+                    c.sentence_end,
+                    at,
+                    f.tell(),
+                )
+        return cls(columns, texts)
+
+    def __len__(self) -> int:
+        return int(self.columns.shape[1])
+
+
+@dataclass(frozen=True)
 class IndexData:
     """What a build hands over to be written: every row, in order."""
 
-    documents: Sequence[DocumentRecord]  # in row order; every chunk's source among them
-    chunks: Sequence[Chunk]
+    documents: Sequence[DocumentRecord]  # in row order; every chunk's document among them
+    chunks: ChunkRows
     vectors: np.ndarray
     keyword: KeywordIndex
     sentence_spans: np.ndarray
@@ -367,30 +403,19 @@ def _write_documents(folder: Path, documents: Sequence[DocumentRecord]) -> None:
     np.save(folder / DOCUMENT_LINES, offsets, allow_pickle=False)
 
 
-def _write_chunks(folder: Path, data: IndexData) -> None:
-    doc_of = {record.source: i for i, record in enumerate(data.documents)}
-    columns = np.zeros((7, len(data.chunks)), dtype=np.int64)
-    with (folder / CHUNK_TEXTS).open("wb") as f:
-        for row, c in enumerate(data.chunks):
-            at = f.tell()
-            f.write(c.text.encode("utf-8"))
-            columns[:, row] = (
-                doc_of[c.source],
-                c.start,
-                c.end,
-                c.sentence_start,
-                c.sentence_end,
-                at,
-                f.tell(),
-            )
-    np.save(folder / CHUNKS, columns, allow_pickle=False)
+def _write_chunks(folder: Path, chunks: ChunkRows) -> None:
+    try:  # the build's file, linked: no copy of its bytes
+        os.link(chunks.texts, folder / CHUNK_TEXTS)
+    except OSError:  # another file system, or one without links
+        shutil.copyfile(chunks.texts, folder / CHUNK_TEXTS)
+    np.save(folder / CHUNKS, np.asarray(chunks.columns, np.int64), allow_pickle=False)
 
 
 def _write_files(
     folder: Path, data: IndexData, dense: _dense.DenseIndex, step: Callable[[], None]
 ) -> None:
     _write_documents(folder, data.documents)
-    _write_chunks(folder, data)
+    _write_chunks(folder, data.chunks)
     step()
     np.save(folder / VECTORS, np.ascontiguousarray(data.vectors, np.float32), allow_pickle=False)
     step()

@@ -15,6 +15,7 @@ from qa.build import build_index
 from qa.checkpoint import (
     FOLDER,
     Checkpoint,
+    _first_copies,
     decode_batch,
     encode_batch,
     encode_resumable,
@@ -251,3 +252,21 @@ def test_which_texts_were_cut_is_known_for_embedded_taken_and_repeated_texts(
     counting = Counting()  # an embedder that does not stream: counted by its tokenizer
     counting.max_tokens = 3
     assert encode_resumable(counting, texts, tmp_path / "b", 4).truncated.tolist() == want
+
+
+class _Colliding(str):
+    """A text whose hash every other one shares."""
+
+    def __hash__(self) -> int:
+        return 7
+
+
+@given(st.lists(st.sampled_from(["a", "b", "Cavendish", "", "b "]), max_size=25), st.booleans())
+def test_first_copies_point_each_text_at_its_first_row(texts: list[str], collide: bool) -> None:
+    """Each row points at the first row holding the same text, also when different texts
+    share a hash (told apart by the texts themselves)."""
+    given_texts: list[str] = [_Colliding(t) for t in texts] if collide else texts
+    rows = np.arange(len(texts), dtype=np.int64)
+    first, lengths = _first_copies(given_texts, rows)
+    assert first.tolist() == [texts.index(t) for t in texts]
+    assert lengths.tolist() == [len(t) for t in texts]

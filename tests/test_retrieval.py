@@ -11,7 +11,7 @@ import pytest
 import qa.retrieval
 from qa import Settings, build_index, search
 from qa.answertype import W_TYPE, held
-from qa.index import IndexData, StoredIndex, load_index, save_index
+from qa.index import ChunkRows, IndexData, StoredIndex, load_index, save_index
 from qa.keyword import KeywordIndex
 from qa.manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
 from qa.retrieval import MIN_SENTENCE_WORDS, SentenceFacts, best_sentence
@@ -48,7 +48,7 @@ def index(tmp_path: Path) -> StoredIndex:
     )
     data = IndexData(
         documents=[document],
-        chunks=chunks,
+        chunks=ChunkRows.write(chunks, [document], tmp_path / "chunks.txt"),
         vectors=np.stack([unit[0], unit[3], unit[1] * 0.3]),
         keyword=KeywordIndex.build([c.text for c in chunks]),
         sentence_spans=spans.astype(np.int64),

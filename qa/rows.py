@@ -1,0 +1,199 @@
+"""The chunk and sentence rows of a new index, as a build lays them out document by document.
+
+Columns are numpy arrays, one piece a document; texts go to files as they come (qa.spool):
+the chunks' texts straight into the chunk-table layout a generation stores (qa.index), the texts
+to embed (each new chunk as it is embedded, and its sentences) into a spool. A document that is
+unchanged takes its rows from the previous index: its columns shifted, its chunks' texts copied
+as one run of bytes, nothing decoded and no object made a chunk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .index import (
+    DOC,
+    SENTENCE_END,
+    SENTENCE_START,
+    TEXT_END,
+    TEXT_START,
+    Blob,
+    ChunkRows,
+    StoredIndex,
+)
+from .spool import Spool, Spooled
+from .store import write_error
+from .types import Span
+
+
+class _Ints:
+    """A growing int64 array, ``width`` numbers a row (8 bytes a number: no object a row)."""
+
+    def __init__(self, width: int = 1) -> None:
+        self._data = array("q")
+        self._width = width
+
+    def add(self, rows: np.ndarray) -> None:
+        self._data.frombytes(np.ascontiguousarray(rows, dtype=np.int64).tobytes())
+
+    def get(self) -> np.ndarray:
+        flat = np.frombuffer(self._data, dtype=np.int64).copy() if self._data else _EMPTY
+        return flat.reshape(-1, self._width) if self._width > 1 else flat
+
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Laid:
+    """The rows as laid out. A row's ``*_from`` is its row in the previous index, whose
+    vector it reuses, or -1: embed it. ``to_embed`` holds the texts to embed: those of the
+    chunks to embed (in row order), then those of the sentences."""
+
+    chunks: ChunkRows
+    chunk_from: np.ndarray  # (chunks,) int64
+    sentence_spans: np.ndarray  # (sentences, 2) int64
+    sentence_from: np.ndarray  # (sentences,) int64
+    to_embed: Spooled
+
+    @property
+    def new_chunks(self) -> np.ndarray:
+        """The rows of the chunks to embed."""
+        return np.flatnonzero(self.chunk_from < 0)
+
+    @property
+    def new_sentences(self) -> np.ndarray:
+        return np.flatnonzero(self.sentence_from < 0)
+
+    @property
+    def new_chunk_texts(self) -> Spooled:
+        """The texts of the chunks to embed, as embedded."""
+        return self.to_embed.take(np.arange(int((self.chunk_from < 0).sum())))
+
+
+class RowLayout:
+    """Lays out rows in ``folder`` (the scratch folder of the index in ``index_dir``): ``new``
+    and ``reused`` a document at a time, in order. A write that fails (a full disk) raises
+    IndexWriteError."""
+
+    def __init__(self, folder: Path, index_dir: Path) -> None:
+        self._index_dir = index_dir
+        with self._writing():
+            self._texts_path = folder / "chunks.txt"
+            self._texts = self._texts_path.open("wb")
+            self._embed = Spool(folder / "embed.txt")
+        self._at = 0  # bytes of chunk text written
+        self._embed_chunks = _Ints()  # their rows in the spool
+        self._embed_sentences = _Ints()
+        self._columns = _Ints(7)  # a chunk a row (the chunk table's columns, transposed)
+        self._chunk_from = _Ints()
+        self._spans = _Ints(2)
+        self._sentence_from = _Ints()
+        self.chunks = 0
+        self.sentences = 0
+
+    def new(
+        self,
+        doc_row: int,
+        text: str,
+        units: Sequence[Span],
+        ranges: Sequence[Span],
+        embedded: Sequence[str],
+    ) -> None:
+        """A new document's rows: its sentence ``units``, and chunks over ``ranges`` of them;
+        ``embedded``: each chunk's text as it is embedded (qa.build.indexed_text)."""
+        with self._writing():
+            self._new(doc_row, text, units, ranges, embedded)
+
+    def _new(
+        self,
+        doc_row: int,
+        text: str,
+        units: Sequence[Span],
+        ranges: Sequence[Span],
+        embedded: Sequence[str],
+    ) -> None:
+        spans = np.array([(u.start, u.end) for u in units], dtype=np.int64).reshape(-1, 2)
+        first = self.sentences
+        columns = np.zeros((7, len(ranges)), dtype=np.int64)
+        for c, r in enumerate(ranges):
+            start, end = int(spans[r.start, 0]), int(spans[r.end - 1, 1])
+            begin = self._at
+            self._at += self._texts.write(text[start:end].encode("utf-8"))
+            columns[:, c] = (doc_row, start, end, first + r.start, first + r.end, begin, self._at)
+        at = len(self._embed)
+        self._embed.add(embedded)
+        self._embed.add([text[a:b] for a, b in spans.tolist()])
+        self._embed_chunks.add(np.arange(at, at + len(ranges)))
+        self._embed_sentences.add(np.arange(at + len(ranges), len(self._embed)))
+        self._add(columns, np.full(len(ranges), -1), spans, np.full(len(spans), -1))
+
+    def reused(
+        self, doc_row: int, previous: StoredIndex, first_chunk: int, chunks: int,
+        first_sentence: int, sentences: int,
+    ) -> None:  # fmt: skip
+        """An unchanged document's rows: those of the previous index from ``first_chunk`` and
+        ``first_sentence``, whose vectors are reused."""
+        columns = np.array(previous.chunks.columns[:, first_chunk : first_chunk + chunks])
+        columns[DOC] = doc_row
+        columns[[SENTENCE_START, SENTENCE_END]] += self.sentences - first_sentence
+        with self._writing():
+            self._copy_texts(previous.chunks.texts, columns)
+        old = slice(first_sentence, first_sentence + sentences)
+        spans = np.array(previous.sentence_spans[old], dtype=np.int64).reshape(-1, 2)
+        self._add(
+            columns,
+            np.arange(first_chunk, first_chunk + chunks),
+            spans,
+            np.arange(first_sentence, first_sentence + sentences),
+        )
+
+    def _copy_texts(self, texts: Blob, columns: np.ndarray) -> None:
+        """Copy the texts of chunk ``columns`` from ``texts``, pointing the columns at them."""
+        starts, stops = columns[TEXT_START], columns[TEXT_END]
+        if len(starts) and np.array_equal(starts[1:], stops[:-1]):  # back to back: one run
+            data = texts.read(int(starts[0]), int(stops[-1]))
+            columns[[TEXT_START, TEXT_END]] += self._at - int(starts[0])
+            self._at += self._texts.write(data)
+            return
+        for c in range(len(starts)):
+            data = texts.read(int(starts[c]), int(stops[c]))
+            columns[TEXT_START, c] = self._at
+            self._at += self._texts.write(data)
+            columns[TEXT_END, c] = self._at
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            raise write_error(self._index_dir, exc) from exc
+
+    def _add(
+        self, columns: np.ndarray, chunk_from: np.ndarray, spans: np.ndarray, sentences: np.ndarray
+    ) -> None:
+        self._columns.add(columns.T)
+        self._chunk_from.add(chunk_from)
+        self._spans.add(spans)
+        self._sentence_from.add(sentences)
+        self.chunks += columns.shape[1]
+        self.sentences += len(spans)
+
+    def close(self) -> Laid:
+        with self._writing():
+            self._texts.close()
+            spooled = self._embed.close()
+        rows = np.concatenate([self._embed_chunks.get(), self._embed_sentences.get()])
+        return Laid(
+            ChunkRows(np.ascontiguousarray(self._columns.get().T), self._texts_path),
+            self._chunk_from.get(),
+            self._spans.get(),
+            self._sentence_from.get(),
+            spooled.take(rows),
+        )
