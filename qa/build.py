@@ -24,7 +24,15 @@ from .checkpoint import encode_resumable
 from .chunking import Chunked, chunk_document
 from .cleaning import visible_chars
 from .config import WARN_REMOVED_SHARE, Settings, settings_or_env
-from .documents import Corpus, FileStat, KeepFn, Skipped, corpus_folder, load_corpus
+from .documents import (
+    Corpus,
+    FileStat,
+    KeepFn,
+    Reading,
+    Skipped,
+    corpus_folder,
+    load_corpus,
+)
 from .embedding import (
     SMALL_JOB_CHARS,
     default_batch_size,
@@ -53,7 +61,7 @@ from .readers import FORMATS, format_of
 from .rows import Laid, RowLayout
 from .scratch import Scratch, scratch
 from .spool import Spooled
-from .store import build_lock, read_stored_text
+from .store import TEXTS, build_lock, read_stored_text
 from .tokens import token_counter
 from .types import BuildReport, Chunk, CleaningStats, Document, FormatCount
 
@@ -92,7 +100,7 @@ class _Plan:
 
     rows: RowLayout | None = None  # None: nothing is laid out (the index is as it was)
     documents: dict[str, DocumentRecord] = field(default_factory=dict)  # by source, in order
-    texts: dict[str, str] = field(default_factory=dict)  # stored extracted texts, by name
+    texts: dict[str, Path] = field(default_factory=dict)  # files of stored texts, by name
     cleaning: list[CleaningStats] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     new_files: int = 0
@@ -194,13 +202,16 @@ def _reuse(plan: _Plan, old: DocumentRecord, previous: StoredIndex) -> None:
     plan.reused += old.chunks
 
 
-def _chunked(job: tuple[Document, Settings]) -> Chunked:
-    """A document's chunks and sentences (it may run in a worker process)."""
-    doc, settings = job
+def _chunks_of(doc: Document, settings: Settings) -> Chunked:
+    """A document's chunks and sentences (in the worker process that read it, when it may)."""
     count = token_counter(settings.encoding)  # loaded once a process
     return chunk_document(
         doc.text, doc.segments, count, settings.chunk_tokens, settings.chunk_overlap
     )
+
+
+def _chunked(job: tuple[Document, Settings]) -> Chunked:
+    return _chunks_of(*job)
 
 
 def _chunk(plan: _Plan, doc: Document, chunked: Chunked, settings: Settings) -> None:
@@ -247,7 +258,7 @@ def _record(
     _note_cleaning(plan, stats)
     stored = None if doc.plain else f"{doc.sha256}.txt"  # by content: copies share it
     if stored is not None:
-        plan.texts[stored] = doc.text
+        plan.texts[stored] = rows.stored_text(stored, doc.text)
     plan.documents[doc.source] = DocumentRecord(
         source=doc.source,
         sha256=doc.sha256,
@@ -284,57 +295,80 @@ def _keep(plan: _Plan, old: DocumentRecord, previous: StoredIndex) -> None:
     _reuse(plan, old, previous)
     _note_cleaning(plan, _recorded_cleaning(old))
     if old.text is not None:
-        plan.texts[old.text] = read_stored_text(previous.path, old.text, old.text_sha256)
+        read_stored_text(previous.path, old.text, old.text_sha256)  # checked, to be linked
+        plan.texts[old.text] = previous.path / TEXTS / old.text
     plan.documents[old.source] = replace(old, first_chunk=first, first_sentence=first_sentence)
     plan.unchanged_files += 1
 
 
+# A file as planning takes it: the record of a file not read again, or a document read, with its
+# chunks when they were made as it was read.
+_Entry = DocumentRecord | tuple[Document, Chunked | None]
+
+
+def _source(entry: _Entry) -> str:
+    return entry.source if isinstance(entry, DocumentRecord) else entry[0].source
+
+
+def _reusable(
+    doc: Document, text_sha256: str, by_hash: Mapping[str, DocumentRecord]
+) -> DocumentRecord | None:
+    """The previous index's record of a document's content (None: it is to be chunked). The
+    same file may read differently now (a reader changed): then it is chunked anew."""
+    old = by_hash.get(doc.sha256)
+    return old if old is not None and old.text_sha256 == text_sha256 else None
+
+
+def _update_entries(
+    corpus: Corpus, old_docs: dict[str, DocumentRecord], settings: Settings, workers: Workers
+) -> list[_Entry]:
+    """The files of an update, in order: documents read (chunked by ``workers`` where the
+    previous index, whose documents are old_docs, does not hold them) and files kept."""
+    by_hash = {record.sha256: record for record in old_docs.values()}
+    new = [d for d in corpus.documents if _reusable(d, _text_sha256(d.text), by_hash) is None]
+    made = workers.map(_chunked, [(doc, settings) for doc in new])
+    chunked = dict(zip([doc.source for doc in new], made, strict=True))
+    entries: list[_Entry] = [(doc, chunked.get(doc.source)) for doc in corpus.documents]
+    entries += [old_docs[source] for source in corpus.kept]
+    return sorted(entries, key=_source)
+
+
 def _plan(
-    corpus: Corpus,
+    entries: Iterable[_Entry],
+    stats: Mapping[str, FileStat],
     previous: StoredIndex | None,
     old_docs: dict[str, DocumentRecord],
     settings: Settings,
-    workers: Workers,
-    folder: Path,
-    index_dir: Path,
+    disk: Scratch,
 ) -> tuple[_Plan, Laid]:
-    """Lay out the new index in ``index_dir`` (its rows in ``folder``): reuse what is
-    unchanged in the previous one (whose documents are old_docs), chunk what is new or changed
-    (by ``workers``), in the order of the files' names."""
-    rows = RowLayout(folder, index_dir)
+    """Lay out the new index from its files in order (``stats``: theirs), on ``disk`` as it
+    goes: reuse what is unchanged in the previous index (whose documents are old_docs), chunk
+    what is new or changed."""
+    rows = RowLayout(disk.folder, disk.index_dir)
     plan = _Plan(rows)
-    by_hash = {record.sha256: record for record in old_docs.values()}
-    text_sha256 = {doc.source: _text_sha256(doc.text) for doc in corpus.documents}
-
-    def reusable(doc: Document) -> DocumentRecord | None:
-        # The same file may read differently now (a reader changed): then it is chunked anew.
-        old = by_hash.get(doc.sha256) if previous is not None else None
-        return old if old is not None and old.text_sha256 == text_sha256[doc.source] else None
-
-    new = [doc for doc in corpus.documents if reusable(doc) is None]
-    jobs = [(doc, settings) for doc in new]
-    chunked = dict(zip([d.source for d in new], workers.map(_chunked, jobs), strict=True))
-    entries: list[Document | DocumentRecord] = [*corpus.documents]
-    entries += [old_docs[source] for source in corpus.kept]
-    for entry in sorted(entries, key=lambda e: e.source):
+    by_hash = {r.sha256: r for r in old_docs.values()} if previous is not None else {}
+    for entry in entries:
         if isinstance(entry, DocumentRecord):
             assert previous is not None  # files are kept only against a previous index
             _keep(plan, entry, previous)
             continue
-        doc = entry
+        doc, chunked = entry
+        text_sha256 = _text_sha256(doc.text)
         first, first_sentence = rows.chunks, rows.sentences
-        old = reusable(doc)
+        old = _reusable(doc, text_sha256, by_hash)
         if old is not None:
             assert previous is not None
             _reuse(plan, old, previous)
             plan.unchanged_files += 1
         else:
-            _chunk(plan, doc, chunked.pop(doc.source), settings)
+            _chunk(
+                plan, doc, chunked if chunked is not None else _chunks_of(doc, settings), settings
+            )
             if doc.source in old_docs:
                 plan.changed_files += 1
             else:
                 plan.new_files += 1
-        _record(plan, doc, corpus.stats[doc.source], text_sha256[doc.source], first, first_sentence)
+        _record(plan, doc, stats[doc.source], text_sha256, first, first_sentence)
     return plan, rows.close()
 
 
@@ -498,22 +532,42 @@ def _both(first: ProgressFn | None, second: ProgressFn | None) -> ProgressFn:
     return report
 
 
-def _inputs(
-    root: Path,
+@dataclass(frozen=True)
+class _Files:
+    """The files a build lays out, in order, and their stats; the previous index it updates
+    (None: a full build); and the corpus, complete once the entries were taken."""
+
+    entries: Iterable[_Entry]
+    stats: Mapping[str, FileStat]
+    previous: StoredIndex | None
+    corpus: Callable[[], Corpus]
+
+
+def _full(root: Path, settings: Settings, read: ProgressFn | None, workers: Workers) -> _Files:
+    """A full build's files: each chunked in the process that reads it, and laid out as it
+    comes, a few ahead (no more are held). The model loads meanwhile."""
+    preload(settings.model, settings.device, warm=True, batch_size=settings.batch_size)
+    reading = Reading(root, settings, read, workers=workers, then=_chunks_of)
+    return _Files(reading, reading.stats, None, reading.corpus)
+
+
+def _update(
+    corpus: Corpus,
+    old_docs: dict[str, DocumentRecord],
     index_path: Path,
-    full: bool,
     settings: Settings,
-    read: ProgressFn | None,
     warnings: list[str],
     workers: Workers,
-) -> tuple[Corpus, Manifest | None, dict[str, DocumentRecord], str]:
-    """The corpus; the live index's manifest and documents when its vectors can be reused
-    (files unchanged since it was built are not read again); and why a full build happens."""
-    live, old_docs, reason = _live(index_path, full, settings, warnings)
-    if live is None:  # everything is to be embedded: the model loads while files are read
-        preload(settings.model, settings.device, warm=True, batch_size=settings.batch_size)
-    keep = unchanged_file(old_docs) if live is not None else None
-    return load_corpus(root, settings, read, keep, workers), live, old_docs, reason
+) -> _Files | None:
+    """An update's files (the corpus as read, with the files kept); None when the previous
+    index fails to load (a warning says why)."""
+    if _new_chars(corpus, old_docs) * EMBEDDED_PER_CHAR > SMALL_JOB_CHARS:
+        preload(settings.model, settings.device)  # loads while the previous index opens
+    previous = _load_previous(index_path, warnings)
+    if previous is None:
+        return None
+    entries = _update_entries(corpus, old_docs, settings, workers)
+    return _Files(entries, corpus.stats, previous, lambda: corpus)
 
 
 def _load_previous(index_path: Path, warnings: list[str]) -> StoredIndex | None:
@@ -593,26 +647,24 @@ def build_index(
     read = _phase(phases, "read")
     with build_lock(index_path), Workers(processes) as workers:
         warnings: list[str] = []
-        corpus, live, old_docs, reason = _inputs(
-            root, index_path, full, settings, read, warnings, workers
-        )
-        if live is not None and _nothing_changed(corpus, old_docs, live):
-            plan = _unchanged_plan(old_docs)
-            return _report(
-                plan, None, corpus, old_docs, warnings, reason, live.generation, t0, index_path
-            )
-        new_chars = _new_chars(corpus, old_docs) if live is not None else 0
-        if new_chars * EMBEDDED_PER_CHAR > SMALL_JOB_CHARS:
-            preload(settings.model, settings.device)  # loads while the previous index opens
-        previous = None if live is None else _load_previous(index_path, warnings)
-        if live is not None and previous is None:  # its files failed to load after all
-            corpus = load_corpus(root, settings, read, workers=workers)
-            old_docs, reason = {}, warnings[-1]
+        live, old_docs, reason = _live(index_path, full, settings, warnings)
+        files = None
+        if live is not None:  # an update: files unchanged since the index was built are kept
+            corpus = load_corpus(root, settings, read, unchanged_file(old_docs), workers)
+            if _nothing_changed(corpus, old_docs, live):
+                plan = _unchanged_plan(old_docs)
+                return _report(
+                    plan, None, corpus, old_docs, warnings, reason, live.generation, t0, index_path
+                )
+            files = _update(corpus, old_docs, index_path, settings, warnings, workers)
+            if files is None:  # the previous index failed to load after all
+                old_docs, reason = {}, warnings[-1]
+        files = files or _full(root, settings, read, workers)
         follow = _both(progress, _phase(phases, "embed"))
         with scratch(index_path) as disk:  # rows and vectors, on disk until written
-            plan, laid = _plan(
-                corpus, previous, old_docs, settings, workers, disk.folder, index_path
-            )
+            previous = files.previous
+            plan, laid = _plan(files.entries, files.stats, previous, old_docs, settings, disk)
+            corpus = files.corpus()
             keywords = _keywords_later(plan, laid, previous, settings, workers)  # meanwhile
             embedded = _embed(laid, previous, index_path, settings, follow, disk)
             write = _phase(phases, "write")

@@ -24,11 +24,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .embedding import encode_stream
+from .spool import picked
 
 if TYPE_CHECKING:
     from .embedding import Embedder
@@ -39,6 +40,7 @@ META = "meta.json"
 # the texts gathered for the next save, and those of the save being written.
 BATCH_TEXTS = 2048
 _DIGEST = 32
+_BLOCK = 1024  # texts read at a time
 
 
 def text_key(text: str) -> bytes:
@@ -188,36 +190,18 @@ def _first_copies(texts: Sequence[str], rows: np.ndarray) -> tuple[np.ndarray, n
     lengths = np.empty(len(rows), dtype=np.int64)
     by_hash: dict[int, int] = {}
     by_text: dict[str, int] = {}  # texts whose hash another text had first
-    for n, i in enumerate(rows.tolist()):
-        text = texts[i]
-        lengths[n] = len(text)
-        j = by_hash.setdefault(hash(text), i)
-        if j != i and texts[j] != text:
-            j = by_text.setdefault(text, i)
-        first[n] = j
+    these = picked(texts, rows)
+    for start in range(0, len(rows), _BLOCK):
+        block = zip(
+            rows[start : start + _BLOCK].tolist(), these[start : start + _BLOCK], strict=True
+        )
+        for n, (i, text) in enumerate(block, start):
+            lengths[n] = len(text)
+            j = by_hash.setdefault(hash(text), i)
+            if j != i and texts[j] != text:
+                j = by_text.setdefault(text, i)
+            first[n] = j
     return first, lengths
-
-
-class _Picked(Sequence[str]):
-    """The texts of ``rows``, in that order, read as they are asked for."""
-
-    def __init__(self, texts: Sequence[str], rows: np.ndarray) -> None:
-        self._texts = texts
-        self._rows = rows
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self._texts[r] for r in self._rows[i].tolist()]
-        return self._texts[int(self._rows[i])]
 
 
 @dataclass(frozen=True)
@@ -252,7 +236,7 @@ def encode_resumable(
     first, lengths = _first_copies(texts, missing)
     distinct = missing[first == missing]
     todo = distinct[np.argsort(-lengths[first == missing], kind="stable")]  # longest first
-    feed = _Picked(texts, todo)
+    feed = picked(texts, todo)
     per_save = BATCH_TEXTS * max(1, batch_size // 64)
     saver = _Saver(checkpoint, per_save)
     try:

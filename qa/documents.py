@@ -14,9 +14,10 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .cleaning import clean
 from .config import Settings
@@ -29,6 +30,7 @@ __all__ = [
     "Corpus",
     "FileStat",
     "KeepFn",
+    "Reading",
     "Skipped",
     "corpus_folder",
     "decode",
@@ -256,17 +258,100 @@ def _stat(path: Path) -> FileStat:
     return FileStat(st.st_size, st.st_mtime_ns, seen)
 
 
-_Loaded = tuple[Document | None, str | None, Skipped | None]
+# What reading a file gives: its document (or None), a warning, why it was skipped (or None),
+# and what ``then`` made of the document in the same process (or None).
+_Loaded = tuple[Document | None, str | None, Skipped | None, Any]
+Then = Callable[[Document, Settings], Any]
 
 
-def _load_one(job: tuple[Path, str, Settings]) -> _Loaded:
-    """load_document of one file, its refusal returned (it may run in a worker process)."""
-    path, source, settings = job
+def _load_one(job: tuple[Path, str, Settings, Then | None]) -> _Loaded:
+    """load_document of one file, its refusal returned, and ``then`` of the document (it may
+    run in a worker process)."""
+    path, source, settings, then = job
     try:
         doc, warning = load_document(path, source, settings)
     except DocumentSkipped as exc:
-        return None, None, Skipped(source, str(exc), isinstance(exc, DocumentUnreadable))
-    return doc, warning, None
+        return None, None, Skipped(source, str(exc), isinstance(exc, DocumentUnreadable)), None
+    return doc, warning, None, then(doc, settings) if then is not None else None
+
+
+class Reading:
+    """A corpus read a file at a time: iterating gives each document read, in the order of
+    the sources, with what ``then(document, settings)`` made of it in the process that read it
+    (``then``: a module-level function, or None); ``corpus()`` then tells the rest.
+
+    A file that ``keep(source, stat)`` vouches for is not read: it is listed in ``kept``.
+    The others are read by ``workers`` (in this process when None), a few ahead of the
+    caller. ``progress(done, total)`` is called as files are read."""
+
+    def __init__(
+        self,
+        corpus_dir: str | Path,
+        settings: Settings,
+        progress: ProgressFn | None = None,
+        keep: KeepFn | None = None,
+        workers: Workers | None = None,
+        then: Then | None = None,
+    ) -> None:
+        self.root = corpus_folder(corpus_dir)
+        self.settings = settings
+        self.kept: list[str] = []
+        self.stats: dict[str, FileStat] = {}
+        self._progress = progress
+        self._workers = workers or Workers(1)
+        self._then = then
+        self._paths, self._skipped, self._warnings = scan(self.root, settings)
+        self._to_read: list[tuple[Path, str, Settings, Then | None]] = []
+        self._read = 0
+        for source, path in self._paths:
+            try:
+                file_stat = _stat(path)
+            except DocumentUnreadable as exc:
+                self._skipped.append(Skipped(source, str(exc), True))
+                continue
+            self.stats[source] = file_stat
+            # (Over the size limit, it is read, to be skipped: the limit may have been lowered.)
+            if keep and file_stat.bytes <= settings.max_file_bytes and keep(source, file_stat):
+                self.kept.append(source)
+            else:
+                self._to_read.append((path, source, settings, then))
+
+    def __iter__(self) -> Iterator[tuple[Document, Any]]:
+        done = len(self._paths) - len(self._to_read)
+        loaded = self._workers.map(_load_one, self._to_read)
+        for n, (doc, warning, skip, made) in enumerate(loaded):
+            if self._progress:
+                self._progress(done + n, len(self._paths))
+            if skip is not None:
+                self._skipped.append(skip)
+                del self.stats[skip.source]
+                continue
+            assert doc is not None
+            self._read += 1
+            if warning:
+                self._warnings.append(f"{doc.source}: {warning}")
+            yield doc, made
+        if self._progress:
+            self._progress(len(self._paths), len(self._paths))
+
+    def corpus(self, documents: tuple[Document, ...] = ()) -> Corpus:
+        """The corpus read (holding ``documents`` when the caller kept them). Raises
+        CorpusError when it has no readable file."""
+        skipped = sorted(self._skipped, key=lambda s: s.source)
+        if not self._read and not self.kept:
+            exts = "/".join(self.settings.extensions)
+            detail = (
+                f" ({len(skipped)} skipped: {'; '.join(map(str, skipped[:3]))})" if skipped else ""
+            )
+            raise CorpusError(f"no readable {exts} articles in {self.root}{detail}")
+        return Corpus(
+            self.root.resolve(),
+            documents,
+            tuple(skipped),
+            tuple(self._warnings),
+            tuple(self.kept),
+            self.stats,
+        )
 
 
 def load_corpus(
@@ -276,47 +361,7 @@ def load_corpus(
     keep: KeepFn | None = None,
     workers: Workers | None = None,
 ) -> Corpus:
-    """Every readable article under corpus_dir. Raises CorpusError when there is none.
-
-    A file that ``keep(source, stat)`` vouches for is not read: it is listed in ``kept``.
-    The others are read by ``workers`` (in this process when None). ``progress(done, total)``
-    is called as files are read."""
-    root = corpus_folder(corpus_dir)
-    docs: list[Document] = []
-    kept: list[str] = []
-    stats: dict[str, FileStat] = {}
-    paths, skipped, warnings = scan(root, settings)
-    to_read: list[tuple[Path, str, Settings]] = []
-    for source, path in paths:
-        try:
-            file_stat = _stat(path)
-        except DocumentUnreadable as exc:
-            skipped.append(Skipped(source, str(exc), True))
-            continue
-        stats[source] = file_stat
-        # (Over the size limit, it is read, to be skipped: the limit may have been lowered.)
-        if keep and file_stat.bytes <= settings.max_file_bytes and keep(source, file_stat):
-            kept.append(source)
-        else:
-            to_read.append((path, source, settings))
-    done = len(paths) - len(to_read)
-    loaded = (workers or Workers(1)).map(_load_one, to_read)
-    for n, (doc, warning, skip) in enumerate(loaded):
-        if progress:
-            progress(done + n, len(paths))
-        if skip is not None:
-            skipped.append(skip)
-            del stats[skip.source]
-            continue
-        assert doc is not None
-        docs.append(doc)
-        if warning:
-            warnings.append(f"{doc.source}: {warning}")
-    if progress:
-        progress(len(paths), len(paths))
-    skipped.sort(key=lambda s: s.source)
-    if not docs and not kept:
-        exts = "/".join(settings.extensions)
-        detail = f" ({len(skipped)} skipped: {'; '.join(map(str, skipped[:3]))})" if skipped else ""
-        raise CorpusError(f"no readable {exts} articles in {root}{detail}")
-    return Corpus(root.resolve(), tuple(docs), tuple(skipped), tuple(warnings), tuple(kept), stats)
+    """Every readable article under corpus_dir (as ``Reading``, the documents held). Raises
+    CorpusError when there is none."""
+    reading = Reading(corpus_dir, settings, progress, keep, workers)
+    return reading.corpus(tuple(doc for doc, _ in reading))

@@ -388,7 +388,7 @@ class IndexData:
     keyword: KeywordIndex
     sentence_spans: np.ndarray
     sentence_vectors: np.ndarray
-    texts: Mapping[str, str]  # file name under texts/ -> a document's extracted text
+    texts: Mapping[str, Path]  # file name under texts/ -> a file of a document's extracted text
     # The previous index's vector index, and each row's row in it or -1 (an update): an HNSW
     # graph is kept and added to (qa.dense.updated) rather than built again.
     reuse: tuple[_dense.DenseIndex, np.ndarray] | None = None
@@ -403,11 +403,17 @@ def _write_documents(folder: Path, documents: Sequence[DocumentRecord]) -> None:
     np.save(folder / DOCUMENT_LINES, offsets, allow_pickle=False)
 
 
-def _write_chunks(folder: Path, chunks: ChunkRows) -> None:
-    try:  # the build's file, linked: no copy of its bytes
-        os.link(chunks.texts, folder / CHUNK_TEXTS)
+def _link(source: Path, target: Path) -> None:
+    """target as a link to source (a file a build wrote, or one of the previous generation:
+    generations are never changed once written), or else a copy."""
+    try:
+        os.link(source, target)
     except OSError:  # another file system, or one without links
-        shutil.copyfile(chunks.texts, folder / CHUNK_TEXTS)
+        shutil.copyfile(source, target)
+
+
+def _write_chunks(folder: Path, chunks: ChunkRows) -> None:
+    _link(chunks.texts, folder / CHUNK_TEXTS)
     np.save(folder / CHUNKS, np.asarray(chunks.columns, np.int64), allow_pickle=False)
 
 
@@ -433,8 +439,8 @@ def _write_files(
     step()
     if data.texts:
         (folder / TEXTS).mkdir()
-    for name, text in data.texts.items():
-        (folder / TEXTS / name).write_bytes(text.encode("utf-8"))
+    for name, path in data.texts.items():
+        _link(path, folder / TEXTS / name)
         step()
 
 

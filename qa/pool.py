@@ -12,9 +12,11 @@ does). When the workers cannot start or one dies, the work is done in this proce
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import TypeVar
@@ -23,6 +25,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_ITEMS = 256  # fewer are mapped in this process: starting workers costs more
+AHEAD = 4  # pieces of work submitted ahead, per process
 MIN_CORES = 4
 
 
@@ -30,6 +33,10 @@ def default_processes() -> int:
     """Worker processes for a build on this machine (1: none)."""
     cores = os.cpu_count() or 1
     return cores if cores >= MIN_CORES else 1
+
+
+def _each(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    return [fn(item) for item in items]
 
 
 class Workers:
@@ -46,16 +53,31 @@ class Workers:
         return self.processes > 1 and items >= self.min_items
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
-        """fn of each item, in order; fn must be a module-level function (it is pickled)."""
+        """fn of each item, in order; fn must be a module-level function (it is pickled).
+        Only a few pieces of work are ahead of the caller at a time (AHEAD a process): results
+        the caller has not taken do not pile up in memory."""
         done = 0
         if self.parallel(len(items)):
-            chunksize = max(1, min(64, len(items) // (self.processes * 8)))
+            size = max(1, min(64, len(items) // (self.processes * 8)))
+            starts = iter(range(0, len(items), size))
+            ahead: deque[Future[list[R]]] = deque()
             try:
-                for result in self._start().map(fn, items, chunksize=chunksize):
-                    yield result
-                    done += 1
+                pool = self._start()
+                for start in itertools.islice(starts, AHEAD * self.processes):
+                    ahead.append(pool.submit(_each, fn, items[start : start + size]))
+                while ahead:
+                    results = ahead.popleft().result()
+                    following = next(starts, None)
+                    if following is not None:
+                        ahead.append(pool.submit(_each, fn, items[following : following + size]))
+                    for result in results:
+                        yield result
+                        done += 1
             except (BrokenProcessPool, OSError):
                 self._give_up()
+            finally:
+                for future in ahead:
+                    future.cancel()
         yield from map(fn, items[done:])
 
     def later(self, fn: Callable[[T], R], item: T, size: int) -> Callable[[], R]:

@@ -28,7 +28,7 @@ from .index import (
     StoredIndex,
 )
 from .spool import Spool, Spooled
-from .store import write_error
+from .store import TEXTS, write_error
 from .types import Span
 
 
@@ -84,6 +84,7 @@ class RowLayout:
 
     def __init__(self, folder: Path, index_dir: Path) -> None:
         self._index_dir = index_dir
+        self._folder = folder
         with self._writing():
             self._texts_path = folder / "chunks.txt"
             self._texts = self._texts_path.open("wb")
@@ -133,6 +134,15 @@ class RowLayout:
         self._embed_chunks.add(np.arange(at, at + len(ranges)))
         self._embed_sentences.add(np.arange(at + len(ranges), len(self._embed)))
         self._add(columns, np.full(len(ranges), -1), spans, np.full(len(spans), -1))
+
+    def stored_text(self, name: str, text: str) -> Path:
+        """Write a document's extracted text as a generation stores it (texts/``name``)."""
+        path = self._folder / TEXTS / name
+        if not path.exists():  # (documents with the same content share it)
+            with self._writing():
+                path.parent.mkdir(exist_ok=True)
+                path.write_bytes(text.encode("utf-8"))
+        return path
 
     def reused(
         self, doc_row: int, previous: StoredIndex, first_chunk: int, chunks: int,

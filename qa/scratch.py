@@ -30,7 +30,7 @@ _CANNOT_RESERVE = {errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS}
 class Scratch:
     def __init__(self, folder: Path, index_dir: Path) -> None:
         self.folder = folder
-        self._index_dir = index_dir
+        self.index_dir = index_dir
 
     def array(self, name: str, rows: int, dimension: int) -> np.ndarray:
         """A zeroed float32 (rows, dimension) array backed by the file ``name``.npy."""
@@ -47,7 +47,7 @@ class Scratch:
             if exc.errno in _CANNOT_RESERVE:  # this file system cannot: hold it in memory
                 path.unlink(missing_ok=True)
                 return np.zeros((rows, dimension), dtype=np.float32)
-            raise write_error(self._index_dir, exc) from exc
+            raise write_error(self.index_dir, exc) from exc
         return array
 
 

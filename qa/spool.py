@@ -10,6 +10,7 @@ a batch at a time.
 
 from __future__ import annotations
 
+import mmap
 import os
 from array import array
 from collections.abc import Iterator, Sequence
@@ -26,26 +27,24 @@ class Spooled(Sequence[str]):
         self.path = path
         self.starts = np.asarray(starts, dtype=np.int64)
         self.stops = np.asarray(stops, dtype=np.int64)
-        self._fd = -1
+        self._map: mmap.mmap | bytes | None = None  # mapped when first read
 
     def __getstate__(self) -> dict[str, object]:
         return {"path": self.path, "starts": self.starts, "stops": self.stops}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        self._fd = -1
-
-    def __del__(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
+        self._map = None
 
     def __len__(self) -> int:
         return len(self.starts)
 
     def _read(self, start: int, stop: int) -> str:
-        if self._fd < 0:
-            self._fd = os.open(self.path, os.O_RDONLY)
-        return os.pread(self._fd, stop - start, start).decode("utf-8")
+        if self._map is None:
+            with self.path.open("rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        return self._map[start:stop].decode("utf-8")
 
     @overload
     def __getitem__(self, i: int) -> str: ...
@@ -67,6 +66,31 @@ class Spooled(Sequence[str]):
         """The texts of ``rows``, in that order (no text is read)."""
         rows = np.asarray(rows, dtype=np.int64)
         return Spooled(self.path, self.starts[rows], self.stops[rows])
+
+
+def picked(texts: Sequence[str], rows: np.ndarray) -> Sequence[str]:
+    """The texts of ``rows``, in that order, read as they are asked for."""
+    return texts.take(rows) if isinstance(texts, Spooled) else _Picked(texts, rows)
+
+
+class _Picked(Sequence[str]):
+    def __init__(self, texts: Sequence[str], rows: np.ndarray) -> None:
+        self._texts = texts
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self._texts[r] for r in self._rows[i].tolist()]
+        return self._texts[int(self._rows[i])]
 
 
 class Spool:

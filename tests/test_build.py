@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -306,6 +307,34 @@ def test_the_model_starts_loading_only_when_much_is_new(
     build_index(corpus, index, settings=hash_settings)
     assert events[-1] == "preload" and events.count("preload") == 1  # once the files are read
     assert "preload, warm" not in events
+
+
+def test_a_full_build_holds_a_few_documents_at_a_time(
+    tmp_path: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full build lays each document out on disk as it is read and lets it go: the
+    documents alive at once do not grow with the corpus."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(60):
+        body = f"Cavendish won stage {i} in the rain. The team celebrated the win for hours."
+        (corpus / f"{i:03d}.txt").write_text(f"Stage {i}\n\n{body}\n", encoding="utf-8")
+    alive: set[int] = set()
+    most = 0
+    real_load = qa.documents.load_document
+
+    def load(*args: Any) -> Any:
+        nonlocal most
+        doc, warning = real_load(*args)
+        alive.add(id(doc))
+        weakref.finalize(doc, alive.discard, id(doc))
+        most = max(most, len(alive))
+        return doc, warning
+
+    monkeypatch.setattr(qa.documents, "load_document", load)
+    report = build_index(corpus, tmp_path / "index", settings=hash_settings)
+    assert report.files == 60 and report.chunks == 60
+    assert 1 <= most <= 3
 
 
 def test_a_kept_web_page_keeps_its_stored_text(

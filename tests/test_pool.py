@@ -5,6 +5,7 @@ build in one process writes."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,27 @@ def test_map_keeps_the_items_order_in_workers_and_here() -> None:
     assert not serial.parallel(len(items)) and not Workers(1, min_items=1).parallel(10**6)
     assert list(serial.map(len, items)) == [len(i) for i in items]
     assert serial._pool is None  # nothing was started
+
+
+def note(job: tuple[str, int]) -> int:
+    """Writes a line to the file ``job[0]`` (from whichever process runs it)."""
+    with open(job[0], "a", encoding="utf-8") as f:
+        f.write(f"{job[1]}\n")
+    return job[1]
+
+
+def test_map_runs_only_a_few_pieces_ahead_of_its_caller(tmp_path: Path) -> None:
+    """Results the caller has not taken do not pile up: the workers stop a few pieces ahead."""
+    log = str(tmp_path / "done.txt")
+    items = [(log, i) for i in range(10_000)]
+    with Workers(2, min_items=1) as workers:
+        results = workers.map(note, items)
+        assert next(results) == 0
+        time.sleep(1.0)  # time for the workers to do all they were given
+        done = len(Path(log).read_text().splitlines())
+        piece = 64  # items a piece, for 10,000 items and 2 processes
+        assert done <= (qa.pool.AHEAD * 2 + 1) * piece < len(items)
+        assert list(results) == list(range(1, 10_000))
 
 
 def test_later_in_this_process_waits_until_asked() -> None:
