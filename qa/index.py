@@ -412,6 +412,40 @@ def _link(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
+def _npy_file(array: np.ndarray) -> Path | None:
+    """The .npy file that ``array`` maps whole (a build's scratch array), or None."""
+    if not isinstance(array, np.memmap) or array.filename is None:
+        return None
+    path = Path(array.filename)
+    read_header = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
+    try:
+        with path.open("rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version not in read_header:
+                return None
+            shape, fortran, dtype = read_header[version](f)
+            offset = f.tell()
+    except (OSError, ValueError):
+        return None
+    whole = (shape, fortran, dtype, offset) == (array.shape, False, array.dtype, array.offset)
+    return path if whole and array.flags.c_contiguous else None
+
+
+def _save_vectors(path: Path, vectors: np.ndarray) -> None:
+    """vectors as float32 .npy at path: the file of a build's scratch array is linked (its
+    pages written out first), not copied."""
+    source = _npy_file(vectors) if vectors.dtype == np.float32 else None
+    if source is not None:
+        assert isinstance(vectors, np.memmap)
+        vectors.flush()
+        _link(source, path)
+        return
+    np.save(path, np.ascontiguousarray(vectors, np.float32), allow_pickle=False)
+
+
 def _write_chunks(folder: Path, chunks: ChunkRows) -> None:
     _link(chunks.texts, folder / CHUNK_TEXTS)
     np.save(folder / CHUNKS, np.asarray(chunks.columns, np.int64), allow_pickle=False)
@@ -423,15 +457,11 @@ def _write_files(
     _write_documents(folder, data.documents)
     _write_chunks(folder, data.chunks)
     step()
-    np.save(folder / VECTORS, np.ascontiguousarray(data.vectors, np.float32), allow_pickle=False)
+    _save_vectors(folder / VECTORS, data.vectors)
     step()
     np.save(folder / SENTENCES, np.asarray(data.sentence_spans, np.int64), allow_pickle=False)
     step()
-    np.save(
-        folder / SENTENCE_VECTORS,
-        np.ascontiguousarray(data.sentence_vectors, np.float32),
-        allow_pickle=False,
-    )
+    _save_vectors(folder / SENTENCE_VECTORS, data.sentence_vectors)
     step()
     dense.save(folder / DENSE)
     step()

@@ -9,7 +9,7 @@ import pytest
 
 import qa.index
 from qa.errors import IndexCorruptError
-from qa.index import Blob, DocumentTable, RowFile
+from qa.index import Blob, DocumentTable, RowFile, _save_vectors
 from qa.manifest import Boilerplate, DocumentRecord, document_to_json
 
 
@@ -82,3 +82,18 @@ def test_long_runs_are_read_in_pieces(
     monkeypatch.setattr(qa.index, "_READ_LIMIT", 100)  # bytes: a read returns at most ~2 GB
     np.testing.assert_array_equal(rows[0:40], array)
     np.testing.assert_array_equal(rows[[39, 0, 1, 2, 3, 20]], array[[39, 0, 1, 2, 3, 20]])
+
+
+def test_vectors_a_build_mapped_whole_are_linked_others_saved(tmp_path: Path) -> None:
+    """A scratch array that maps a .npy file whole becomes the generation's file by a link
+    (no copy of its bytes); a slice of it, or an array in memory, is saved."""
+    whole = np.lib.format.open_memmap(
+        tmp_path / "scratch.npy", mode="w+", dtype=np.float32, shape=(10, 4)
+    )
+    whole[:] = np.arange(40, dtype=np.float32).reshape(10, 4)
+    cases = {"linked": whole, "slice": whole[2:5], "memory": np.ones((3, 4), np.float32)}
+    for name, array in cases.items():
+        _save_vectors(tmp_path / f"{name}.npy", array)
+        np.testing.assert_array_equal(np.load(tmp_path / f"{name}.npy"), array)
+    assert (tmp_path / "linked.npy").stat().st_ino == (tmp_path / "scratch.npy").stat().st_ino
+    assert (tmp_path / "slice.npy").stat().st_ino != (tmp_path / "scratch.npy").stat().st_ino
