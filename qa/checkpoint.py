@@ -20,8 +20,9 @@ import contextlib
 import hashlib
 import json
 import shutil
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -157,7 +158,9 @@ def discard(index_dir: Path) -> None:
 
 class _Saver:
     """Files embedded texts in batches of ``size`` from a thread of its own, so that the model
-    is not kept waiting on the disk. ``close`` files what is left and waits for the thread."""
+    is not kept waiting on the disk. One batch is written while the next gathers; should the
+    disk fall behind, the model waits for it: no more are held, and a kill loses at most
+    those two. ``close`` files what is left and waits for the thread."""
 
     def __init__(self, checkpoint: Checkpoint, size: int) -> None:
         self._checkpoint = checkpoint
@@ -165,6 +168,7 @@ class _Saver:
         self._texts: list[str] = []
         self._vectors: list[np.ndarray] = []
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="qa-checkpoint")
+        self._filing: deque[Future[None]] = deque()
 
     def add(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         self._texts.extend(texts)
@@ -174,7 +178,10 @@ class _Saver:
 
     def _file(self) -> None:
         if self._texts:
-            self._thread.submit(self._checkpoint.save, self._texts, np.concatenate(self._vectors))
+            vectors = np.concatenate(self._vectors)
+            self._filing.append(self._thread.submit(self._checkpoint.save, self._texts, vectors))
+            while len(self._filing) > 1:
+                self._filing.popleft().result()
         self._texts, self._vectors = [], []
 
     def close(self) -> None:
@@ -184,24 +191,23 @@ class _Saver:
 
 def _first_copies(texts: Sequence[str], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each of ``rows``, the first of them whose text is the same, and its text's length.
-    Texts are told apart by their hash, and by the texts themselves when hashes meet: no text
-    is held (texts may be read from disk one at a time, qa.spool)."""
-    first = np.empty(len(rows), dtype=np.int64)
+    Texts are told apart by a hash each, 8 bytes a text, and by the texts themselves, read
+    again, where hashes meet: no text is held (they may be read from disk, qa.spool)."""
+    hashes = np.empty(len(rows), dtype=np.int64)
     lengths = np.empty(len(rows), dtype=np.int64)
-    by_hash: dict[int, int] = {}
-    by_text: dict[str, int] = {}  # texts whose hash another text had first
     these = picked(texts, rows)
     for start in range(0, len(rows), _BLOCK):
-        block = zip(
-            rows[start : start + _BLOCK].tolist(), these[start : start + _BLOCK], strict=True
-        )
-        for n, (i, text) in enumerate(block, start):
-            lengths[n] = len(text)
-            j = by_hash.setdefault(hash(text), i)
-            if j != i and texts[j] != text:
-                j = by_text.setdefault(text, i)
-            first[n] = j
-    return first, lengths
+        for n, text in enumerate(these[start : start + _BLOCK], start):
+            hashes[n], lengths[n] = hash(text), len(text)
+    first = np.arange(len(rows), dtype=np.int64)  # positions in rows
+    order = np.argsort(hashes, kind="stable")  # equal hashes side by side, first rows first
+    starts = np.flatnonzero(np.diff(hashes[order], prepend=hashes[order[:1]] - 1) != 0)
+    sizes = np.diff(starts, append=len(order))
+    for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
+        seen: dict[str, int] = {}  # the same text, or (rarely) texts whose hashes meet
+        for n in order[start : start + size].tolist():
+            first[n] = seen.setdefault(these[n], n)
+    return rows[first], lengths
 
 
 @dataclass(frozen=True)
@@ -249,10 +255,11 @@ def encode_resumable(
             done += len(vectors)
     finally:  # what was embedded is saved, also when the model failed midway
         saver.close()
-    copies = first != missing  # a text met again takes its first row's vector
-    if copies.any():
-        out[missing[copies]] = out[first[copies]]
-        truncated[missing[copies]] = truncated[first[copies]]
-        if progress:
-            progress(int(copies.sum()))
+    copies = np.flatnonzero(first != missing)  # a text met again takes its first row's vector
+    truncated[missing[copies]] = truncated[first[copies]]
+    for start in range(0, len(copies), _BLOCK):  # a block at a time: no copy of them all
+        block = copies[start : start + _BLOCK]
+        out[missing[block]] = out[first[block]]
+    if progress and len(copies):
+        progress(len(copies))
     return Resumed(out, int(found.sum()), truncated)
