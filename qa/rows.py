@@ -48,6 +48,7 @@ class _Ints:
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_PIECE = 1 << 24  # bytes of chunk text copied at a time
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,39 @@ class Laid:
         return self.to_embed.take(np.arange(int((self.chunk_from < 0).sum())))
 
 
+@dataclass
+class _Run:
+    """Reused rows not laid out yet: documents next to one another in the previous index and in
+    the new one, from (old) rows first_chunk and first_sentence, the first of them new row
+    doc_row (old row old_doc), its first sentence new row new_sentence."""
+
+    previous: StoredIndex
+    doc_row: int
+    old_doc: int
+    first_chunk: int
+    first_sentence: int
+    new_sentence: int
+    docs: int = 0
+    chunks: int = 0
+    sentences: int = 0
+
+    def follows(
+        self,
+        previous: StoredIndex,
+        doc_row: int,
+        old_doc: int,
+        first_chunk: int,
+        first_sentence: int,
+    ) -> bool:
+        """Whether a document with these rows comes next, in both indexes."""
+        return (
+            previous is self.previous
+            and (doc_row, old_doc) == (self.doc_row + self.docs, self.old_doc + self.docs)
+            and first_chunk == self.first_chunk + self.chunks
+            and first_sentence == self.first_sentence + self.sentences
+        )
+
+
 class RowLayout:
     """Lays out rows in ``folder`` (the scratch folder of the index in ``index_dir``): ``new``
     and ``reused`` a document at a time, in order. A write that fails (a full disk) raises
@@ -96,7 +130,8 @@ class RowLayout:
         self._chunk_from = _Ints()
         self._spans = _Ints(2)
         self._sentence_from = _Ints()
-        self.chunks = 0
+        self._run: _Run | None = None  # reused rows not laid out yet
+        self.chunks = 0  # rows laid out, and those of the run
         self.sentences = 0
 
     def new(
@@ -109,6 +144,7 @@ class RowLayout:
     ) -> None:
         """A new document's rows: its sentence ``units``, and chunks over ``ranges`` of them;
         ``embedded``: each chunk's text as it is embedded (qa.build.indexed_text)."""
+        self._flush()
         with self._writing():
             self._new(doc_row, text, units, ranges, embedded)
 
@@ -134,6 +170,8 @@ class RowLayout:
         self._embed_chunks.add(np.arange(at, at + len(ranges)))
         self._embed_sentences.add(np.arange(at + len(ranges), len(self._embed)))
         self._add(columns, np.full(len(ranges), -1), spans, np.full(len(spans), -1))
+        self.chunks += len(ranges)
+        self.sentences += len(spans)
 
     def stored_text(self, name: str, text: str) -> Path:
         """Write a document's extracted text as a generation stores it (texts/``name``)."""
@@ -149,28 +187,49 @@ class RowLayout:
         first_sentence: int, sentences: int,
     ) -> None:  # fmt: skip
         """An unchanged document's rows: those of the previous index from ``first_chunk`` and
-        ``first_sentence``, whose vectors are reused."""
-        columns = np.array(previous.chunks.columns[:, first_chunk : first_chunk + chunks])
-        columns[DOC] = doc_row
-        columns[[SENTENCE_START, SENTENCE_END]] += self.sentences - first_sentence
+        ``first_sentence``, whose vectors are reused. Documents next to one another in both
+        indexes are laid out together, as one run of rows."""
+        old_doc = int(previous.chunks.columns[DOC, first_chunk]) if chunks else -1
+        run = self._run
+        if run is None or not run.follows(previous, doc_row, old_doc, first_chunk, first_sentence):
+            self._flush()
+            run = _Run(previous, doc_row, old_doc, first_chunk, first_sentence, self.sentences)
+            self._run = run
+        run.docs += 1
+        run.chunks += chunks
+        run.sentences += sentences
+        self.chunks += chunks
+        self.sentences += sentences
+
+    def _flush(self) -> None:
+        """Lay out the run of reused rows not laid out yet."""
+        run, self._run = self._run, None
+        if run is None:
+            return
+        chunks = slice(run.first_chunk, run.first_chunk + run.chunks)
+        columns = np.array(run.previous.chunks.columns[:, chunks])
+        columns[DOC] += run.doc_row - run.old_doc
+        columns[[SENTENCE_START, SENTENCE_END]] += run.new_sentence - run.first_sentence
         with self._writing():
-            self._copy_texts(previous.chunks.texts, columns)
-        old = slice(first_sentence, first_sentence + sentences)
-        spans = np.array(previous.sentence_spans[old], dtype=np.int64).reshape(-1, 2)
+            self._copy_texts(run.previous.chunks.texts, columns)
+        sentences = slice(run.first_sentence, run.first_sentence + run.sentences)
+        spans = np.array(run.previous.sentence_spans[sentences], dtype=np.int64).reshape(-1, 2)
         self._add(
             columns,
-            np.arange(first_chunk, first_chunk + chunks),
+            np.arange(chunks.start, chunks.stop),
             spans,
-            np.arange(first_sentence, first_sentence + sentences),
+            np.arange(sentences.start, sentences.stop),
         )
 
     def _copy_texts(self, texts: Blob, columns: np.ndarray) -> None:
         """Copy the texts of chunk ``columns`` from ``texts``, pointing the columns at them."""
         starts, stops = columns[TEXT_START], columns[TEXT_END]
         if len(starts) and np.array_equal(starts[1:], stops[:-1]):  # back to back: one run
-            data = texts.read(int(starts[0]), int(stops[-1]))
-            columns[[TEXT_START, TEXT_END]] += self._at - int(starts[0])
-            self._at += self._texts.write(data)
+            first, last = int(starts[0]), int(stops[-1])
+            for at in range(first, last, _PIECE):
+                self._texts.write(texts.read(at, min(at + _PIECE, last)))
+            columns[[TEXT_START, TEXT_END]] += self._at - first
+            self._at += last - first
             return
         for c in range(len(starts)):
             data = texts.read(int(starts[c]), int(stops[c]))
@@ -192,10 +251,9 @@ class RowLayout:
         self._chunk_from.add(chunk_from)
         self._spans.add(spans)
         self._sentence_from.add(sentences)
-        self.chunks += columns.shape[1]
-        self.sentences += len(spans)
 
     def close(self) -> Laid:
+        self._flush()
         with self._writing():
             self._texts.close()
             spooled = self._embed.close()

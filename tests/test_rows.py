@@ -85,3 +85,49 @@ def test_a_failed_write_is_an_index_write_error(tmp_path: Path) -> None:
     layout._texts = full_disk  # type: ignore[assignment]  # every write fails: ENOSPC
     with pytest.raises(IndexWriteError):
         layout.new(0, TEXT, UNITS, RANGES, ["a", "b", "c"])
+
+
+def test_documents_next_to_one_another_are_reused_as_one_run(
+    tmp_path: Path, hash_settings: Settings
+) -> None:
+    """Reused documents are laid out together while they follow one another in both indexes;
+    a new document or a gap ends the run. Rows and texts are as reused one by one."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i, name in enumerate("abcde"):
+        body = f"Article {name}. " + " ".join(f"Sentence {j} of {name}." for j in range(i + 2))
+        (corpus / f"{name}.txt").write_text(body, encoding="utf-8")
+    build_index(corpus, tmp_path / "index", settings=hash_settings)
+    previous = load_index(tmp_path / "index")
+    records = [previous.documents.find(f"{n}.txt") for n in "abcde"]
+    layout = RowLayout(tmp_path, tmp_path)
+    plan = [records[0], records[1], None, records[3], records[2], records[4]]
+    for doc_row, record in enumerate(plan):
+        if record is None:
+            layout.new(doc_row, "New one.", [Span(0, 8)], [Span(0, 1)], ["New one."])
+            continue
+        layout.reused(
+            doc_row, previous, record.first_chunk, record.chunks, record.first_sentence,
+            record.sentences,
+        )  # fmt: skip
+        assert layout.chunks == sum(r.chunks if r else 1 for r in plan[: doc_row + 1])
+    laid = layout.close()
+    columns = laid.chunks.columns
+    texts = _texts(columns, laid.chunks.texts)
+    row = 0
+    for doc_row, record in enumerate(plan):
+        if record is None:
+            assert texts[row] == "New one." and laid.chunk_from[row] == -1
+            row += 1
+            continue
+        for old in range(record.first_chunk, record.first_chunk + record.chunks):
+            assert texts[row] == previous.chunks.text(old)
+            assert (columns[DOC, row], laid.chunk_from[row]) == (doc_row, old)
+            first = int(columns[SENTENCE_START, row])
+            spans = laid.sentence_spans[first : int(columns[SENTENCE_END, row])]
+            old_first = int(previous.chunks.sentence_first[old])
+            old_spans = previous.sentence_spans[old_first : int(previous.chunks.sentence_stop[old])]
+            assert spans.tolist() == old_spans.tolist()
+            assert laid.sentence_from[first] == old_first
+            row += 1
+    assert row == len(texts)
