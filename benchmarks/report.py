@@ -149,6 +149,33 @@ def _build_rows(build: dict[str, Any]) -> list[str]:
     ]  # fmt: skip
 
 
+def _memory_rows(memory: dict[str, Any]) -> list[str]:
+    runs = memory["runs"]
+    rows = [
+        "Full builds of corpora made from SciFact abstracts, each in a new process with an "
+        "instant stand-in for the model (random unit vectors), everything in the one process; "
+        "anonymous resident memory (the process's own: the vectors and texts the build keeps "
+        "in files are page cache), sampled every 20 ms.",
+        "",
+        "| files | chunks | sentences | s | peak anonymous MB | peak while reading; "
+        "embedding (BM25 built here); writing (HNSW) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        phases = run["phase_peaks_mb"]
+        rows.append(
+            f"| {run['files']:,} | {run['chunks']:,} | {run['sentences']:,} | "
+            f"{run['seconds']:.1f} | {run['anon_peak_mb']:.0f} | {phases.get('read', 0):.0f}; "
+            f"{phases.get('embed', 0):.0f}; {phases.get('write', 0):.0f} |"
+        )
+    rows += [
+        "",
+        f"Growth: {memory['mb_per_1000_chunks']:.2f} MB per 1,000 chunks (with their "
+        "sentences), between the smallest and the largest corpus.",
+    ]
+    return rows
+
+
 GPU_RESULT = HERE / "gpu-h200.json"  # written by gpu_build.py on a lent GPU machine
 
 
@@ -271,6 +298,7 @@ def main() -> None:
         for n in sizes
     }
     build = _run(work / "build.result.json", reuse, "build_speed.py", "--work", str(work))
+    memory = _run(work / "memory.result.json", reuse, "build_memory.py", "--work", str(work))
     lines = [
         "# Benchmarks",
         "",
@@ -293,6 +321,10 @@ def main() -> None:
         "## Build (`benchmarks/build_speed.py`)",
         "",
         *_build_rows(build),
+        "",
+        "## Build memory (`benchmarks/build_memory.py`)",
+        "",
+        *_memory_rows(memory),
         "",
     ]
     if GPU_RESULT.is_file():

@@ -145,28 +145,26 @@ class RowLayout:
         """A new document's rows: its sentence ``units``, and chunks over ``ranges`` of them;
         ``embedded``: each chunk's text as it is embedded (qa.build.indexed_text)."""
         self._flush()
-        with self._writing():
-            self._new(doc_row, text, units, ranges, embedded)
-
-    def _new(
-        self,
-        doc_row: int,
-        text: str,
-        units: Sequence[Span],
-        ranges: Sequence[Span],
-        embedded: Sequence[str],
-    ) -> None:
         spans = np.array([(u.start, u.end) for u in units], dtype=np.int64).reshape(-1, 2)
         first = self.sentences
         columns = np.zeros((7, len(ranges)), dtype=np.int64)
-        for c, r in enumerate(ranges):
-            start, end = int(spans[r.start, 0]), int(spans[r.end - 1, 1])
-            begin = self._at
-            self._at += self._texts.write(text[start:end].encode("utf-8"))
-            columns[:, c] = (doc_row, start, end, first + r.start, first + r.end, begin, self._at)
         at = len(self._embed)
-        self._embed.add(embedded)
-        self._embed.add([text[a:b] for a, b in spans.tolist()])
+        with self._writing():
+            for c, r in enumerate(ranges):
+                start, end = int(spans[r.start, 0]), int(spans[r.end - 1, 1])
+                begin = self._at
+                self._at += self._texts.write(text[start:end].encode("utf-8"))
+                columns[:, c] = (
+                    doc_row,
+                    start,
+                    end,
+                    first + r.start,
+                    first + r.end,
+                    begin,
+                    self._at,
+                )
+            self._embed.add(embedded)
+            self._embed.add([text[a:b] for a, b in spans.tolist()])
         self._embed_chunks.add(np.arange(at, at + len(ranges)))
         self._embed_sentences.add(np.arange(at + len(ranges), len(self._embed)))
         self._add(columns, np.full(len(ranges), -1), spans, np.full(len(spans), -1))

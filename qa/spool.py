@@ -69,28 +69,8 @@ class Spooled(Sequence[str]):
 
 
 def picked(texts: Sequence[str], rows: np.ndarray) -> Sequence[str]:
-    """The texts of ``rows``, in that order, read as they are asked for."""
-    return texts.take(rows) if isinstance(texts, Spooled) else _Picked(texts, rows)
-
-
-class _Picked(Sequence[str]):
-    def __init__(self, texts: Sequence[str], rows: np.ndarray) -> None:
-        self._texts = texts
-        self._rows = rows
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self._texts[r] for r in self._rows[i].tolist()]
-        return self._texts[int(self._rows[i])]
+    """The texts of ``rows``, in that order: spooled ones read as they are asked for."""
+    return texts.take(rows) if isinstance(texts, Spooled) else [texts[r] for r in rows.tolist()]
 
 
 class Spool:
