@@ -91,7 +91,9 @@ class _Terms:
     def of(self, texts: Sequence[str]) -> list[list[int]]:
         stop = _stopwords()
         words = [[w for w in _TOKEN.findall(text.lower()) if w not in stop] for text in texts]
-        unknown = list({w for ws in words for w in ws if w not in self._word_ids})
+        # New words in the order they first occur: term ids, and so the saved index, do not
+        # depend on the process's string hash seed (a set's order would).
+        unknown = list(dict.fromkeys(w for ws in words for w in ws if w not in self._word_ids))
         for word, stem in zip(unknown, self._stem.stemWords(unknown), strict=True):
             if stem not in self._ids:
                 self._ids[stem] = len(self.vocabulary)

@@ -143,3 +143,24 @@ def test_an_index_saved_without_term_counts_still_searches(tmp_path: Path) -> No
     for query in ("tandem riders", "collarbone", "zeppelin"):
         for got, want in zip(loaded.top(query, 5), built.top(query, 5), strict=True):
             np.testing.assert_array_equal(got, want)
+
+
+def test_term_ids_follow_first_occurrence_whatever_the_hash_seed(tmp_path: Path) -> None:
+    """Two builds of the same texts save the same keyword files, byte for byte, even in
+    processes whose string hashing differs (term ids are given in the order terms appear)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from qa.keyword import KeywordIndex; "
+        "texts = ['Cavendish won stage %d of the Giro in sprint number %d' % (i, i * 7) "
+        "for i in range(40)]; KeywordIndex.build(texts).save(Path(sys.argv[1]))"
+    )
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / seed)], env=env, check=True)
+    files = sorted(p.name for p in (tmp_path / "1").iterdir())
+    assert files and files == sorted(p.name for p in (tmp_path / "2").iterdir())
+    for name in files:
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
