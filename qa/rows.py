@@ -1,10 +1,10 @@
 """The chunk and sentence rows of a new index, as a build lays them out document by document.
 
-Columns are numpy arrays, one piece a document; texts go to files as they come (qa.spool):
-the chunks' texts straight into the chunk-table layout a generation stores (qa.index), the texts
-to embed (each new chunk as it is embedded, and its sentences) into a spool. A document that is
-unchanged takes its rows from the previous index: its columns shifted, its chunks' texts copied
-as one run of bytes, nothing decoded and no object made a chunk.
+Columns grow as compact int64 buffers (8 bytes a number, no object a row); texts go to files
+as they come (qa.spool): the chunks' texts straight into the chunk-table layout a generation
+stores (qa.index), the texts to embed (each new chunk as it is embedded, and its sentences)
+into a spool. Documents that are unchanged take their rows from the previous index, several
+neighbours at once: columns shifted, chunk texts copied as runs of bytes, nothing decoded.
 """
 
 from __future__ import annotations

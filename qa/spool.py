@@ -1,11 +1,11 @@
 """Texts a build keeps on disk rather than in memory: written once, read back a few at a time.
 
 A build of a large corpus makes several texts per article: its chunks, the chunks as they are
-embedded (a title in front), and its sentences. As Python strings they held most of a build's
-memory (about 6 KB a chunk, 6 GB at a million chunks). A ``Spool`` appends them to a file as
-planning makes them; ``Spooled`` reads them back as a sequence of strings, from any process
-(it pickles as its path and offsets), so the model and the keyword index are fed from the file
-a batch at a time.
+embedded (a title in front), and its sentences. Held as Python strings, with an object a row,
+they were most of what a build's memory grew by with the corpus (7.35 MB a 1,000 chunks in
+all; benchmarks/build_memory.py). A ``Spool`` appends them to a file as planning makes them;
+``Spooled`` reads them back as a sequence of strings, from any process (it pickles as its path
+and offsets), so the model and the keyword index are fed from the file a batch at a time.
 """
 
 from __future__ import annotations
