@@ -96,9 +96,8 @@ def _indexed(title: str, text: str, settings: Settings) -> str:
 
 @dataclass
 class _Plan:
-    """The new index as planning lays it out: its rows (on disk as they come) and documents."""
+    """The new index as planning lays out its documents (their rows: qa.rows.RowLayout)."""
 
-    rows: RowLayout | None = None  # None: nothing is laid out (the index is as it was)
     documents: dict[str, DocumentRecord] = field(default_factory=dict)  # by source, in order
     texts: dict[str, Path] = field(default_factory=dict)  # files of stored texts, by name
     cleaning: list[CleaningStats] = field(default_factory=list)
@@ -163,24 +162,30 @@ def _settled(mtime_ns: int, seen_ns: int) -> bool:
     return mtime_ns < seen_ns - RACY_NS
 
 
-def _as_recorded(doc: Document, stat: FileStat, old: DocumentRecord | None) -> bool:
+def _as_recorded(
+    doc: Document, text_sha256: str, stat: FileStat, old: DocumentRecord | None
+) -> bool:
     """Whether a file that was read is byte for byte as the index records it, and a new
     record would still not let the next build skip it (its time is still too recent)."""
     return (
         old is not None
-        and (old.sha256, old.text_sha256) == (doc.sha256, _text_sha256(doc.text))
+        and (old.sha256, old.text_sha256) == (doc.sha256, text_sha256)
         and (old.bytes, old.mtime_ns) == (stat.bytes, stat.mtime_ns)
         and not _settled(stat.mtime_ns, stat.seen_ns)
     )
 
 
-def _nothing_changed(corpus: Corpus, known: dict[str, DocumentRecord], live: Manifest) -> bool:
-    """Whether the live index already is what this build would write."""
+def _nothing_changed(
+    corpus: Corpus, digests: Mapping[str, str], known: dict[str, DocumentRecord], live: Manifest
+) -> bool:
+    """Whether the live index already is what this build would write (``digests``: the
+    sha256 of each document's text, by source)."""
     return (
         # Files kept or read as recorded are known ones: with as many, the same set.
         len(corpus.kept) + len(corpus.documents) == len(known)
         and all(
-            _as_recorded(d, corpus.stats[d.source], known.get(d.source)) for d in corpus.documents
+            _as_recorded(d, digests[d.source], corpus.stats[d.source], known.get(d.source))
+            for d in corpus.documents
         )
         and dict(live.skipped) == _skipped(corpus)
         and live.corpus_dir == str(corpus.root)
@@ -192,10 +197,9 @@ def _text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _reuse(plan: _Plan, old: DocumentRecord, previous: StoredIndex) -> None:
+def _reuse(plan: _Plan, rows: RowLayout, old: DocumentRecord, previous: StoredIndex) -> None:
     """Take an unchanged document's chunks, sentences and their vectors from the old index."""
-    assert plan.rows is not None
-    plan.rows.reused(
+    rows.reused(
         len(plan.documents), previous, old.first_chunk, old.chunks, old.first_sentence,
         old.sentences,
     )  # fmt: skip
@@ -214,11 +218,12 @@ def _chunked(job: tuple[Document, Settings]) -> Chunked:
     return _chunks_of(*job)
 
 
-def _chunk(plan: _Plan, doc: Document, chunked: Chunked, settings: Settings) -> None:
+def _chunk(
+    plan: _Plan, rows: RowLayout, doc: Document, chunked: Chunked, settings: Settings
+) -> None:
     """Plan a new or changed document's chunks; they and their sentences are to be embedded."""
-    assert plan.rows is not None
     embedded = [_indexed(doc.title, span.of(doc.text), settings) for span in chunked.spans()]
-    plan.rows.new(len(plan.documents), doc.text, chunked.units, chunked.ranges, embedded)
+    rows.new(len(plan.documents), doc.text, chunked.units, chunked.ranges, embedded)
 
 
 def _cleaning(doc: Document) -> CleaningStats:
@@ -249,11 +254,16 @@ def _note_cleaning(plan: _Plan, stats: CleaningStats) -> None:
 
 
 def _record(
-    plan: _Plan, doc: Document, stat: FileStat, text_sha256: str, first: int, first_sentence: int
+    plan: _Plan,
+    rows: RowLayout,
+    read: _Read,
+    stat: FileStat,
+    first: int,
+    first_sentence: int,
 ) -> None:
-    """Record a planned document: its rows, what its reader found, what cleaning removed."""
-    rows = plan.rows
-    assert rows is not None
+    """Record a planned document: its rows (from ``first`` and ``first_sentence`` to the
+    layout's end), what its reader found, what cleaning removed."""
+    doc = read.doc
     stats = _cleaning(doc)
     _note_cleaning(plan, stats)
     stored = None if doc.plain else f"{doc.sha256}.txt"  # by content: copies share it
@@ -282,17 +292,16 @@ def _record(
         pages=doc.pages,
         sections=doc.sections,
         text=stored,
-        text_sha256=text_sha256,
+        text_sha256=read.text_sha256,
         seen_ns=stat.seen_ns,
     )
 
 
-def _keep(plan: _Plan, old: DocumentRecord, previous: StoredIndex) -> None:
+def _keep(plan: _Plan, rows: RowLayout, old: DocumentRecord, previous: StoredIndex) -> None:
     """Plan a file that was not read again (unchanged since the previous index): its rows,
     record and stored text are the previous index's."""
-    assert plan.rows is not None
-    first, first_sentence = plan.rows.chunks, plan.rows.sentences
-    _reuse(plan, old, previous)
+    first, first_sentence = rows.chunks, rows.sentences
+    _reuse(plan, rows, old, previous)
     _note_cleaning(plan, _recorded_cleaning(old))
     if old.text is not None:
         read_stored_text(previous.path, old.text, old.text_sha256)  # checked, to be linked
@@ -301,34 +310,52 @@ def _keep(plan: _Plan, old: DocumentRecord, previous: StoredIndex) -> None:
     plan.unchanged_files += 1
 
 
-# A file as planning takes it: the record of a file not read again, or a document read, with its
-# chunks when they were made as it was read.
-_Entry = DocumentRecord | tuple[Document, Chunked | None]
+@dataclass(frozen=True)
+class _Read:
+    """A document read, the sha256 of its text, and its chunks when they were made as it was
+    read (in the worker process that read it)."""
+
+    doc: Document
+    text_sha256: str
+    chunked: Chunked | None = None
+
+
+def _prepared(doc: Document, settings: Settings) -> tuple[str, Chunked]:
+    """What a full build's worker makes of a document it read: its text's sha256, its chunks."""
+    return _text_sha256(doc.text), _chunks_of(doc, settings)
+
+
+# A file as planning takes it: the record of a file not read again, or a document read.
+_Entry = DocumentRecord | _Read
 
 
 def _source(entry: _Entry) -> str:
-    return entry.source if isinstance(entry, DocumentRecord) else entry[0].source
+    return entry.source if isinstance(entry, DocumentRecord) else entry.doc.source
 
 
-def _reusable(
-    doc: Document, text_sha256: str, by_hash: Mapping[str, DocumentRecord]
-) -> DocumentRecord | None:
+def _reusable(read: _Read, by_hash: Mapping[str, DocumentRecord]) -> DocumentRecord | None:
     """The previous index's record of a document's content (None: it is to be chunked). The
     same file may read differently now (a reader changed): then it is chunked anew."""
-    old = by_hash.get(doc.sha256)
-    return old if old is not None and old.text_sha256 == text_sha256 else None
+    old = by_hash.get(read.doc.sha256)
+    return old if old is not None and old.text_sha256 == read.text_sha256 else None
 
 
 def _update_entries(
-    corpus: Corpus, old_docs: dict[str, DocumentRecord], settings: Settings, workers: Workers
+    corpus: Corpus,
+    digests: Mapping[str, str],
+    old_docs: dict[str, DocumentRecord],
+    settings: Settings,
+    workers: Workers,
 ) -> list[_Entry]:
-    """The files of an update, in order: documents read (chunked by ``workers`` where the
-    previous index, whose documents are old_docs, does not hold them) and files kept."""
+    """The files of an update, in order: documents read (``digests``: their texts' sha256;
+    chunked by ``workers`` where the previous index, whose documents are old_docs, does not
+    hold them) and files kept."""
     by_hash = {record.sha256: record for record in old_docs.values()}
-    new = [d for d in corpus.documents if _reusable(d, _text_sha256(d.text), by_hash) is None]
+    reads = [_Read(doc, digests[doc.source]) for doc in corpus.documents]
+    new = [read.doc for read in reads if _reusable(read, by_hash) is None]
     made = workers.map(_chunked, [(doc, settings) for doc in new])
     chunked = dict(zip([doc.source for doc in new], made, strict=True))
-    entries: list[_Entry] = [(doc, chunked.get(doc.source)) for doc in corpus.documents]
+    entries: list[_Entry] = [replace(r, chunked=chunked.get(r.doc.source)) for r in reads]
     entries += [old_docs[source] for source in corpus.kept]
     return sorted(entries, key=_source)
 
@@ -345,30 +372,29 @@ def _plan(
     goes: reuse what is unchanged in the previous index (whose documents are old_docs), chunk
     what is new or changed."""
     rows = RowLayout(disk.folder, disk.index_dir)
-    plan = _Plan(rows)
+    plan = _Plan()
     by_hash = {r.sha256: r for r in old_docs.values()} if previous is not None else {}
     for entry in entries:
         if isinstance(entry, DocumentRecord):
             assert previous is not None  # files are kept only against a previous index
-            _keep(plan, entry, previous)
+            _keep(plan, rows, entry, previous)
             continue
-        doc, chunked = entry
-        text_sha256 = _text_sha256(doc.text)
         first, first_sentence = rows.chunks, rows.sentences
-        old = _reusable(doc, text_sha256, by_hash)
+        old = _reusable(entry, by_hash)
         if old is not None:
             assert previous is not None
-            _reuse(plan, old, previous)
+            _reuse(plan, rows, old, previous)
             plan.unchanged_files += 1
         else:
-            _chunk(
-                plan, doc, chunked if chunked is not None else _chunks_of(doc, settings), settings
-            )
-            if doc.source in old_docs:
+            chunked = entry.chunked
+            if chunked is None:  # not made as it was read
+                chunked = _chunks_of(entry.doc, settings)
+            _chunk(plan, rows, entry.doc, chunked, settings)
+            if entry.doc.source in old_docs:
                 plan.changed_files += 1
             else:
                 plan.new_files += 1
-        _record(plan, doc, stats[doc.source], text_sha256, first, first_sentence)
+        _record(plan, rows, entry, stats[entry.doc.source], first, first_sentence)
     return plan, rows.close()
 
 
@@ -547,12 +573,14 @@ def _full(root: Path, settings: Settings, read: ProgressFn | None, workers: Work
     """A full build's files: each chunked in the process that reads it, and laid out as it
     comes, a few ahead (no more are held). The model loads meanwhile."""
     preload(settings.model, settings.device, warm=True, batch_size=settings.batch_size)
-    reading = Reading(root, settings, read, workers=workers, then=_chunks_of)
-    return _Files(reading, reading.stats, None, reading.corpus)
+    reading = Reading(root, settings, read, workers=workers, then=_prepared)
+    entries = (_Read(doc, *made) for doc, made in reading)
+    return _Files(entries, reading.stats, None, reading.corpus)
 
 
 def _update(
     corpus: Corpus,
+    digests: Mapping[str, str],
     old_docs: dict[str, DocumentRecord],
     index_path: Path,
     settings: Settings,
@@ -566,7 +594,7 @@ def _update(
     previous = _load_previous(index_path, warnings)
     if previous is None:
         return None
-    entries = _update_entries(corpus, old_docs, settings, workers)
+    entries = _update_entries(corpus, digests, old_docs, settings, workers)
     return _Files(entries, corpus.stats, previous, lambda: corpus)
 
 
@@ -651,12 +679,13 @@ def build_index(
         files = None
         if live is not None:  # an update: files unchanged since the index was built are kept
             corpus = load_corpus(root, settings, read, unchanged_file(old_docs), workers)
-            if _nothing_changed(corpus, old_docs, live):
+            digests = {doc.source: _text_sha256(doc.text) for doc in corpus.documents}
+            if _nothing_changed(corpus, digests, old_docs, live):
                 plan = _unchanged_plan(old_docs)
                 return _report(
                     plan, None, corpus, old_docs, warnings, reason, live.generation, t0, index_path
                 )
-            files = _update(corpus, old_docs, index_path, settings, warnings, workers)
+            files = _update(corpus, digests, old_docs, index_path, settings, warnings, workers)
             if files is None:  # the previous index failed to load after all
                 old_docs, reason = {}, warnings[-1]
         files = files or _full(root, settings, read, workers)

@@ -240,8 +240,8 @@ def encode_resumable(
         progress(int(found.sum()))
     missing = np.flatnonzero(~found)
     first, lengths = _first_copies(texts, missing)
-    distinct = missing[first == missing]
-    todo = distinct[np.argsort(-lengths[first == missing], kind="stable")]  # longest first
+    distinct = first == missing  # a text's first row
+    todo = missing[distinct][np.argsort(-lengths[distinct], kind="stable")]  # longest first
     feed = picked(texts, todo)
     per_save = BATCH_TEXTS * max(1, batch_size // 64)
     saver = _Saver(checkpoint, per_save)
@@ -255,7 +255,7 @@ def encode_resumable(
             done += len(vectors)
     finally:  # what was embedded is saved, also when the model failed midway
         saver.close()
-    copies = np.flatnonzero(first != missing)  # a text met again takes its first row's vector
+    copies = np.flatnonzero(~distinct)  # a text met again takes its first row's vector
     truncated[missing[copies]] = truncated[first[copies]]
     for start in range(0, len(copies), _BLOCK):  # a block at a time: no copy of them all
         block = copies[start : start + _BLOCK]

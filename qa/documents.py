@@ -299,7 +299,6 @@ class Reading:
         self.stats: dict[str, FileStat] = {}
         self._progress = progress
         self._workers = workers or Workers(1)
-        self._then = then
         self._paths, self._skipped, self._warnings = scan(self.root, settings)
         self._to_read: list[tuple[Path, str, Settings, Then | None]] = []
         self._read = 0
