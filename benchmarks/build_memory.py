@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -86,19 +84,6 @@ if __name__ == "__main__":
 """
 
 
-def _build(corpus: Path, index: Path, processes: int) -> dict[str, Any]:
-    run = subprocess.run(
-        [sys.executable, "-c", _BUILD, str(corpus), str(index), str(processes)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if run.returncode:
-        raise SystemExit(f"build failed:\n{run.stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, nargs="+", default=[5000, 20000])
@@ -106,6 +91,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1)
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
+    from build_speed import run_json
     from gpu_build import _corpus
 
     runs = []
@@ -113,7 +99,7 @@ def main() -> None:
         corpus, index = args.work / f"memory-corpus-{docs}", args.work / f"memory-index-{docs}"
         if not corpus.is_dir():
             _corpus(corpus, docs)
-        runs.append(_build(corpus, index, args.processes))
+        runs.append(run_json(_BUILD, str(corpus), str(index), str(args.processes)))
     small, large = runs[0], runs[-1]
     growth = (large["anon_peak_mb"] - small["anon_peak_mb"]) / (large["chunks"] - small["chunks"])
     print(

@@ -85,16 +85,21 @@ def _change(corpus: Path, share: float, round_: int) -> int:
     return len(picked)
 
 
+def run_json(script: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """``python -c script args`` in a new process: the JSON object of its last line of
+    output. A failure stops the benchmark with the end of the script's error."""
+    run = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env
+    )
+    if run.returncode:
+        raise SystemExit(f"benchmark script failed:\n{run.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return result
+
+
 def _fresh(corpus: Path, index: Path, mode: str) -> dict[str, Any]:
     """A build in a new process: its report's figures, its time and its peak memory."""
-    out = subprocess.run(
-        [sys.executable, "-c", _REBUILD, str(corpus), str(index), mode],
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return run_json(_REBUILD, str(corpus), str(index), mode)
 
 
 def _embedded_texts(index_dir: Path) -> list[str]:

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from build_speed import SCIFACT, _change, _date_back, _embedded_texts
+from build_speed import SCIFACT, _change, _date_back, _embedded_texts, run_json
 
 _BUILD = """
 import json, os, sys, threading, time
@@ -126,16 +126,7 @@ def _corpus(folder: Path, docs: int) -> None:
 
 def _fresh(corpus: Path, index: Path, mode: str, profile: Path | None = None) -> dict[str, Any]:
     env = dict(os.environ, QA_PROFILE=str(profile)) if profile else None
-    run = subprocess.run(
-        [sys.executable, "-c", _BUILD, str(corpus), str(index), mode],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-    if run.returncode:
-        raise SystemExit(f"build failed:\n{run.stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    result = run_json(_BUILD, str(corpus), str(index), mode, env=env)
     result["texts_per_s"] = (result["embedded"] + result["sentences"]) / result["seconds"]
     return result
 
