@@ -4,9 +4,9 @@
 
 Runs ``benchmarks/scale.py`` at 100k chunks (and at 1M with ``--million``: it writes about
 10 GB under ``--work`` and takes a quarter of an hour to build on 2 cores, once; later runs
-reuse it) and ``benchmarks/build_speed.py``, then writes the machine, the versions and every
-figure as a median with its range. Each part's figures are saved under ``--work``;
-``--reuse`` takes those instead of measuring a part again.
+reuse it), ``build_speed.py``, ``build_memory.py`` and ``query_speed.py``, then writes the
+machine, the versions and every figure as a median with its range. Each part's figures are
+saved under ``--work``; ``--reuse`` takes those instead of measuring a part again.
 """
 
 from __future__ import annotations
@@ -176,6 +176,46 @@ def _memory_rows(memory: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _query_rows(query: dict[str, Any]) -> list[str]:
+    cold, warm = query["cold"], query["warm"]
+
+    def seconds(name: str) -> str:
+        return _range([run["seconds"] for run in cold[name]], ".2f")
+
+    def peak(name: str) -> str:
+        return _range([run["peak_rss_mb"] for run in cold[name]], ".0f")
+
+    ask, floor = ([run["seconds"] for run in cold[name]] for name in ("qa_ask", "floor"))
+    ratio = [a / f for a, f in zip(ask, floor, strict=True)]
+    torch = any(run["torch"] for run in cold["qa_ask"])
+    p50 = warm["p50_ms"]
+    return [
+        f"The default corpus (`seeds/`, {warm['chunks']} chunks) with all-MiniLM-L6-v2. Cold: "
+        f"{len(ask)} rounds, each script in a new process in turn, wall-clock seconds from "
+        "outside (start-up included) and peak memory (VmHWM), median (range). Warm: the "
+        f"{warm['questions']} seeds questions in one process, each timed with its floor "
+        "beside it.",
+        "",
+        "| | value | target |",
+        "|---|---|---|",
+        f"| cold `qa ask` (answer printed), s | {seconds('qa_ask')} | ≤ 1.5 |",
+        f"| … imported torch | {torch} | False |",
+        f"| floor: load qa's query encoder (numpy) and encode the question, s | "
+        f"{seconds('floor')} | |",
+        f"| cold `qa ask` / floor | {_range(ratio, '.2f')} | |",
+        f"| the interpreter starting alone, s | {seconds('interpreter')} | |",
+        f"| before qa.bert's floor: import sentence-transformers, load, encode, s | "
+        f"{seconds('sentence_transformers_floor')} | |",
+        f"| peak memory, MB: `qa ask`; floor; sentence-transformers floor | {peak('qa_ask')}; "
+        f"{peak('floor')}; {peak('sentence_transformers_floor')} | |",
+        f"| warm `search()` p50, ms | {p50['search']:.1f} | |",
+        f"| warm floor p50 (encode the question, exact FAISS search), ms | {p50['floor']:.1f} | |",
+        f"| warm `search()` / floor, median of each question's ratio | "
+        f"{warm['search_over_floor_each']:.2f} | |",
+        f"| warm `ask()` p50 (search, then the answer sentence), ms | {p50['ask']:.1f} | |",
+    ]  # fmt: skip
+
+
 GPU_RESULT = HERE / "gpu-h200.json"  # written by gpu_build.py on a lent GPU machine
 
 
@@ -299,6 +339,7 @@ def main() -> None:
     }
     build = _run(work / "build.result.json", reuse, "build_speed.py", "--work", str(work))
     memory = _run(work / "memory.result.json", reuse, "build_memory.py", "--work", str(work))
+    query = _run(work / "query.result.json", reuse, "query_speed.py", "--work", str(work))
     lines = [
         "# Benchmarks",
         "",
@@ -325,6 +366,10 @@ def main() -> None:
         "## Build memory (`benchmarks/build_memory.py`)",
         "",
         *_memory_rows(memory),
+        "",
+        "## Query (`benchmarks/query_speed.py`)",
+        "",
+        *_query_rows(query),
         "",
     ]
     if GPU_RESULT.is_file():
