@@ -5,13 +5,15 @@ chunk again without tokenizing the chunks it reuses.
 A chunk's terms are its lower-cased words of two or more word characters, stopwords left out,
 stemmed (qa.keyword tokenizes). Term ids are positions in a vocabulary list. The postings are
 laid out as bm25s lays them out (compressed sparse columns: per term, the rows holding it in
-ascending order and its score in each), so that bm25s saves and loads them.
+ascending order and its score in each), so that bm25s loads them. They can be made a piece of
+the rows at a time (``scoring`` from every row's length and every term's row count, then
+``place`` for each piece into arrays ``empty`` made, which may be files).
 tests/test_bm25.py checks them against bm25s's own index, posting for posting.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,23 +75,37 @@ def stacked(parts: Sequence[Counts]) -> Counts:
     )
 
 
-def reused(old: Postings, sources: np.ndarray) -> Counts:
-    """The counts of rows taken from old postings: row i is old row ``sources[i]``, or new
-    (no terms yet) where ``sources[i]`` < 0. An old row may be taken more than once."""
-    terms_of = np.repeat(np.arange(len(old.indptr) - 1, dtype=np.int64), np.diff(old.indptr))
-    by_row = np.argsort(old.indices, kind="stable")  # the postings, row after row
-    per_row = np.bincount(old.indices, minlength=len(old.lengths))
-    starts = np.concatenate(([0], np.cumsum(per_row)))
+@dataclass(frozen=True)
+class ByRow:
+    """Postings in row order: ``order[starts[r]:starts[r + 1]]`` are row r's postings (their
+    positions in the postings' arrays)."""
+
+    order: np.ndarray  # int32 where the postings allow, else int64
+    starts: np.ndarray  # int64, one more than there are rows
+
+
+def by_row(postings: Postings) -> ByRow:
+    order = np.argsort(postings.indices, kind="stable")
+    if len(order) < 2**31:
+        order = order.astype(np.int32)
+    starts = np.zeros(len(postings.lengths) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(postings.indices, minlength=len(postings.lengths)), out=starts[1:])
+    return ByRow(order, starts)
+
+
+def reused(old: Postings, sources: np.ndarray, rows: ByRow) -> Counts:
+    """The counts of rows taken from old postings (``rows``: them in row order): row i is old
+    row ``sources[i]``, or new (no terms yet) where ``sources[i]`` < 0. An old row may be
+    taken more than once."""
     new_rows = np.flatnonzero(sources >= 0)
     olds = sources[new_rows]
-    n = per_row[olds]
+    n = rows.starts[olds + 1] - rows.starts[olds]
     within = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
-    picked = by_row[np.repeat(starts[olds], n) + within]
+    picked = rows.order[np.repeat(rows.starts[olds], n) + within]
+    terms = np.searchsorted(old.indptr, picked, side="right") - 1  # the term of each posting
     lengths = np.zeros(len(sources), dtype=np.int64)
     lengths[new_rows] = old.lengths[olds]
-    return Counts(
-        _int32(np.repeat(new_rows, n)), _int32(terms_of[picked]), _int32(old.tf[picked]), lengths
-    )
+    return Counts(_int32(np.repeat(new_rows, n)), _int32(terms), _int32(old.tf[picked]), lengths)
 
 
 def merged(a: Counts, b: Counts) -> Counts:
@@ -109,34 +125,78 @@ def shifted(counts: Counts, rows: np.ndarray, total: int) -> Counts:
     return Counts(_int32(rows[counts.rows]), counts.terms, counts.tf, lengths)
 
 
-def used_terms(counts: Counts, terms: int) -> tuple[Counts, np.ndarray]:
-    """The counts with term ids renumbered over the terms that occur (in their old order),
-    and the old id of each new one."""
-    present = np.bincount(counts.terms, minlength=terms) > 0
-    kept = np.flatnonzero(present)
-    new_id = _int32(np.cumsum(present) - 1)
-    return Counts(counts.rows, new_id[counts.terms], counts.tf, counts.lengths), kept
+@dataclass(frozen=True)
+class Scoring:
+    """What scoring a posting needs to know of every row: each vocabulary term's id in the
+    postings (-1: the term occurs in no row, and is left out) and its idf (by that id), each
+    row's length norm."""
+
+    ids: np.ndarray  # int32, one per vocabulary term
+    idf: np.ndarray  # float32, one per term that occurs
+    norm: np.ndarray  # float64, one per row
 
 
-def postings(counts: Counts, terms: int) -> Postings:
-    """The BM25 postings of counts over ``terms`` term ids: bm25s's Lucene scores, idf
-    ``log(1 + (N - df + 0.5) / (df + 0.5))`` in float32, times ``tf / (tf + K1 * (1 - B + B *
-    length / average length))``, reckoned in float64 and stored in float32 as bm25s does."""
-    n = len(counts.lengths)
-    df = np.bincount(counts.terms, minlength=terms)
+def scoring(df: np.ndarray, lengths: np.ndarray) -> Scoring:
+    """bm25s's Lucene scoring over rows of these lengths, where vocabulary term t occurs in
+    ``df[t]`` rows: idf ``log(1 + (N - df + 0.5) / (df + 0.5))`` in float32, a row's norm
+    ``K1 * (1 - B + B * length / average length)``."""
+    present = df > 0
+    n, df = len(lengths), df[present]
     idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-    average = counts.lengths.mean() if counts.lengths.any() else 1.0  # else: no postings
-    norm = K1 * ((1 - B) + B * counts.lengths / average)  # a row's, as bm25s reckons it
-    # In place, over one posting at a time's arrays (a large corpus has tens of millions).
-    tfc = counts.tf.astype(np.float64)
-    denominator = norm[counts.rows]
+    average = lengths.mean() if lengths.any() else 1.0  # else: no postings
+    norm = K1 * ((1 - B) + B * lengths / average)
+    return Scoring(_int32(np.cumsum(present) - 1), idf, norm)
+
+
+def empty(
+    df: np.ndarray, lengths: np.ndarray, make: Callable[[str, int, type], np.ndarray]
+) -> Postings:
+    """Postings with room for every posting of rows where vocabulary term t occurs in
+    ``df[t]`` rows (terms that occur in none left out), their arrays made by ``make(name,
+    size, dtype)`` (name: the field's): ``place`` fills them."""
+    indptr = np.zeros(int(np.count_nonzero(df)) + 1, dtype=np.int64)
+    np.cumsum(df[df > 0], out=indptr[1:])
+    size = int(indptr[-1])
+    return Postings(
+        make("data", size, np.float32),
+        make("indices", size, np.int32),
+        indptr,
+        make("tf", size, np.int32),
+        lengths,
+    )
+
+
+def place(out: Postings, piece: Counts, how: Scoring, cursor: np.ndarray) -> None:
+    """Score the counts of a piece of the rows (row ids as in ``out``) and write them into
+    ``out`` at each term's next free slots (``cursor[t]``: term t's, moved on past them).
+    Pieces must come in row order, none holding a row below one an earlier piece held: each
+    term's rows then come out ascending, as bm25s lays them out. Scores are reckoned in
+    float64 and stored in float32, as bm25s does; in place over one array a posting at a
+    time (a piece may hold millions)."""
+    terms = how.ids[piece.terms]
+    tfc = piece.tf.astype(np.float64)
+    denominator = how.norm[piece.rows]
     denominator += tfc
     np.divide(tfc, denominator, out=tfc)
     del denominator
-    tfc *= idf[counts.terms]
+    tfc *= how.idf[terms]
     scores = tfc.astype(np.float32)
     del tfc
-    order = np.lexsort((counts.rows, counts.terms))  # by term, then row
-    indptr = np.zeros(terms + 1, dtype=np.int64)
-    np.cumsum(df, out=indptr[1:])
-    return Postings(scores[order], counts.rows[order], indptr, counts.tf[order], counts.lengths)
+    order = np.lexsort((piece.rows, terms))  # by term, then row
+    terms = terms[order]
+    firsts = np.searchsorted(terms, terms, side="left")  # where each posting's term starts
+    slots = cursor[terms] + (np.arange(len(terms)) - firsts)
+    del firsts
+    out.data[slots] = scores[order]
+    out.indices[slots] = piece.rows[order]
+    out.tf[slots] = piece.tf[order]
+    cursor += np.bincount(terms, minlength=len(cursor))
+
+
+def postings(counts: Counts, vocabulary: int) -> Postings:
+    """The BM25 postings of counts of terms from a vocabulary of that many terms, in memory;
+    terms that occur in no row are left out (``scoring(...).ids`` numbers the others)."""
+    df = np.bincount(counts.terms, minlength=vocabulary)
+    out = empty(df, counts.lengths, lambda _, size, dtype: np.empty(size, dtype=dtype))
+    place(out, counts, scoring(df, counts.lengths), out.indptr[:-1].copy())
+    return out

@@ -613,16 +613,22 @@ def _new_chars(corpus: Corpus, old_docs: dict[str, DocumentRecord]) -> int:
 
 
 def _keywords_later(
-    plan: _Plan, laid: Laid, previous: StoredIndex | None, settings: Settings, workers: Workers
+    plan: _Plan,
+    laid: Laid,
+    previous: StoredIndex | None,
+    settings: Settings,
+    workers: Workers,
+    disk: Scratch,
 ) -> Callable[[], KeywordIndex]:
-    """The keyword index of the laid-out chunks, started now: an update tokenizes only the
-    chunks it does not reuse, when the previous index kept the term counts of the others."""
+    """The keyword index of the laid-out chunks, started now, written in the scratch folder:
+    an update tokenizes only the chunks it does not reuse, when the previous index kept the
+    term counts of the others."""
     new = laid.new_chunk_texts
     folder = previous.path / KEYWORD if previous is not None else None
     if folder is not None and keyword_updatable(folder):
-        return keyword_index_later(new, laid.chunk_from, folder, workers)
+        return keyword_index_later(new, laid.chunk_from, folder, workers, disk)
     if previous is None:  # every chunk is new
-        return keyword_index_later(new, None, None, workers)
+        return keyword_index_later(new, None, None, workers, disk)
     # An update of an index written before term counts were kept: every chunk's text.
     titles = [record.title for record in plan.documents.values()]
     columns = laid.chunks.columns
@@ -631,7 +637,7 @@ def _keywords_later(
         _indexed(titles[doc], text, settings)
         for doc, text in zip(columns[DOC].tolist(), chunk_texts, strict=True)
     ]
-    return keyword_index_later(texts, None, None, workers)
+    return keyword_index_later(texts, None, None, workers, disk)
 
 
 def _unchanged_plan(old_docs: dict[str, DocumentRecord]) -> _Plan:
@@ -694,7 +700,7 @@ def build_index(
             previous = files.previous
             plan, laid = _plan(files.entries, files.stats, previous, old_docs, settings, disk)
             corpus = files.corpus()
-            keywords = _keywords_later(plan, laid, previous, settings, workers)  # meanwhile
+            keywords = _keywords_later(plan, laid, previous, settings, workers, disk)  # meanwhile
             embedded = _embed(laid, previous, index_path, settings, follow, disk)
             write = _phase(phases, "write")
             generation = _write(

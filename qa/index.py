@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import mmap
 import os
-import shutil
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -49,6 +48,7 @@ from .manifest import (
     document_prefix,
     document_to_json,
 )
+from .scratch import link, save_array
 from .store import TEXTS, check, read_manifest, write_generation
 from .types import Chunk, Span
 
@@ -403,51 +403,14 @@ def _write_documents(folder: Path, documents: Sequence[DocumentRecord]) -> None:
     np.save(folder / DOCUMENT_LINES, offsets, allow_pickle=False)
 
 
-def _link(source: Path, target: Path) -> None:
-    """target as a link to source (a file a build wrote, or one of the previous generation:
-    generations are never changed once written), or else a copy."""
-    try:
-        os.link(source, target)
-    except OSError:  # another file system, or one without links
-        shutil.copyfile(source, target)
-
-
-def _npy_file(array: np.ndarray) -> Path | None:
-    """The .npy file that ``array`` maps whole (a build's scratch array), or None."""
-    if not isinstance(array, np.memmap) or array.filename is None:
-        return None
-    path = Path(array.filename)
-    read_header = {
-        (1, 0): np.lib.format.read_array_header_1_0,
-        (2, 0): np.lib.format.read_array_header_2_0,
-    }
-    try:
-        with path.open("rb") as f:
-            version = np.lib.format.read_magic(f)
-            if version not in read_header:
-                return None
-            shape, fortran, dtype = read_header[version](f)
-            offset = f.tell()
-    except (OSError, ValueError):
-        return None
-    whole = (shape, fortran, dtype, offset) == (array.shape, False, array.dtype, array.offset)
-    return path if whole and array.flags.c_contiguous else None
-
-
 def _save_vectors(path: Path, vectors: np.ndarray) -> None:
     """vectors as float32 .npy at path: the file of a build's scratch array is linked (its
     pages written out first), not copied."""
-    source = _npy_file(vectors) if vectors.dtype == np.float32 else None
-    if source is not None:
-        assert isinstance(vectors, np.memmap)
-        vectors.flush()
-        _link(source, path)
-        return
-    np.save(path, np.ascontiguousarray(vectors, np.float32), allow_pickle=False)
+    save_array(path, vectors if vectors.dtype == np.float32 else vectors.astype(np.float32))
 
 
 def _write_chunks(folder: Path, chunks: ChunkRows) -> None:
-    _link(chunks.texts, folder / CHUNK_TEXTS)
+    link(chunks.texts, folder / CHUNK_TEXTS)
     np.save(folder / CHUNKS, np.asarray(chunks.columns, np.int64), allow_pickle=False)
 
 
@@ -470,7 +433,7 @@ def _write_files(
     if data.texts:
         (folder / TEXTS).mkdir()
     for name, path in data.texts.items():
-        _link(path, folder / TEXTS / name)
+        link(path, folder / TEXTS / name)
         step()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import shutil
 from collections.abc import Iterator
@@ -34,21 +35,69 @@ class Scratch:
 
     def array(self, name: str, rows: int, dimension: int) -> np.ndarray:
         """A zeroed float32 (rows, dimension) array backed by the file ``name``.npy."""
-        if rows == 0 or RESERVE is None:  # nothing to hold, or no way to reserve the space
-            return np.zeros((rows, dimension), dtype=np.float32)
-        path = self.folder / f"{name}.npy"
+        return self.reserved(self.folder / f"{name}.npy", (rows, dimension), np.float32)
+
+    def reserved(self, path: Path, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        """A zeroed array backed by the .npy file at path (in the scratch folder), its space
+        reserved; in memory where there is nothing to hold or the file system cannot
+        reserve space."""
+        if math.prod(shape) == 0 or RESERVE is None:
+            return np.zeros(shape, dtype=dtype)
         try:
-            array = np.lib.format.open_memmap(
-                path, mode="w+", dtype=np.float32, shape=(rows, dimension)
-            )
+            array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
             with path.open("r+b") as f:
                 RESERVE(f.fileno(), 0, path.stat().st_size)
         except OSError as exc:
             if exc.errno in _CANNOT_RESERVE:  # this file system cannot: hold it in memory
                 path.unlink(missing_ok=True)
-                return np.zeros((rows, dimension), dtype=np.float32)
+                return np.zeros(shape, dtype=dtype)
             raise write_error(self.index_dir, exc) from exc
         return array
+
+
+def link(source: Path, target: Path) -> None:
+    """target as a link to source (a file a build wrote, or one of the previous generation:
+    generations are never changed once written), or else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without links
+        shutil.copyfile(source, target)
+
+
+def npy_file(array: np.ndarray) -> Path | None:
+    """The .npy file that ``array`` maps whole (a scratch array), or None."""
+    if not isinstance(array, np.memmap) or array.filename is None:
+        return None
+    path = Path(array.filename)
+    read_header = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
+    try:
+        with path.open("rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version not in read_header:
+                return None
+            shape, fortran, dtype = read_header[version](f)
+            offset = f.tell()
+    except (OSError, ValueError):
+        return None
+    whole = (shape, fortran, dtype, offset) == (array.shape, False, array.dtype, array.offset)
+    return path if whole and array.flags.c_contiguous else None
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    """array as .npy at path: the file of a scratch array that maps it whole is linked there
+    (its pages written out first), or left where it is if it is that file; any other array
+    is saved."""
+    source = npy_file(array)
+    if source is None:
+        np.save(path, np.ascontiguousarray(array), allow_pickle=False)
+        return
+    assert isinstance(array, np.memmap)
+    array.flush()
+    if source.resolve() != path.resolve():
+        link(source, path)
 
 
 @contextlib.contextmanager

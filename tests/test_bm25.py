@@ -3,7 +3,12 @@ the same texts, and an update from kept term counts gives what a fresh build giv
 
 from __future__ import annotations
 
+import errno
+import os
+import tempfile
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -11,9 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import qa.keyword
+import qa.scratch
 from qa import bm25
+from qa.errors import IndexWriteError
 from qa.keyword import KeywordIndex, keyword_index_later, updated
 from qa.pool import Workers
+from qa.scratch import scratch
 
 WORDS = ["Tandem", "riders", "rider", "the", "a", "of", "sprint", "stage", "x", "Çà", "2024"]
 TEXT = st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join)
@@ -98,8 +106,8 @@ def test_an_update_reads_the_saved_counts_in_a_worker(tmp_path: Path) -> None:
     assert KeywordIndex.load(tmp_path / "keyword")._terms == KeywordIndex.build(old)._terms
     sources = np.array([2, -1, 0, 0], dtype=np.int64)
     texts = [old[2], "Riders of the new stage.", old[0], old[0]]
-    with Workers(2, min_items=1) as workers:
-        updated = keyword_index_later([texts[1]], sources, tmp_path / "keyword", workers)()
+    with Workers(2, min_items=1) as workers, scratch(tmp_path / "index") as disk:
+        updated = keyword_index_later([texts[1]], sources, tmp_path / "keyword", workers, disk)()
     assert _by_term(updated) == _by_term(KeywordIndex.build(texts))
 
 
@@ -118,3 +126,94 @@ def test_texts_tokenized_in_blocks_index_the_same(monkeypatch: pytest.MonkeyPatc
     whole = KeywordIndex.build(texts)
     monkeypatch.setattr(qa.keyword, "BLOCK", 3)
     assert _by_term(KeywordIndex.build(texts)) == _by_term(whole)
+
+
+def _arrays(index: KeywordIndex) -> dict[str, list[Any]]:
+    p = index._p
+    names = ("data", "indices", "indptr", "tf", "lengths")
+    return {name: np.asarray(getattr(p, name)).tolist() for name in names} | {
+        "vocabulary": list(index._terms)
+    }
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(TEXT, min_size=1, max_size=15),
+    st.lists(st.one_of(st.integers(0, 14), TEXT), max_size=20),
+    st.integers(1, 4),
+    st.integers(1, 30),
+)
+def test_an_index_written_in_pieces_is_the_one_built_in_memory(
+    old: list[str], rows: list[int | str], block: int, piece: int
+) -> None:
+    """A build writes the keyword index to disk BLOCK rows at a time and scores it PIECE
+    postings at a time: the files hold what the in-memory build holds, for a full build and
+    for an update."""
+    rows = [r % len(old) if isinstance(r, int) else r for r in rows]
+    sources = np.array([r if isinstance(r, int) else -1 for r in rows], dtype=np.int64)
+    new_texts = [r for r in rows if isinstance(r, str)]
+    before = KeywordIndex.build(old)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        mock.patch.object(qa.keyword, "BLOCK", block),
+        mock.patch.object(qa.keyword, "PIECE", piece),
+        scratch(Path(tmp) / "index") as disk,
+    ):
+        full = KeywordIndex.load(qa.keyword._write((old, None, None, disk)))
+        assert _arrays(full) == _arrays(before)
+        full.save(Path(tmp) / "old")
+        folder = qa.keyword._write((new_texts, sources, Path(tmp) / "old", disk))
+        in_memory = KeywordIndex(*updated(before._p, before._terms, sources, new_texts))
+        assert _arrays(KeywordIndex.load(folder)) == _arrays(in_memory)
+
+
+def test_postings_are_scored_a_piece_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory holds one piece of the postings while they are scored: about PIECE postings,
+    pieces ending where a block of rows ends."""
+    texts = [f"Rider {i} won stage {i % 7} of the Tour {i % 3} in rain {i}." for i in range(300)]
+    monkeypatch.setattr(qa.keyword, "BLOCK", 10)
+    monkeypatch.setattr(qa.keyword, "PIECE", 100)
+    sizes: list[int] = []
+    place = bm25.place
+
+    def counted(out: bm25.Postings, piece: bm25.Counts, how: bm25.Scoring, cursor: Any) -> None:
+        sizes.append(len(piece.tf))
+        place(out, piece, how, cursor)
+
+    monkeypatch.setattr(bm25, "place", counted)
+    with scratch(tmp_path / "index") as disk:
+        written = KeywordIndex.load(qa.keyword._write((texts, None, None, disk)))
+        assert not (disk.folder / "keyword" / "counts").exists()  # the spilled counts: gone
+    assert len(sizes) > 10 and sum(sizes) == len(written._p.tf)
+    assert max(sizes) < 100 + 10 * 8  # a piece, and at most one block of 10 texts beyond it
+    assert _arrays(written) == _arrays(KeywordIndex.build(texts))
+
+
+def test_bm25s_loads_the_files_qa_writes(tmp_path: Path) -> None:
+    import bm25s
+
+    texts = ["Tandem bikes carry two riders.", "Çà stage 2024 riders", "A sprint stage win."]
+    index = KeywordIndex.build(texts)
+    index.save(tmp_path / "keyword")
+    loaded = bm25s.BM25.load(str(tmp_path / "keyword"))
+    terms = list(index._terms)
+    assert loaded.vocab_dict == {t: i for i, t in enumerate(terms)} | {"": len(terms)}
+    for name in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(loaded.scores[name], getattr(index._p, name))
+    assert loaded.scores["num_docs"] == 3
+
+
+def test_a_full_disk_while_writing_the_keyword_index_is_a_write_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*args: Any) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with scratch(tmp_path / "index") as disk:
+        for target, name in ((qa.scratch, "RESERVE"), (qa.keyword._Spill, "add")):
+            with monkeypatch.context() as patch:
+                patch.setattr(target, name, full)
+                with pytest.raises(IndexWriteError, match="No space left on device"):
+                    qa.keyword._write((["two riders", "a tandem"], None, None, disk))

@@ -109,16 +109,19 @@ def test_bm25s_never_imports_jax_or_numba(tmp_path: Path) -> None:
         )
     script = (
         "import sys\n"
+        "from pathlib import Path\n"
         "from qa.keyword import keyword_index_later\n"
         "from qa.pool import Workers\n"
-        "with Workers(2, min_items=1) as workers:\n"
-        "    index = keyword_index_later(['two riders', 'a tandem'], None, None, workers)()\n"
+        "from qa.scratch import scratch\n"
+        "with Workers(2, min_items=1) as workers, scratch(Path(sys.argv[1])) as disk:\n"
+        "    texts = ['two riders', 'a tandem']\n"
+        "    index = keyword_index_later(texts, None, None, workers, disk)()\n"
         "assert index.top('tandem', 1)[0].tolist() == [1]\n"
         "assert 'jax' not in sys.modules and 'numba' not in sys.modules\n"
         "import jax  # the process may still import them for itself\n"
     )
     subprocess.run(
-        [sys.executable, "-c", script],
+        [sys.executable, "-c", script, str(tmp_path / "index")],
         check=True,
         env={"PYTHONPATH": f"{tmp_path}:{Path(__file__).parents[1]}"},
     )

@@ -13,7 +13,7 @@ import pytest
 import qa.scratch
 from qa import Settings, build_index
 from qa.errors import IndexWriteError
-from qa.scratch import FOLDER, scratch
+from qa.scratch import FOLDER, save_array, scratch
 from qa.store import current_generation
 
 
@@ -67,3 +67,17 @@ def test_a_file_system_that_cannot_reserve_space_gets_arrays_in_memory(
         array = disk.array("vectors", 10, 4)
         assert not isinstance(array, np.memmap) and array.shape == (10, 4) and not array.any()
         assert list((tmp_path / FOLDER).iterdir()) == []
+
+
+def test_an_array_saved_where_it_already_lies_stays_as_it_is(tmp_path: Path) -> None:
+    with scratch(tmp_path) as disk:
+        path = disk.folder / "data.npy"
+        array = disk.reserved(path, (6,), np.int32)
+        array[:] = np.arange(6)
+        inode = path.stat().st_ino
+        save_array(path, array)  # flushed, nothing written anew
+        assert path.stat().st_ino == inode and np.load(path).tolist() == list(range(6))
+        save_array(tmp_path / "linked.npy", array)
+        assert (tmp_path / "linked.npy").stat().st_ino == inode
+        save_array(tmp_path / "saved.npy", array[1:3])
+        assert np.load(tmp_path / "saved.npy").tolist() == [1, 2]
