@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -92,15 +92,14 @@ class Checkpoint:
     def _batches(self) -> list[Path]:
         return sorted(self.folder.glob("batch-*.bin"))
 
-    def take(
-        self, texts: Sequence[str], out: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def take(self, texts: Sequence[str], out: Rows | None = None) -> tuple[np.ndarray, Rows]:
         """For each text, whether a saved vector was found, and the vectors, in ``out`` when
         given (rows of texts not found are left as they were). Batches holding none of these
         texts are deleted."""
         found = np.zeros(len(texts), dtype=bool)
         if out is None:
             out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        assert out is not None
         batches = self._batches()
         if not batches:  # nothing saved: no text needs its digest yet (save() takes it)
             return found, out
@@ -154,6 +153,15 @@ def _number(path: Path) -> int:
 def discard(index_dir: Path) -> None:
     """Remove the checkpoint of an index folder (a finished build has no use for it)."""
     shutil.rmtree(index_dir / FOLDER, ignore_errors=True)
+
+
+class Rows(Protocol):
+    """Where vectors go, a row a text: a numpy array, or rows spread over several arrays
+    (qa.build's); rows are given as integer arrays or lists."""
+
+    def __getitem__(self, rows: np.ndarray, /) -> np.ndarray: ...
+
+    def __setitem__(self, rows: np.ndarray | list[int], values: np.ndarray, /) -> None: ...
 
 
 class _Saver:
@@ -212,7 +220,7 @@ def _first_copies(texts: Sequence[str], rows: np.ndarray) -> tuple[np.ndarray, n
 
 @dataclass(frozen=True)
 class Resumed:
-    vectors: np.ndarray  # a row a text, in the texts' order
+    vectors: Rows  # a row a text, in the texts' order
     taken: int  # texts whose vectors a killed build had saved
     truncated: np.ndarray  # a bool a text: the model read it cut short
 
@@ -223,12 +231,12 @@ def encode_resumable(
     index_dir: Path,
     batch_size: int,
     progress: Callable[[int], None] | None = None,
-    out: np.ndarray | None = None,
+    out: Rows | None = None,
 ) -> Resumed:
     """Vectors of texts: those a killed build saved are taken back, the rest embedded, longest
     first, in one feed, and saved every BATCH_TEXTS texts (more with a GPU's larger batches)
     while the model goes on. Each distinct text is embedded once. The vectors are written in
-    ``out`` when given (an array of a row a text)."""
+    ``out`` when given (a row a text)."""
     checkpoint = Checkpoint(index_dir, embedder.model_id, embedder.dimension)
     found, out = checkpoint.take(texts, out)
     truncated = np.zeros(len(texts), dtype=bool)

@@ -406,3 +406,25 @@ def test_chunks_the_model_reads_cut_are_counted_and_reported(tmp_path: Path) -> 
     want = sum(n > embedder.max_tokens for n in embedder.token_counts(texts))
     assert want >= 2 and report.truncated_chunks == want
     assert any(f"{want} chunk(s) exceed the model's" in w for w in report.warnings)
+
+
+@given(st.integers(0, 12), st.integers(0, 12), st.randoms(use_true_random=False))
+def test_embedded_rows_go_straight_into_the_chunk_and_sentence_arrays(
+    chunks: int, sentences: int, random: Any
+) -> None:
+    """What _Split is given row by row (text i of the texts to embed, chunks first) lands in
+    the row of the chunk or sentence vectors it stands for, read back the same."""
+    chunk_rows = np.array(random.sample(range(20), chunks), dtype=np.int64)
+    sentence_rows = np.array(random.sample(range(30), sentences), dtype=np.int64)
+    vectors, sentence_vectors = np.zeros((20, 3), np.float32), np.zeros((30, 3), np.float32)
+    into = qa.build._Split((vectors, chunk_rows), (sentence_vectors, sentence_rows))
+    texts = chunks + sentences
+    want = np.arange(texts * 3, dtype=np.float32).reshape(texts, 3) + 1
+    order = np.array(random.sample(range(texts), texts), dtype=np.int64)
+    into[order[: texts // 2]] = want[order[: texts // 2]]
+    for row in order[texts // 2 :].tolist():  # one row and one vector, as a checkpoint gives
+        into[[row]] = want[row]
+    np.testing.assert_array_equal(vectors[chunk_rows], want[:chunks])
+    np.testing.assert_array_equal(sentence_vectors[sentence_rows], want[chunks:])
+    assert vectors.any(axis=1).sum() == chunks and sentence_vectors.any(axis=1).sum() == sentences
+    np.testing.assert_array_equal(into[order], want[order])
