@@ -31,10 +31,12 @@ def _texts(columns: np.ndarray, path: Path) -> list[str]:
 def test_new_documents_lay_out_chunks_sentences_and_texts_to_embed(tmp_path: Path) -> None:
     layout = RowLayout(tmp_path, tmp_path)
     layout.new(0, TEXT, UNITS, RANGES, ["T\nA", "T\nB", "T\nC"])
-    layout.new(1, "Short one.", [Span(0, 10)], [Span(0, 1)], ["Short one."])
+    layout.new(1, "", [], [], [])  # a document with no chunk lays out nothing
+    layout.new(2, "Short one.", [Span(0, 10)], [Span(0, 1)], ["Short one."])
     laid = layout.close()
     columns = laid.chunks.columns
-    assert columns[DOC].tolist() == [0, 0, 0, 1]
+    assert columns[DOC].tolist() == [0, 0, 0, 2]
+    assert columns[[TEXT_START, TEXT_END]].tolist() == [[0, 36, 72, 80], [36, 72, 80, 90]]
     assert _texts(columns, laid.chunks.texts) == [
         TEXT[0:36],
         TEXT[15:51],
