@@ -235,7 +235,7 @@ def _fail_at(where: str, monkeypatch: pytest.MonkeyPatch) -> str:
         monkeypatch.setattr(Path, "mkdir", mkdir)
         return os.strerror(errno.EACCES)
     target: tuple[Any, str, Callable[..., None]] = {
-        "vectors": (qa.index.np, "save", _no_space),
+        "vectors": (qa.index, "_save_vectors", _no_space),
         "keyword index": (KeywordIndex, "save", _no_space),
         "faiss index": (faiss, "write_index", _faiss_no_space),
         "checksums": (qa.store, "_fsync_file", _no_space),
@@ -293,7 +293,7 @@ def test_cli_reports_a_full_disk_in_one_line(
     index = tmp_path / "index"
     build_index(corpus, index, settings=HASH)
     monkeypatch.setenv("QA_MODEL", "hash-384")
-    monkeypatch.setattr(qa.index.np, "save", _no_space)
+    monkeypatch.setattr(qa.index, "_save_vectors", _no_space)
     with pytest.raises(SystemExit) as done:
         main(["build", "--full", "--corpus", str(corpus), "--index", str(index), "-q"])
     assert done.value.code == 1
