@@ -71,7 +71,7 @@ def timed(module, name, total=True):  # seconds spent in one step of the build
             thread = threading.current_thread().name
             marks.append((name, thread, round(t1 - t, 2), round(t2 - t, 2)))
     setattr(module, name, run)
-for name in ("_inputs", "_load_previous", "_plan", "get_embedder", "_embed", "_write",
+for name in ("_full", "_update", "_load_previous", "_plan", "get_embedder", "_embed", "_write",
              "_keywords_later", "get_build_embedder", "encode_resumable", "preload"):
     timed(qa.build, name)
 timed(qa.documents, "scan", False)
