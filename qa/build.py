@@ -9,6 +9,7 @@ batches as it goes (qa.checkpoint): a build that was killed resumes from them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import os
@@ -59,9 +60,9 @@ from .manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
 from .pool import Workers
 from .readers import FORMATS, format_of
 from .rows import Laid, RowLayout
-from .scratch import Scratch, scratch
+from .scratch import Scratch, npy_file, scratch
 from .spool import Spooled
-from .store import TEXTS, build_lock, read_stored_text
+from .store import TEXTS, build_lock, read_stored_text, write_error
 from .tokens import token_counter
 from .types import BuildReport, Chunk, CleaningStats, Document, FormatCount
 
@@ -417,7 +418,8 @@ def _gather(
     sources: np.ndarray, old: RowFile | None, dimension: int, disk: Scratch, name: str
 ) -> np.ndarray:
     """An array on disk with a row per entry of sources, reused rows copied from old: each
-    run of rows that follow one another in both is read straight into place."""
+    run of rows that follow one another in both is copied into place at once, within the
+    kernel where it can (qa.index.RowFile.copy_into)."""
     out = disk.array(name, len(sources), dimension)
     if old is None:
         return out
@@ -426,10 +428,21 @@ def _gather(
     breaks = np.flatnonzero((np.diff(kept) != 1) | (np.diff(rows[kept]) != 1)) + 1
     starts = np.concatenate(([0], breaks)).astype(np.int64)
     stops = np.concatenate((breaks, [len(kept)])).astype(np.int64)
-    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
-        if b > a:
-            first = int(kept[a])
-            old.read_into(int(rows[first]), out[first : first + b - a])
+    target, fd = npy_file(out), -1
+    with contextlib.ExitStack() as stack:
+        if target is not None:
+            assert isinstance(out, np.memmap)
+            try:
+                fd = os.open(target, os.O_WRONLY)
+            except OSError as exc:
+                raise write_error(disk.index_dir, exc) from exc
+            stack.callback(os.close, fd)
+        for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+            if b > a:
+                first, count = int(kept[a]), b - a
+                at = int(getattr(out, "offset", 0)) + first * out.strides[0]
+                if fd < 0 or not old.copy_into(int(rows[first]), count, fd, at):
+                    old.read_into(int(rows[first]), out[first : first + count])
     return out
 
 

@@ -82,23 +82,29 @@ def test_a_small_update_embeds_without_torch(real_index: Path, tmp_path: Path) -
     assert float((got.vectors[rows] * want).sum(axis=1).min()) > 0.9999
 
 
-@given(st.lists(st.integers(-1, 29), max_size=60))
-def test_reused_vectors_are_gathered_row_for_row(sources: list[int]) -> None:
-    """Runs of rows that follow one another in both indexes are read straight into place;
-    any other order, repeats and gaps come out row for row."""
+@given(st.lists(st.integers(-1, 29), max_size=60), st.booleans())
+def test_reused_vectors_are_gathered_row_for_row(sources: list[int], in_kernel: bool) -> None:
+    """Runs of rows that follow one another in both indexes are copied straight into place
+    (within the kernel, or read where the system cannot copy so); any other order, repeats
+    and gaps come out row for row, and new rows stay zero."""
     import tempfile
+    from unittest import mock
 
+    import qa.index
     from qa.index import RowFile
     from qa.scratch import scratch
 
     old = np.random.default_rng(len(sources)).random((30, 4), dtype=np.float32)
-    with tempfile.TemporaryDirectory() as folder:
+    copy = qa.index._copy_file_range if in_kernel else None
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        mock.patch.object(qa.index, "_copy_file_range", copy),
+    ):
         np.save(Path(folder) / "old.npy", old, allow_pickle=False)
         with scratch(Path(folder) / "index") as disk:
             out = qa.build._gather(sources, RowFile(Path(folder) / "old.npy"), 4, disk, "v")
             for row, source in enumerate(sources):
-                if source >= 0:
-                    np.testing.assert_array_equal(out[row], old[source])
+                np.testing.assert_array_equal(out[row], old[source] if source >= 0 else 0)
 
 
 def _record(bytes_: int, mtime_ns: int, seen_ns: int) -> DocumentRecord:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,32 @@ def test_rows_are_read_into_a_given_array(
         rows.read_into(35, target[:10])
     with pytest.raises(ValueError, match="rows of 3"):
         rows.read_into(0, np.empty((2, 4), np.float32))
+
+
+def test_rows_are_copied_into_another_file_in_the_kernel(
+    saved: tuple[np.ndarray, RowFile], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """copy_into writes rows into a file (a memory-mapped array sees them), or says it
+    cannot, where the system has no such copy: the caller reads them instead."""
+    array, rows = saved
+    target = np.lib.format.open_memmap(tmp_path / "b.npy", "w+", np.float32, (20, 3))
+    fd = os.open(tmp_path / "b.npy", os.O_WRONLY)
+    try:
+        assert rows.copy_into(30, 10, fd, target.offset + 2 * 12)
+        np.testing.assert_array_equal(target[2:12], array[30:40])
+        assert not target[:2].any() and not target[12:].any()
+        with pytest.raises(IndexError):
+            rows.copy_into(35, 10, fd, target.offset)
+
+        def across_file_systems(*args: object) -> int:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+        monkeypatch.setattr(qa.index, "_copy_file_range", across_file_systems)
+        assert not rows.copy_into(0, 1, fd, target.offset)
+        monkeypatch.setattr(qa.index, "_copy_file_range", None)
+        assert not rows.copy_into(0, 1, fd, target.offset)
+    finally:
+        os.close(fd)
 
 
 def test_a_file_cut_short_is_an_error(tmp_path: Path) -> None:
