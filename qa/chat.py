@@ -37,6 +37,7 @@ class Conversation:
         self._writing: int | None = None  # the turn whose reply is being written
         self._lock = threading.Lock()  # guards the fields above
         self._answering = threading.Lock()  # one answer at a time, in the order asked
+        self._responding = threading.Lock()  # held by the one caller of answer_waiting at work
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Conversation:
         """A copy with its own locks (Gradio deep-copies a session's initial state)."""
@@ -108,6 +109,29 @@ class Conversation:
                         )
         if finished:
             yield True
+
+    def answer_waiting(self, answerer: StreamingAnswerer) -> Iterator[bool]:
+        """Answer every waiting question in turn (as ``stream_next``), unless another caller
+        is doing so: then yield nothing, for that caller answers them all, those asked
+        meanwhile too. Yields after each draft and reply, and True once all are answered,
+        still before giving the work up. A chat page shows the conversation at each step: with
+        one caller at work, the last picture it is sent is the whole conversation, where
+        several callers, each answering one question, could send an older picture last (seen
+        as an answer that never came)."""
+        while self._responding.acquire(blocking=False):
+            try:
+                answered = True
+                while answered:  # until no question waits
+                    answered = False
+                    for _ in self.stream_next(answerer):
+                        answered = True
+                        yield False
+                yield True
+            finally:
+                self._responding.release()
+            with self._lock:  # asked after the last look, while the work was being given up?
+                if all(t.reply is not None for t in self._turns):
+                    return
 
     def _update(self, index: int, generation: int, turn: Turn) -> bool:
         """Put ``turn`` in place; False when the conversation was cleared or the reply

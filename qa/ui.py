@@ -422,17 +422,20 @@ def make_app(
 
         return add
 
-    def respond(conversation: Conversation, k: Any) -> Iterator[list[Any]]:
-        """Answer the oldest waiting question of this conversation, showing a generated
-        answer as it is written."""
-        yield chat_messages(conversation)
-        for _ in conversation.stream_next(
+    def respond(conversation: Conversation, k: Any) -> Iterator[Any]:
+        """Answer the questions waiting in this conversation, showing a generated answer as
+        it is written; where another event of this conversation is answering them already,
+        leave the chat as it is (that event shows them all, Conversation.answer_waiting)."""
+        shown = False
+        for _ in conversation.answer_waiting(
             lambda q, previous: (
                 building_reply(builder, index) or answer_stream(q, previous, k, index, cfg)
             )
         ):
+            shown = True
             yield chat_messages(conversation)
-        yield chat_messages(conversation)  # as it ended: answered, stopped or cleared
+        if not shown:
+            yield gr.skip()
 
     def start_over(conversation: Conversation) -> list[Any]:
         conversation.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Iterator
 
 from qa.chat import Conversation, Turn
 
@@ -95,3 +96,44 @@ def test_a_copy_has_its_own_turns_and_locks() -> None:
     assert [t.question for t in chat.turns()] == ["q"]
     assert [t.question for t in twin.turns()] == ["q", "only in the copy"]
     assert twin.answer_next(echo) and chat.turns()[0].reply is None
+
+
+def streamed(question: str, previous: str) -> Iterator[str | tuple[str, bool]]:
+    yield f"draft of {question}"
+    yield echo(question, previous)
+
+
+def test_one_caller_answers_every_waiting_question_the_others_leave_it() -> None:
+    """answer_waiting: the caller at work answers every question, those asked meanwhile too,
+    and ends (True) with all answered while it still holds the work; a caller that comes
+    meanwhile yields nothing."""
+    chat = Conversation()
+    chat.ask("first")
+    chat.ask("second")
+    working = chat.answer_waiting(streamed)
+    assert next(working) is False  # the first draft
+    assert list(chat.answer_waiting(streamed)) == []  # another event: nothing to show
+    chat.ask("third")  # asked while the first is being answered
+    steps = [next(working) for _ in range(6)]
+    assert steps == [False] * 5 + [True]  # every draft and reply, then done
+    assert [t.reply for t in chat.turns()] == [
+        "re first (after -)",
+        "re second (after first)",
+        "re third (after second)",
+    ]
+    chat.ask("fourth")  # asked after the last look, before the work is given up
+    assert list(chat.answer_waiting(streamed)) == []  # the work is still held
+    assert list(working) == [False, False, True]  # so it looks again and answers it
+    assert chat.turns()[3].reply == "re fourth (after third)"
+    assert list(chat.answer_waiting(streamed)) == [True]  # nothing waits: shows the chat
+
+
+def test_a_caller_that_stops_listening_gives_the_work_up() -> None:
+    chat = Conversation()
+    chat.ask("first")
+    working = chat.answer_waiting(streamed)
+    next(working)
+    working.close()  # the page went away mid-answer
+    chat.ask("second")
+    assert list(chat.answer_waiting(streamed))[-1] is True
+    assert chat.turns()[1].reply == "re second (after -)"
