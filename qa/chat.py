@@ -25,6 +25,7 @@ class Turn:
     question: str  # as sent, stripped
     reply: str | None = None  # None while the answer is being worked out
     stopped: bool = False  # True when the reply was stopped before it was finished
+    passages: Any = None  # how many passages the asker chose to see, when the page says
 
 
 class Conversation:
@@ -57,14 +58,21 @@ class Conversation:
         with self._lock:
             return list(self._turns)
 
-    def ask(self, question: str) -> bool:
-        """Queue ``question`` (shown at once, answered in turn); False when it is blank."""
+    def ask(self, question: str, passages: Any = None) -> bool:
+        """Queue ``question`` (shown at once, answered in turn), with the number of passages
+        the asker chose to see; False when it is blank."""
         q = question.strip()
         if not q:
             return False
         with self._lock:
-            self._turns.append(Turn(q))
+            self._turns.append(Turn(q, passages=passages))
         return True
+
+    def answering(self) -> Turn | None:
+        """The turn whose reply is being written (an answerer asks for its settings)."""
+        with self._lock:
+            writing = self._writing
+            return self._turns[writing] if writing is not None else None
 
     def answer_next(self, answerer: Answerer) -> bool:
         """Answer the oldest unanswered question with ``answerer``; False when none waits or

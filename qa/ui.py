@@ -410,14 +410,14 @@ def make_app(
     llm = cfg.llm()
     builder = BackgroundBuild()  # documents added from the page are indexed by it
 
-    def add_question(question: str, conversation: Conversation) -> tuple[str, list[Any]]:
+    def add_question(question: str, conversation: Conversation, k: Any) -> tuple[str, list[Any]]:
         """Show the question in the chat at once (it waits its turn); empty the box."""
-        conversation.ask(question or "")
+        conversation.ask(question or "", k)
         return "", chat_messages(conversation)
 
-    def add_example(text: str) -> Callable[[Conversation], list[Any]]:
-        def add(conversation: Conversation) -> list[Any]:
-            conversation.ask(text)
+    def add_example(text: str) -> Callable[[Conversation, Any], list[Any]]:
+        def add(conversation: Conversation, k: Any) -> list[Any]:
+            conversation.ask(text, k)
             return chat_messages(conversation)
 
         return add
@@ -426,10 +426,15 @@ def make_app(
         """Answer the questions waiting in this conversation, showing a generated answer as
         it is written; where another event of this conversation is answering them already,
         leave the chat as it is (that event shows them all, Conversation.answer_waiting)."""
+
+        def passages() -> Any:  # as the question's asker chose them, else this event's
+            turn = conversation.answering()
+            return turn.passages if turn is not None and turn.passages is not None else k
+
         shown = False
         for _ in conversation.answer_waiting(
             lambda q, previous: (
-                building_reply(builder, index) or answer_stream(q, previous, k, index, cfg)
+                building_reply(builder, index) or answer_stream(q, previous, passages(), index, cfg)
             )
         ):
             shown = True
@@ -539,7 +544,7 @@ def make_app(
             answer_after(
                 trigger(
                     add_question,
-                    [question, conversation],
+                    [question, conversation, k],
                     [question, chatbot],
                     queue=False,
                     **private,
@@ -547,7 +552,7 @@ def make_app(
             )
         for button, text in zip(examples, EXAMPLES, strict=True):
             answer_after(
-                button.click(add_example(text), [conversation], chatbot, queue=False, **private)
+                button.click(add_example(text), [conversation, k], chatbot, queue=False, **private)
             )
         stop.click(lambda c: c.stop() and None, conversation, None, queue=False, **private)
 

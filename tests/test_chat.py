@@ -137,3 +137,22 @@ def test_a_caller_that_stops_listening_gives_the_work_up() -> None:
     chat.ask("second")
     assert list(chat.answer_waiting(streamed))[-1] is True
     assert chat.turns()[1].reply == "re second (after -)"
+
+
+def test_each_question_keeps_the_passages_its_asker_chose() -> None:
+    """One event answers every waiting question: each is answered with its own setting,
+    which the answerer reads from the turn being answered."""
+    chat = Conversation()
+    chat.ask("first", passages=3)
+    chat.ask("second", passages=7)
+    chat.ask("third")
+    seen: list[object] = []
+
+    def answerer(question: str, previous: str) -> Iterator[str | tuple[str, bool]]:
+        turn = chat.answering()
+        assert turn is not None and turn.question == question
+        seen.append(turn.passages)
+        yield echo(question, previous)
+
+    assert list(chat.answer_waiting(answerer))[-1] is True
+    assert seen == [3, 7, None] and chat.answering() is None
