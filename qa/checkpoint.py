@@ -99,7 +99,6 @@ class Checkpoint:
         found = np.zeros(len(texts), dtype=bool)
         if out is None:
             out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        assert out is not None
         batches = self._batches()
         if not batches:  # nothing saved: no text needs its digest yet (save() takes it)
             return found, out
