@@ -428,19 +428,19 @@ def _gather(
     breaks = np.flatnonzero((np.diff(kept) != 1) | (np.diff(rows[kept]) != 1)) + 1
     starts = np.concatenate(([0], breaks)).astype(np.int64)
     stops = np.concatenate((breaks, [len(kept)])).astype(np.int64)
-    target, fd = npy_file(out), -1
+    target, fd, base = npy_file(out), -1, 0  # base: where out's rows begin in its file
     with contextlib.ExitStack() as stack:
         if target is not None:
             assert isinstance(out, np.memmap)
             try:
-                fd = os.open(target, os.O_WRONLY)
+                fd, base = os.open(target, os.O_WRONLY), out.offset
             except OSError as exc:
                 raise write_error(disk.index_dir, exc) from exc
             stack.callback(os.close, fd)
         for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
             if b > a:
                 first, count = int(kept[a]), b - a
-                at = int(getattr(out, "offset", 0)) + first * out.strides[0]
+                at = base + first * out.strides[0]
                 if fd < 0 or not old.copy_into(int(rows[first]), count, fd, at):
                     old.read_into(int(rows[first]), out[first : first + count])
     return out
