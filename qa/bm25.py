@@ -193,10 +193,10 @@ def place(out: Postings, piece: Counts, how: Scoring, cursor: np.ndarray) -> Non
     cursor += np.bincount(terms, minlength=len(cursor))
 
 
-def postings(counts: Counts, vocabulary: int) -> Postings:
-    """The BM25 postings of counts of terms from a vocabulary of that many terms, in memory;
-    terms that occur in no row are left out (``scoring(...).ids`` numbers the others)."""
-    df = np.bincount(counts.terms, minlength=vocabulary)
+def postings(counts: Counts, df: np.ndarray) -> Postings:
+    """The BM25 postings of counts, in memory, where vocabulary term t occurs in ``df[t]``
+    rows (``np.bincount(counts.terms)`` over the vocabulary); terms that occur in no row are
+    left out (``scoring(...).ids`` numbers the others)."""
     out = empty(df, counts.lengths, lambda _, size, dtype: np.empty(size, dtype=dtype))
     place(out, counts, scoring(df, counts.lengths), out.indptr[:-1].copy())
     return out

@@ -94,6 +94,11 @@ class _Terms:
         self._word_ids: dict[str, int] = {}  # word -> the term id of its stem
         self._stem = _stemmer()
 
+    def occurring(self, df: np.ndarray) -> list[str]:
+        """The terms that occur in some row (``df``: rows holding each), in the order of their
+        ids: the vocabulary of postings made from them (bm25.empty leaves the others out)."""
+        return [self.vocabulary[i] for i in np.flatnonzero(df)]
+
     def of(self, texts: Sequence[str]) -> list[list[int]]:
         stop = _stopwords()
         words = [[w for w in _TOKEN.findall(text.lower()) if w not in stop] for text in texts]
@@ -140,9 +145,8 @@ def _pieces(
 def _in_memory(pieces: Iterator[bm25.Counts], terms: _Terms) -> tuple[bm25.Postings, list[str]]:
     """The postings of every piece, and the vocabulary of the terms that occur in them."""
     counts = bm25.stacked(list(pieces))
-    vocabulary = len(terms.vocabulary)
-    kept = np.flatnonzero(np.bincount(counts.terms, minlength=vocabulary))
-    return bm25.postings(counts, vocabulary), [terms.vocabulary[i] for i in kept]
+    df = np.bincount(counts.terms, minlength=len(terms.vocabulary))
+    return bm25.postings(counts, df), terms.occurring(df)
 
 
 def updated(
@@ -220,7 +224,7 @@ def _write(job: _Job) -> Path:
         for piece in spill.pieces(lengths):
             bm25.place(out, piece, how, cursor)
         shutil.rmtree(folder / "counts")
-        _save(folder, out, [terms.vocabulary[i] for i in np.flatnonzero(df)])
+        _save(folder, out, terms.occurring(df))
     except OSError as exc:
         raise write_error(disk.index_dir, exc) from exc
     return folder
