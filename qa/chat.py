@@ -88,10 +88,9 @@ class Conversation:
         button) leaves the last draft as the reply, marked ``stopped``."""
         with self._answering:
             with self._lock:
-                waiting = [i for i, t in enumerate(self._turns) if t.reply is None]
-                if not waiting:
+                index, generation = self._first_waiting(), self._generation
+                if index is None:
                     return
-                index, generation = waiting[0], self._generation
                 turn, previous = self._turns[index], self._last_question
                 self._writing = index
             finished = False
@@ -138,8 +137,12 @@ class Conversation:
             finally:
                 self._responding.release()
             with self._lock:  # asked after the last look, while the work was being given up?
-                if all(t.reply is not None for t in self._turns):
+                if self._first_waiting() is None:
                     return
+
+    def _first_waiting(self) -> int | None:
+        """The oldest turn without a reply (the caller holds ``_lock``)."""
+        return next((i for i, t in enumerate(self._turns) if t.reply is None), None)
 
     def _update(self, index: int, generation: int, turn: Turn) -> bool:
         """Put ``turn`` in place; False when the conversation was cleared or the reply
