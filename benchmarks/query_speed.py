@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,18 +32,21 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from build_speed import run_json
+
 QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "seeds_questions.jsonl"
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 QUESTION = "why did Cavendish un-retire?"
 
-# Run before the measured code of each cold process: on exit, one JSON line on stderr with the
-# process's peak memory and whether it imported torch.
+# Run before the measured code of each cold process: on exit, one JSON line (its output's last)
+# with the process's peak memory and whether it imported torch.
 _EXIT_REPORT = """
 import atexit, json, sys
 def _report():
     peak = next(int(l.split()[1]) / 1024 for l in open("/proc/self/status")
                 if l.startswith("VmHWM:"))
-    print(json.dumps({"peak_rss_mb": peak, "torch": "torch" in sys.modules}), file=sys.stderr)
+    print(json.dumps({"peak_rss_mb": peak, "torch": "torch" in sys.modules}), flush=True)
 atexit.register(_report)
 """
 _COLD = {
@@ -71,16 +73,8 @@ _COLD = {
 def _cold(name: str, index_dir: Path) -> dict[str, Any]:
     """One cold run of a _COLD script in a new process: seconds from outside, and its report."""
     t = time.perf_counter()
-    run = subprocess.run(
-        [sys.executable, "-c", _EXIT_REPORT + _COLD[name], QUESTION, str(index_dir)],
-        capture_output=True,
-        text=True,
-    )
-    seconds = time.perf_counter() - t
-    if run.returncode:
-        raise SystemExit(f"{name} failed:\n{run.stderr[-4000:]}")
-    report: dict[str, Any] = json.loads(run.stderr.strip().splitlines()[-1])
-    return report | {"seconds": seconds, "printed": len(run.stdout)}
+    report = run_json(_EXIT_REPORT + _COLD[name], QUESTION, str(index_dir))
+    return report | {"seconds": time.perf_counter() - t}
 
 
 def _warm(index_dir: Path) -> dict[str, Any]:
