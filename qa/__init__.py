@@ -1,6 +1,6 @@
 """qa: local, offline question answering over a folder of articles, with citations."""
 
-from .api import ask, build_index, document_text, index_info, removed_text, search
+from .api import ask, build_index, document_text, index_info, removed_text, search, watch
 from .config import Settings
 from .errors import QAError
 from .types import Answer, BuildReport, Citation, DocumentText, FormatCount, Hit
@@ -20,5 +20,6 @@ __all__ = [
     "index_info",
     "removed_text",
     "search",
+    "watch",
 ]
 __version__ = "0.1.0"

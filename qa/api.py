@@ -1,4 +1,4 @@
-"""The public functions, in one place: building (qa.build) and querying (qa.query).
+"""The public functions, in one place: building (qa.build, qa.watch) and querying (qa.query).
 
 ``from qa.api import ...`` and ``from qa import ...`` both reach them.
 """
@@ -19,6 +19,7 @@ from .query import (
     search,
     verify_index,
 )
+from .watch import watch
 
 __all__ = [
     "PhaseFn",
@@ -36,4 +37,5 @@ __all__ = [
     "removed_text",
     "search",
     "verify_index",
+    "watch",
 ]

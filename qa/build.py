@@ -152,13 +152,13 @@ def unchanged_file(known: Mapping[str, DocumentRecord]) -> KeepFn:
         return (
             old is not None
             and (old.bytes, old.mtime_ns) == (stat.bytes, stat.mtime_ns)
-            and _settled(old.mtime_ns, old.seen_ns)
+            and settled(old.mtime_ns, old.seen_ns)
         )
 
     return keep
 
 
-def _settled(mtime_ns: int, seen_ns: int) -> bool:
+def settled(mtime_ns: int, seen_ns: int) -> bool:
     """Whether a file's modification time, looked at when seen_ns, can vouch for its bytes."""
     return mtime_ns < seen_ns - RACY_NS
 
@@ -172,7 +172,7 @@ def _as_recorded(
         old is not None
         and (old.sha256, old.text_sha256) == (doc.sha256, text_sha256)
         and (old.bytes, old.mtime_ns) == (stat.bytes, stat.mtime_ns)
-        and not _settled(stat.mtime_ns, stat.seen_ns)
+        and not settled(stat.mtime_ns, stat.seen_ns)
     )
 
 
@@ -702,6 +702,7 @@ def build_index(
     progress: ProgressFn | None = None,
     phases: PhaseFn | None = None,
     processes: int | None = 1,
+    workers: Workers | None = None,
 ) -> BuildReport:
     """Build or update the index of the articles in corpus_dir.
 
@@ -716,14 +717,16 @@ def build_index(
     ``processes``: worker processes that read, clean and chunk files and build the BM25
     index of a large corpus (qa.pool): 1 works in this process; None, one per core on
     machines of 4 cores or more. Workers import the calling script's main module, which
-    must then guard its entry point, as for any spawned process.
+    must then guard its entry point, as for any spawned process. ``workers``: worker
+    processes kept between builds (qa.watch), used instead of starting ``processes``.
     """
     settings = settings_or_env(settings)
     t0 = time.perf_counter()
     index_path = Path(index_dir).expanduser()
     root = corpus_folder(Path(corpus_dir))  # raises before anything is touched
     read = _phase(phases, "read")
-    with build_lock(index_path), Workers(processes) as workers:
+    own = Workers(processes) if workers is None else contextlib.nullcontext(workers)
+    with build_lock(index_path), own as workers:
         warnings: list[str] = []
         live, old_docs, reason = _live(index_path, full, settings, warnings)
         files = None

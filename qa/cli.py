@@ -169,6 +169,19 @@ def cli() -> None:
     help="Worker processes reading, cleaning and chunking a large corpus; default: one per "
     "core on machines of 4 cores or more, else 1.",
 )
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep running: build again each time a file in the corpus changes (the model stays "
+    "loaded). Ctrl-C stops.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="With --watch: seconds between looks at the corpus (more on a large one).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def build(
@@ -178,6 +191,8 @@ def build(
     device: str | None,
     clean: str | None,
     processes: int | None,
+    watch: bool,
+    interval: float,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -186,22 +201,46 @@ def build(
 
     settings = _settings(device=device, clean=clean)
     bars = _Bars(quiet or as_json)
+    if watch:
+        _watch(corpus, index_dir, full, settings, processes, interval, as_json, bars)
+        return
     try:
         report = build_index(
             corpus, index_dir, full=full, settings=settings, phases=bars, processes=processes
         )
     finally:
         bars.close()
-    for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    for skipped in report.skipped:
-        click.echo(f"skipped: {skipped}", err=True)
+    _print_report(report, settings.clean, json.dumps(asdict(report), indent=2) if as_json else "")
+
+
+def _print_report(
+    report: BuildReport, clean: str, as_json: str, shown: set[str] | None = None
+) -> None:
+    """What a build did: its warnings and skipped files on stderr; on stdout its summary, or
+    ``as_json`` when given (the report as JSON). ``shown`` (--watch): the lines earlier
+    builds printed, which are not printed again; the summary always is."""
+
+    def new(line: str) -> bool:
+        if shown is None:
+            return True
+        fresh = line not in shown
+        shown.add(line)
+        return fresh
+
+    for line in [f"warning: {w}" for w in report.warnings] + [
+        f"skipped: {s}" for s in report.skipped
+    ]:
+        if new(line):
+            click.echo(line, err=True)
     if as_json:
-        click.echo(json.dumps(asdict(report), indent=2))
+        click.echo(as_json)
         return
-    for line in _cleaning_lines(report, settings.clean):
+    header, *files = _cleaning_lines(report, clean)
+    fresh = [line for line in files if new(line)]  # a file's line, the first time it shows
+    for line in [header, *fresh] if fresh or shown is None else []:
         click.echo(line)
-    click.echo(_formats_line(report))
+    if new(_formats_line(report)):
+        click.echo(_formats_line(report))
     if not report.wrote:
         click.echo(
             f"Index is up to date: {report.files} files, {report.chunks} chunks, nothing changed "
@@ -216,6 +255,47 @@ def build(
         f"{report.embedded} embedded, {report.reused} reused, {report.removed} files removed, "
         f"{len(report.skipped)} skipped -> {report.index_dir}"
     )
+
+
+def _watch(
+    corpus: str,
+    index_dir: str,
+    full: bool,
+    settings: Settings,
+    processes: int | None,
+    interval: float,
+    as_json: bool,
+    bars: _Bars,
+) -> None:
+    """``qa build --watch``: each build's report as ``qa build`` prints it (with --json, one
+    line of JSON a build), less the lines an earlier build printed, and errors on stderr,
+    until Ctrl-C. A build that finds nothing changed prints nothing (but the first)."""
+    from .watch import watch
+
+    builds, shown = 0, set[str]()
+
+    def on_build(report: BuildReport) -> None:
+        nonlocal builds
+        bars.close()
+        if report.wrote or not builds:
+            as_line = json.dumps(asdict(report)) if as_json else ""
+            _print_report(report, settings.clean, as_line, shown)
+        if not builds:
+            click.echo(f"Watching {corpus} for changes (Ctrl-C stops)", err=True)
+        builds += 1
+
+    def on_error(exc: QAError) -> None:
+        bars.close()
+        click.echo(f"Error: {exc}", err=True)
+
+    try:
+        watch(
+            corpus, index_dir, on_build=on_build, on_error=on_error, settings=settings,
+            interval=interval, full=full, phases=bars, processes=processes,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        bars.close()
+        click.echo("Stopped watching.", err=True)
 
 
 @cli.command()

@@ -434,3 +434,19 @@ def test_embedded_rows_go_straight_into_the_chunk_and_sentence_arrays(
     np.testing.assert_array_equal(sentence_vectors[sentence_rows], want[chunks:])
     assert vectors.any(axis=1).sum() == chunks and sentence_vectors.any(axis=1).sum() == sentences
     np.testing.assert_array_equal(into[order], want[order])
+
+
+def test_build_uses_workers_it_is_given_and_leaves_them_running(
+    corpus: Path, tmp_path: Path, hash_settings: Settings
+) -> None:
+    from qa.pool import Workers
+
+    index = tmp_path / "index"
+    with Workers(2, min_items=1) as workers:
+        first = build_index(corpus, index, settings=hash_settings, workers=workers)
+        pool = workers._pool
+        assert pool is not None  # the files were read in its processes
+        (corpus / "000_2f40f508961ca104.txt").write_text("Cavendish won in Saint-Vulbas.\n")
+        again = build_index(corpus, index, settings=hash_settings, workers=workers)
+        assert workers._pool is pool  # the same processes, still running, for both builds
+    assert (first.files, again.changed_files) == (5, 1)
