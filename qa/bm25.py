@@ -7,7 +7,10 @@ stemmed (qa.keyword tokenizes). Term ids are positions in a vocabulary list. The
 laid out as bm25s lays them out (compressed sparse columns: per term, the rows holding it in
 ascending order and its score in each), so that bm25s loads them. They can be made a piece of
 the rows at a time (``scoring`` from every row's length and every term's row count, then
-``place`` for each piece into arrays ``empty`` made, which may be files).
+``place`` for each piece into arrays ``empty`` made, which may be files). An update whose
+rows keep the old rows' order (most: a changed file's rows take its old rows' place) merges
+instead, a range of terms at a time (``renumbered``, ``merge_into``): no counting or sorting of
+the old postings (a 1% update of 79,723 chunks: 1.13-1.28 s -> 0.37-0.51 s).
 tests/test_bm25.py checks them against bm25s's own index, posting for posting.
 """
 
@@ -148,9 +151,11 @@ def scoring(df: np.ndarray, lengths: np.ndarray) -> Scoring:
     return Scoring(_int32(np.cumsum(present) - 1), idf, norm)
 
 
-def empty(
-    df: np.ndarray, lengths: np.ndarray, make: Callable[[str, int, type], np.ndarray]
-) -> Postings:
+# Makes an array of postings: (the Postings field's name, size, dtype) -> the array.
+Make = Callable[[str, int, type], np.ndarray]
+
+
+def empty(df: np.ndarray, lengths: np.ndarray, make: Make) -> Postings:
     """Postings with room for every posting of rows where vocabulary term t occurs in
     ``df[t]`` rows (terms that occur in none left out), their arrays made by ``make(name,
     size, dtype)`` (name: the field's): ``place`` fills them."""
@@ -166,6 +171,18 @@ def empty(
     )
 
 
+def _scores(tf: np.ndarray, rows: np.ndarray, ids: np.ndarray, how: Scoring) -> np.ndarray:
+    """The float32 BM25 score of postings (term count, row, the term's id in the postings),
+    reckoned in float64 as bm25s does; in place over one array (there may be millions)."""
+    tfc = tf.astype(np.float64)
+    denominator = how.norm[rows]
+    denominator += tfc
+    np.divide(tfc, denominator, out=tfc)
+    del denominator
+    tfc *= how.idf[ids]
+    return tfc.astype(np.float32)
+
+
 def place(out: Postings, piece: Counts, how: Scoring, cursor: np.ndarray) -> None:
     """Score the counts of a piece of the rows (row ids as in ``out``) and write them into
     ``out`` at each term's next free slots (``cursor[t]``: term t's, moved on past them).
@@ -174,14 +191,7 @@ def place(out: Postings, piece: Counts, how: Scoring, cursor: np.ndarray) -> Non
     float64 and stored in float32, as bm25s does; in place over one array a posting at a
     time (a piece may hold millions)."""
     terms = how.ids[piece.terms]
-    tfc = piece.tf.astype(np.float64)
-    denominator = how.norm[piece.rows]
-    denominator += tfc
-    np.divide(tfc, denominator, out=tfc)
-    del denominator
-    tfc *= how.idf[terms]
-    scores = tfc.astype(np.float32)
-    del tfc
+    scores = _scores(piece.tf, piece.rows, terms, how)
     order = np.lexsort((piece.rows, terms))  # by term, then row
     terms = terms[order]
     firsts = np.searchsorted(terms, terms, side="left")  # where each posting's term starts
@@ -200,3 +210,84 @@ def postings(counts: Counts, df: np.ndarray) -> Postings:
     out = empty(df, counts.lengths, lambda _, size, dtype: np.empty(size, dtype=dtype))
     place(out, counts, scoring(df, counts.lengths), out.indptr[:-1].copy())
     return out
+
+
+# An update whose rows keep the previous rows' order (qa.keyword._merge): the old postings of
+# a range of terms, their rows renumbered and those of dropped rows left out, merged with the
+# postings of the new rows; each term's rows still ascend, so no sorting.
+
+
+def renumbered(sources: np.ndarray, old_rows: int) -> np.ndarray | None:
+    """Each old row's new row (-1: dropped), where new row i is old row ``sources[i]`` (or a
+    new one: -1), if the old rows kept keep their order, each once; else None."""
+    kept = np.flatnonzero(sources >= 0)
+    if np.any(np.diff(sources[kept]) <= 0):
+        return None
+    new_of = np.full(old_rows, -1, dtype=np.int64)
+    new_of[sources[kept]] = kept
+    return new_of
+
+
+def term_ranges(indptr: np.ndarray, terms: int, piece: int) -> list[tuple[int, int]]:
+    """Consecutive ranges of term ids, the first ``len(indptr) - 1`` holding about ``piece``
+    postings each, the last running on to ``terms`` (terms only new rows hold)."""
+    old_terms = len(indptr) - 1
+    cuts = np.searchsorted(indptr, np.arange(piece, int(indptr[-1]), piece), side="right") - 1
+    starts = sorted({0, *(int(c) for c in cuts if 0 < c < old_terms)})
+    ends = [*starts[1:], max(terms, old_terms)]
+    return list(zip(starts, ends, strict=True))
+
+
+def _old_piece(old: Postings, new_of: np.ndarray, first: int, end: int) -> Counts:
+    """The old postings of terms [first, end) that rows kept hold, rows renumbered, by term
+    then row (``lengths`` left empty)."""
+    stop = min(end, len(old.indptr) - 1)
+    if first >= stop:
+        empty = np.zeros(0, dtype=np.int32)
+        return Counts(empty, empty, empty, np.zeros(0, dtype=np.int64))
+    a, b = int(old.indptr[first]), int(old.indptr[stop])
+    rows = new_of[np.asarray(old.indices[a:b])]
+    terms = np.repeat(np.arange(first, stop, dtype=np.int32), np.diff(old.indptr[first : stop + 1]))
+    keep = rows >= 0
+    return Counts(
+        _int32(rows[keep]), terms[keep], np.asarray(old.tf[a:b])[keep], np.zeros(0, np.int64)
+    )
+
+
+def kept_df(old: Postings, new_of: np.ndarray, ranges: Sequence[tuple[int, int]]) -> np.ndarray:
+    """How many rows kept hold each old term (read a range of terms at a time)."""
+    df = np.zeros(len(old.indptr) - 1, dtype=np.int64)
+    for first, end in ranges:
+        piece = _old_piece(old, new_of, first, end)
+        counted = np.bincount(piece.terms - first, minlength=0)
+        df[first : first + len(counted)] += counted
+    return df
+
+
+def merge_into(
+    out: Postings,
+    old: Postings,
+    new_of: np.ndarray,
+    new: Counts,
+    ranges: Sequence[tuple[int, int]],
+    how: Scoring,
+) -> None:
+    """Fill ``out`` (made by ``empty``) with the old postings rows kept hold, renumbered
+    (``new_of``), and the ``new`` rows' postings (sorted by term, then row), a range of terms
+    at a time, scored; each term's rows ascend, as bm25s lays them out."""
+    at, width = 0, np.int64(len(out.lengths))  # rows are below it
+    for first, end in ranges:
+        kept = _old_piece(old, new_of, first, end)
+        a, b = np.searchsorted(new.terms, [first, end])
+        rows = np.concatenate((kept.rows, new.rows[a:b]))
+        terms = np.concatenate((kept.terms, new.terms[a:b]))
+        tf = np.concatenate((kept.tf, new.tf[a:b]))
+        keys = terms.astype(np.int64) * width + rows
+        order = np.argsort(keys, kind="stable")  # two sorted runs: merged in one pass
+        rows, terms, tf = rows[order], terms[order], tf[order]
+        slots = slice(at, at + len(rows))
+        out.data[slots] = _scores(tf, rows, how.ids[terms], how)
+        out.indices[slots] = rows
+        out.tf[slots] = tf
+        at += len(rows)
+    assert at == len(out.tf), "every posting placed"

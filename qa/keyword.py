@@ -45,6 +45,7 @@ _TF, _LENGTHS = "tf.npy", "lengths.npy"
 _FILES = {"data": _DATA, "indices": _INDICES, "indptr": _INDPTR, "tf": _TF, "lengths": _LENGTHS}
 BLOCK = 2048  # texts tokenized at a time
 PIECE = 1 << 20  # postings scored at a time (about 70 MB while they are)
+MERGE_ROWS = 1 << 14  # an update with at most this many new rows merges (_merged)
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -165,6 +166,7 @@ class _Spill:
     how many rows hold each term, and each row's length."""
 
     def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
         self._paths = [folder / f"{name}.int32" for name in ("rows", "terms", "tf")]
         for path in self._paths:
             path.write_bytes(b"")
@@ -211,23 +213,70 @@ def _write(job: _Job) -> Path:
     folder = disk.folder / "keyword"
     try:
         shutil.rmtree(folder, ignore_errors=True)  # a worker that died may have begun it
-        (folder / "counts").mkdir(parents=True)
+        folder.mkdir(parents=True)
         old, vocabulary = _load_postings(previous) if previous is not None else (None, [])
         terms = _Terms(vocabulary)
-        spill = _Spill(folder / "counts")
-        for piece in _pieces(texts, sources, old, terms):
-            spill.add(piece)
-        df, lengths = spill.df, spill.lengths()
-        out = bm25.empty(df, lengths, lambda name, size, dtype: disk.reserved(
-            folder / _FILES[name], (size,), dtype))  # fmt: skip
-        how, cursor = bm25.scoring(df, lengths), out.indptr[:-1].copy()
-        for piece in spill.pieces(lengths):
-            bm25.place(out, piece, how, cursor)
-        shutil.rmtree(folder / "counts")
+
+        def make(name: str, size: int, dtype: type) -> np.ndarray:
+            return disk.reserved(folder / _FILES[name], (size,), dtype)
+
+        merged = _merged(texts, sources, old, terms, make)
+        out, df = merged or _scored(_pieces(texts, sources, old, terms), folder / "counts", make)
         _save(folder, out, terms.occurring(df))
     except OSError as exc:
         raise write_error(disk.index_dir, exc) from exc
     return folder
+
+
+def _scored(
+    pieces: Iterator[bm25.Counts], spill_to: Path, make: bm25.Make
+) -> tuple[bm25.Postings, np.ndarray]:
+    """The postings of the counts of every row (``pieces``, in row order), made by ``make``,
+    and how many rows hold each term: the counts spill to files in ``spill_to`` as they come,
+    and are scored a piece at a time once every row's length is known."""
+    spill = _Spill(spill_to)
+    for piece in pieces:
+        spill.add(piece)
+    df, lengths = spill.df, spill.lengths()
+    out = bm25.empty(df, lengths, make)
+    how, cursor = bm25.scoring(df, lengths), out.indptr[:-1].copy()
+    for piece in spill.pieces(lengths):
+        bm25.place(out, piece, how, cursor)
+    shutil.rmtree(spill_to)
+    return out, df
+
+
+def _merged(
+    texts: Sequence[str],
+    sources: np.ndarray | None,
+    old: bm25.Postings | None,
+    terms: _Terms,
+    make: bm25.Make,
+) -> tuple[bm25.Postings, np.ndarray] | None:
+    """An update (see ``_pieces``) whose rows keep the old rows' order, each once, with at
+    most MERGE_ROWS new rows: the old postings are read a range of terms at a time, renumbered
+    and merged with the new rows' (bm25.merge_into), without counting the old rows again or
+    sorting them. The postings, made by ``make``, and how many rows hold each term; None for
+    any other build."""
+    if old is None or sources is None or len(texts) > MERGE_ROWS:
+        return None
+    new_of = bm25.renumbered(sources, len(old.lengths))
+    if new_of is None:
+        return None
+    blocks = range(0, len(texts), BLOCK)
+    counts = bm25.stacked([bm25.count(terms.of(texts[i : i + BLOCK])) for i in blocks])
+    new = bm25.shifted(counts, np.flatnonzero(sources < 0), len(sources))
+    order = np.lexsort((new.rows, new.terms))  # by term, then row
+    new = bm25.Counts(new.rows[order], new.terms[order], new.tf[order], new.lengths)
+    ranges = bm25.term_ranges(old.indptr, len(terms.vocabulary), PIECE)
+    df = np.bincount(new.terms, minlength=len(terms.vocabulary)).astype(np.int64)
+    df[: len(old.indptr) - 1] += bm25.kept_df(old, new_of, ranges)
+    lengths = new.lengths.copy()
+    kept = np.flatnonzero(sources >= 0)
+    lengths[kept] = old.lengths[sources[kept]]
+    out = bm25.empty(df, lengths, make)
+    bm25.merge_into(out, old, new_of, new, ranges, bm25.scoring(df, lengths))
+    return out, df
 
 
 def _save(folder: Path, postings: bm25.Postings, vocabulary: Sequence[str]) -> None:

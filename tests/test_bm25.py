@@ -217,3 +217,85 @@ def test_a_full_disk_while_writing_the_keyword_index_is_a_write_error(
                 patch.setattr(target, name, full)
                 with pytest.raises(IndexWriteError, match="No space left on device"):
                     qa.keyword._write((["two riders", "a tandem"], None, None, disk))
+
+
+@st.composite
+def _in_order(draw: st.DrawFn) -> tuple[list[str], list[int | str]]:
+    """Old texts, and new rows that keep some old rows in their order (each once), with new
+    texts between them."""
+    old = draw(st.lists(TEXT, min_size=1, max_size=15))
+    kept = sorted(draw(st.sets(st.integers(0, len(old) - 1))))
+    rows: list[int | str] = []
+    for row in kept:
+        rows += [*draw(st.lists(TEXT, max_size=2)), row]
+    return old, rows + draw(st.lists(TEXT, max_size=3))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_in_order(), st.integers(1, 30))
+def test_an_update_in_order_merges_and_gives_what_a_fresh_build_gives(
+    drawn: tuple[list[str], list[int | str]], piece: int
+) -> None:
+    """An update whose rows keep the old rows' order merges the old postings with the new
+    rows' (no counting again, no spill), a range of about PIECE postings of terms at a time,
+    and writes what a fresh build of the same texts holds."""
+    old, rows = drawn
+    sources = np.array([r if isinstance(r, int) else -1 for r in rows], dtype=np.int64)
+    new_texts = [r for r in rows if isinstance(r, str)]
+    texts = [old[r] if isinstance(r, int) else r for r in rows]
+    merges: list[int] = []
+    merge_into = bm25.merge_into
+
+    def counted(*args: Any) -> None:
+        merges.append(1)
+        merge_into(*args)
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        mock.patch.object(qa.keyword, "PIECE", piece),
+        mock.patch.object(bm25, "merge_into", counted),
+        mock.patch.object(qa.keyword, "_Spill", side_effect=AssertionError("spilled")),
+        scratch(Path(tmp) / "index") as disk,
+    ):
+        KeywordIndex.build(old).save(Path(tmp) / "old")
+        folder = qa.keyword._write((new_texts, sources, Path(tmp) / "old", disk))
+        got = KeywordIndex.load(folder)
+        got.save(Path(tmp) / "generation")  # as a generation links the build's files
+        assert merges == [1] and not (folder / "counts").exists()
+        assert _arrays(got) == _arrays(KeywordIndex(*updated(*_old(old), sources, new_texts)))
+        assert _by_term(got) == _by_term(KeywordIndex.build(texts))
+
+
+def _old(texts: list[str]) -> tuple[bm25.Postings, list[str]]:
+    index = KeywordIndex.build(texts)
+    return index._p, list(index._terms)
+
+
+def test_an_update_out_of_order_or_large_is_counted_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows reordered, an old row taken twice, or more than MERGE_ROWS new rows: the update
+    counts every row again (the spill path), and still writes the fresh build's postings."""
+    old = ["Tandem bikes carry two riders.", "Rain on the stage.", "A sprint stage win."]
+    KeywordIndex.build(old).save(tmp_path / "old")
+    monkeypatch.setattr(qa.keyword, "MERGE_ROWS", 1)
+    monkeypatch.setattr(bm25, "merge_into", mock.Mock(side_effect=AssertionError("merged")))
+    cases = [([2, 0], []), ([0, 0], []), ([0, -1, -1], ["New rider.", "Another stage."])]
+    for rows, new in cases:
+        with scratch(tmp_path / "index") as disk:
+            sources = np.array(rows, dtype=np.int64)
+            folder = qa.keyword._write((new, sources, tmp_path / "old", disk))
+            texts = [old[r] if r >= 0 else new.pop(0) for r in rows]
+            assert _by_term(KeywordIndex.load(folder)) == _by_term(KeywordIndex.build(texts))
+
+
+@given(st.lists(st.integers(0, 6), max_size=20), st.integers(0, 30), st.integers(1, 9))
+def test_term_ranges_cover_every_term_once(df: list[int], extra: int, piece: int) -> None:
+    indptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
+    terms = len(df) + extra
+    ranges = bm25.term_ranges(indptr, terms, piece)
+    assert ranges[0][0] == 0 and ranges[-1][1] == max(terms, len(df))
+    assert all(a < b or (a == b == 0) for a, b in ranges)
+    assert all(ranges[i][1] == ranges[i + 1][0] for i in range(len(ranges) - 1))
+    for a, b in ranges[:-1]:  # a range of old terms holds about a piece: never two terms more
+        assert indptr[b] - indptr[a] <= piece + 2 * max(df, default=0)
