@@ -32,7 +32,7 @@ from gradio.events import api as gr_api
 from .api import ask, ask_stream, build_index, index_info, search
 from .background import BackgroundBuild
 from .chat import Conversation
-from .config import Settings
+from .config import Settings, settings_or_env
 from .documents import load_document
 from .errors import ConfigError, IndexNotFoundError, QAError
 from .followup import expand_followup
@@ -406,7 +406,7 @@ def make_app(
     """The chat page over the index in ``index_dir`` (a ``gr.Blocks``, queued, not launched).
     With ``uploads``, people may add documents from the page (see ``serve`` for when)."""
     index = str(index_dir)
-    cfg = settings if settings is not None else Settings.from_env()
+    cfg = settings_or_env(settings)
     llm = cfg.llm()
     builder = BackgroundBuild()  # documents added from the page are indexed by it
 
@@ -733,7 +733,7 @@ def ensure_index(
         return False
     say(f"No index in {index_dir}: building it from the articles in {corpus_dir} (first run)...")
     if builder is not None:
-        builder.start(corpus_dir, index_dir, settings or Settings.from_env(), echo=say)
+        builder.start(corpus_dir, index_dir, settings_or_env(settings), echo=say)
         return True
     shown = [-1]
 
@@ -793,7 +793,7 @@ def serve(
     model in the background meanwhile. With ``corpus_dir``, a missing index is built from it
     in the background: the page comes up at once and shows the build's progress.
     ``QA_AUTH``/``QA_AUTH_FILE`` set the users allowed in (``read_auth``)."""
-    cfg = settings if settings is not None else Settings.from_env()
+    cfg = settings_or_env(settings)
     auth = read_auth()  # a malformed QA_AUTH stops here, before anything is served
     if app is None:
         app = make_app(index_dir, cfg, uploads=uploads_allowed(host))
