@@ -62,7 +62,7 @@ from .readers import FORMATS, format_of
 from .rows import Laid, RowLayout
 from .scratch import Scratch, npy_file, scratch
 from .spool import Spooled
-from .store import TEXTS, build_lock, read_stored_text, write_error
+from .store import TEXTS, build_lock, write_error
 from .tokens import token_counter
 from .types import BuildReport, Chunk, CleaningStats, Document, FormatCount
 
@@ -304,8 +304,7 @@ def _keep(plan: _Plan, rows: RowLayout, old: DocumentRecord, previous: StoredInd
     first, first_sentence = rows.chunks, rows.sentences
     _reuse(plan, rows, old, previous)
     _note_cleaning(plan, _recorded_cleaning(old))
-    if old.text is not None:
-        read_stored_text(previous.path, old.text, old.text_sha256)  # checked, to be linked
+    if old.text is not None:  # linked as it is: loading the previous index checked it
         plan.texts[old.text] = previous.path / TEXTS / old.text
     plan.documents[old.source] = replace(old, first_chunk=first, first_sentence=first_sentence)
     plan.unchanged_files += 1

@@ -494,6 +494,28 @@ def test_incremental_rebuild_reuses_every_format(
     )
 
 
+def test_a_rebuild_links_stored_texts_with_their_checksums_and_never_a_damaged_one(
+    mixed_index: tuple[Path, Path], hash_settings: Settings
+) -> None:
+    """Kept stored texts are linked into the next generation with the checksums recorded for
+    them (not hashed again), and pass `qa verify`; one damaged since (its size moved) makes
+    the previous index unusable, and the rebuild reads every file again."""
+    from qa.api import verify_index
+
+    corpus, index = mixed_index
+    (corpus / "notes.txt").write_text("Meeting notes\n\nThe Skarv reservoir was full in May.\n")
+    changed = build_index(corpus, index, settings=hash_settings)
+    assert changed.changed_files == 1 and changed.unchanged_files == 4
+    assert verify_index(index)["files"] > 3
+    texts = index / str(current_generation(index)) / "texts"
+    damaged = next(texts.iterdir())
+    damaged.write_bytes(damaged.read_bytes() + b"!")
+    again = build_index(corpus, index, settings=hash_settings)
+    assert again.full and "previous index unusable" in again.reason
+    assert verify_index(index)["files"] > 3
+    assert "Holm" in document_text("reports/water.pdf", index).text
+
+
 def test_cli_build_json_has_formats_and_bars_go_to_stderr(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -63,3 +63,78 @@ def test_cli_verify_reports_a_sound_index(index: Path, capsys: pytest.CaptureFix
 
     main(["verify", "--index", str(index)])
     assert "every checksum matches" in capsys.readouterr().out
+
+
+def _generation(index_dir: Path, files: dict[str, bytes], linked: dict[str, Path]) -> str:
+    """A generation holding files written anew and files linked from elsewhere."""
+    from qa.manifest import Manifest, ModelInfo
+    from qa.store import write_generation
+
+    manifest = Manifest("now", "corpus", ModelInfo("m", 3), {}, {}, 0)
+
+    def write(folder: Path) -> None:
+        for name, data in files.items():
+            (folder / name).write_bytes(data)
+        for name, source in linked.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            os.link(source, folder / name)
+
+    return write_generation(index_dir, manifest, write)
+
+
+def test_a_file_linked_from_the_live_generation_keeps_its_recorded_checksum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild links the stored texts it keeps: their checksums are taken from the live
+    generation's manifest, not synced and hashed again; other files are hashed."""
+    import qa.store
+    from qa.manifest import Manifest
+    from qa.store import read_manifest, verify
+
+    index = tmp_path / "index"
+    kept = tmp_path / "kept.txt"
+    kept.write_text("a stored text")
+    first = _generation(index, {"a.bin": b"one"}, {"texts/kept.txt": kept})
+    hashed: list[str] = []
+    artifact = qa.store._artifact
+
+    def counted(path: Path) -> qa.store.Artifact:
+        hashed.append(path.name)
+        return artifact(path)
+
+    monkeypatch.setattr(qa.store, "_artifact", counted)
+    old = index / first / "texts" / "kept.txt"
+    copied = tmp_path / "copied.txt"  # the same bytes, but not the live generation's file
+    copied.write_bytes(old.read_bytes())
+    second = _generation(
+        index, {"a.bin": b"two"}, {"texts/kept.txt": old, "texts/copy.txt": copied}
+    )
+    assert sorted(hashed) == ["a.bin", "copy.txt"]  # names in the new generation
+    _, manifest = read_manifest(index)
+    before = Manifest.from_json((index / first / "manifest.json").read_text(), str(index))
+    assert manifest.generation == second
+    assert manifest.artifacts["texts/kept.txt"] == before.artifacts["texts/kept.txt"]
+    verify(index / second, manifest)  # every checksum holds
+
+
+def test_a_linked_file_whose_time_moved_is_hashed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qa.store
+
+    index = tmp_path / "index"
+    kept = tmp_path / "kept.txt"
+    kept.write_text("a stored text")
+    first = _generation(index, {}, {"texts/kept.txt": kept})
+    old = index / first / "texts" / "kept.txt"
+    os.utime(old, ns=(0, old.stat().st_mtime_ns + 10**9))  # no longer as the manifest says
+    hashed: list[str] = []
+    artifact = qa.store._artifact
+
+    def counted(path: Path) -> qa.store.Artifact:
+        hashed.append(path.name)
+        return artifact(path)
+
+    monkeypatch.setattr(qa.store, "_artifact", counted)
+    _generation(index, {}, {"texts/kept.txt": old})
+    assert hashed == ["kept.txt"]
