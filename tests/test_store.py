@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+import qa.store
 from qa import Settings, build_index, search
 from qa.api import verify_index
 from qa.errors import IndexCorruptError
-from qa.store import current_generation
+from qa.manifest import Artifact, Manifest, ModelInfo
+from qa.store import current_generation, read_manifest, verify, write_generation
 
 
 def _flip(path: Path, keep_time: bool) -> None:
@@ -67,9 +69,6 @@ def test_cli_verify_reports_a_sound_index(index: Path, capsys: pytest.CaptureFix
 
 def _generation(index_dir: Path, files: dict[str, bytes], linked: dict[str, Path]) -> str:
     """A generation holding files written anew and files linked from elsewhere."""
-    from qa.manifest import Manifest, ModelInfo
-    from qa.store import write_generation
-
     manifest = Manifest("now", "corpus", ModelInfo("m", 3), {}, {}, 0)
 
     def write(folder: Path) -> None:
@@ -82,30 +81,33 @@ def _generation(index_dir: Path, files: dict[str, bytes], linked: dict[str, Path
     return write_generation(index_dir, manifest, write)
 
 
+@pytest.fixture
+def hashed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files a generation syncs and hashes, as it writes them."""
+    names: list[str] = []
+    artifact = qa.store._artifact
+
+    def counted(path: Path) -> Artifact:
+        names.append(path.name)
+        return artifact(path)
+
+    monkeypatch.setattr(qa.store, "_artifact", counted)
+    return names
+
+
 def test_a_file_linked_from_the_live_generation_keeps_its_recorded_checksum(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, hashed: list[str]
 ) -> None:
     """A rebuild links the stored texts it keeps: their checksums are taken from the live
     generation's manifest, not synced and hashed again; other files are hashed."""
-    import qa.store
-    from qa.manifest import Manifest
-    from qa.store import read_manifest, verify
-
     index = tmp_path / "index"
     kept = tmp_path / "kept.txt"
     kept.write_text("a stored text")
     first = _generation(index, {"a.bin": b"one"}, {"texts/kept.txt": kept})
-    hashed: list[str] = []
-    artifact = qa.store._artifact
-
-    def counted(path: Path) -> qa.store.Artifact:
-        hashed.append(path.name)
-        return artifact(path)
-
-    monkeypatch.setattr(qa.store, "_artifact", counted)
     old = index / first / "texts" / "kept.txt"
     copied = tmp_path / "copied.txt"  # the same bytes, but not the live generation's file
     copied.write_bytes(old.read_bytes())
+    hashed.clear()
     second = _generation(
         index, {"a.bin": b"two"}, {"texts/kept.txt": old, "texts/copy.txt": copied}
     )
@@ -117,24 +119,13 @@ def test_a_file_linked_from_the_live_generation_keeps_its_recorded_checksum(
     verify(index / second, manifest)  # every checksum holds
 
 
-def test_a_linked_file_whose_time_moved_is_hashed_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import qa.store
-
+def test_a_linked_file_whose_time_moved_is_hashed_again(tmp_path: Path, hashed: list[str]) -> None:
     index = tmp_path / "index"
     kept = tmp_path / "kept.txt"
     kept.write_text("a stored text")
     first = _generation(index, {}, {"texts/kept.txt": kept})
     old = index / first / "texts" / "kept.txt"
     os.utime(old, ns=(0, old.stat().st_mtime_ns + 10**9))  # no longer as the manifest says
-    hashed: list[str] = []
-    artifact = qa.store._artifact
-
-    def counted(path: Path) -> qa.store.Artifact:
-        hashed.append(path.name)
-        return artifact(path)
-
-    monkeypatch.setattr(qa.store, "_artifact", counted)
+    hashed.clear()
     _generation(index, {}, {"texts/kept.txt": old})
     assert hashed == ["kept.txt"]
