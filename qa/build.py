@@ -612,11 +612,13 @@ class _Files:
     corpus: Callable[[], Corpus]
 
 
-def _full(root: Path, settings: Settings, read: ProgressFn | None, workers: Workers) -> _Files:
+def _full(
+    root: Path, index_path: Path, settings: Settings, read: ProgressFn | None, workers: Workers
+) -> _Files:
     """A full build's files: each chunked in the process that reads it, and laid out as it
     comes, a few ahead (no more are held). The model loads meanwhile."""
     preload(settings.model, settings.device, warm=True, batch_size=settings.batch_size)
-    reading = Reading(root, settings, read, workers=workers, then=_prepared)
+    reading = Reading(root, settings, read, workers=workers, then=_prepared, index_dir=index_path)
     entries = (_Read(doc, *made) for doc, made in reading)
     return _Files(entries, reading.stats, None, reading.corpus)
 
@@ -730,7 +732,8 @@ def build_index(
         live, old_docs, reason = _live(index_path, full, settings, warnings)
         files = None
         if live is not None:  # an update: files unchanged since the index was built are kept
-            corpus = load_corpus(root, settings, read, unchanged_file(old_docs), workers)
+            keep = unchanged_file(old_docs)
+            corpus = load_corpus(root, settings, read, keep, workers, index_path)
             digests = {doc.source: _text_sha256(doc.text) for doc in corpus.documents}
             if _nothing_changed(corpus, digests, old_docs, live):
                 plan = _unchanged_plan(old_docs)
@@ -740,7 +743,7 @@ def build_index(
             files = _update(corpus, digests, old_docs, index_path, settings, warnings, workers)
             if files is None:  # the previous index failed to load after all
                 old_docs, reason = {}, warnings[-1]
-        files = files or _full(root, settings, read, workers)
+        files = files or _full(root, index_path, settings, read, workers)
         follow = _both(progress, _phase(phases, "embed"))
         with scratch(index_path) as disk:  # rows and vectors, on disk until written
             previous = files.previous

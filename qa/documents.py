@@ -103,10 +103,14 @@ def printable(name: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name)
 
 
-def scan(root: Path, settings: Settings) -> tuple[list[tuple[str, Path]], list[Skipped], list[str]]:
+def scan(
+    root: Path, settings: Settings, index_dir: Path | None = None
+) -> tuple[list[tuple[str, Path]], list[Skipped], list[str]]:
     """The article files under root, recursively, as (source, path) pairs in the order of
     their sources (the path relative to root, with ``/``), with the files left out on purpose
-    (and why) and warnings about folders that were not entered.
+    (and why) and warnings about folders that were not entered. ``index_dir``, when it lies
+    in the corpus, is not entered: an index's own files (its stored texts are .txt) are not
+    articles, and indexing them would change the corpus with every build.
 
     Hidden files and folders (``.git``, ``.cache``, ``.draft.txt``) are ignored. Symbolic links
     are never followed out of the corpus: a linked file outside it is skipped with a reason, a
@@ -116,6 +120,7 @@ def scan(root: Path, settings: Settings) -> tuple[list[tuple[str, Path]], list[S
     """
     exts = {e.lower() for e in settings.extensions}
     real_root = root.resolve()
+    index = index_dir.resolve() if index_dir is not None else None
     files: list[tuple[str, Path]] = []
     skipped: list[Skipped] = []
     warnings: list[str] = []
@@ -128,6 +133,12 @@ def scan(root: Path, settings: Settings) -> tuple[list[tuple[str, Path]], list[S
         for name in dirs:
             path = here / name
             if name.startswith("."):
+                continue
+            if index is not None and path.resolve() == index:
+                warnings.append(
+                    f"{printable(prefix + name)}: the index folder; its files are not articles, "
+                    "not read"
+                )
                 continue
             if path.is_symlink():
                 if not _inside(path, real_root):
@@ -292,6 +303,7 @@ class Reading:
         keep: KeepFn | None = None,
         workers: Workers | None = None,
         then: Then | None = None,
+        index_dir: Path | None = None,
     ) -> None:
         self.root = corpus_folder(corpus_dir)
         self.settings = settings
@@ -299,7 +311,7 @@ class Reading:
         self.stats: dict[str, FileStat] = {}
         self._progress = progress
         self._workers = workers or Workers(1)
-        self._paths, self._skipped, self._warnings = scan(self.root, settings)
+        self._paths, self._skipped, self._warnings = scan(self.root, settings, index_dir)
         self._to_read: list[tuple[Path, str, Settings, Then | None]] = []
         self._read = 0
         for source, path in self._paths:
@@ -359,8 +371,9 @@ def load_corpus(
     progress: ProgressFn | None = None,
     keep: KeepFn | None = None,
     workers: Workers | None = None,
+    index_dir: Path | None = None,
 ) -> Corpus:
-    """Every readable article under corpus_dir (as ``Reading``, the documents held). Raises
-    CorpusError when there is none."""
-    reading = Reading(corpus_dir, settings, progress, keep, workers)
+    """Every readable article under corpus_dir (as ``Reading``, the documents held; not the
+    files of ``index_dir``). Raises CorpusError when there is none."""
+    reading = Reading(corpus_dir, settings, progress, keep, workers, index_dir=index_dir)
     return reading.corpus(tuple(doc for doc, _ in reading))

@@ -450,3 +450,22 @@ def test_build_uses_workers_it_is_given_and_leaves_them_running(
         again = build_index(corpus, index, settings=hash_settings, workers=workers)
         assert workers._pool is pool  # the same processes, still running, for both builds
     assert (first.files, again.changed_files) == (5, 1)
+
+
+def test_an_index_inside_its_corpus_is_not_read_as_articles(
+    corpus: Path, hash_settings: Settings
+) -> None:
+    """Its stored texts are .txt files: read as articles, every build would change the
+    corpus it indexes."""
+    (corpus / "page.html").write_text(
+        "<html><body><article><h1>Bridge</h1><p>The harbour bridge reopens on Monday after "
+        "two years of repairs, the council said.</p></article></body></html>"
+    )
+    index = corpus / "index"
+    first = build_index(corpus, index, settings=hash_settings)
+    assert first.files == 6 and list(index.glob("gen-*/texts/*.txt"))  # the page's text
+    assert any("index: the index folder" in w for w in first.warnings)
+    again = build_index(corpus, index, settings=hash_settings)
+    assert not again.wrote and again.files == 6
+    sources = [record.source for record in load_index(index).documents]
+    assert len(sources) == 6 and not any(s.startswith("index/") for s in sources)

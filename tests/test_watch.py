@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import qa.build
 from qa import Settings
 from qa.build import RACY_NS
 from qa.errors import BuildInProgressError, CorpusError, QAError
@@ -218,3 +219,19 @@ def test_qa_build_watch_prints_each_build_until_interrupted(
     finally:
         proc.kill()
         shutil.rmtree(tmp_path / "index", ignore_errors=True)
+
+
+def test_watch_with_its_index_inside_the_corpus_builds_once(
+    settled_corpus: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index's own files are not articles: its builds do not look like changes."""
+    monkeypatch.setattr(qa.build, "RACY_NS", 0)  # a file written now is settled at once
+    _write(settled_corpus / "page.html", "<html><body><article><p>The harbour bridge reopens "
+           "on Monday after two years of repairs.</p></article></body></html>")  # fmt: skip
+    w = _Watcher(settled_corpus, settled_corpus / "index", hash_settings)
+    try:
+        assert w.report().files == 6
+        time.sleep(0.5)  # several looks
+        assert w.reports.empty() and w.errors.empty()
+    finally:
+        w.close()
