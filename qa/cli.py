@@ -272,7 +272,13 @@ def _watch(
     until Ctrl-C. A build that finds nothing changed prints nothing (but the first)."""
     from .watch import watch
 
-    builds, shown = 0, set[str]()
+    builds, shown, told = 0, set[str](), False
+
+    def watching() -> None:  # said once, after the first build or error
+        nonlocal told
+        if not told:
+            click.echo(f"Watching {corpus} for changes (Ctrl-C stops)", err=True)
+            told = True
 
     def on_build(report: BuildReport) -> None:
         nonlocal builds
@@ -280,13 +286,13 @@ def _watch(
         if report.wrote or not builds:
             as_line = json.dumps(asdict(report)) if as_json else ""
             _print_report(report, settings.clean, as_line, shown)
-        if not builds:
-            click.echo(f"Watching {corpus} for changes (Ctrl-C stops)", err=True)
         builds += 1
+        watching()
 
     def on_error(exc: QAError) -> None:
         bars.close()
         click.echo(f"Error: {exc}", err=True)
+        watching()
 
     try:
         watch(

@@ -181,30 +181,44 @@ def test_watch_refuses_a_missing_corpus_at_once(tmp_path: Path, hash_settings: S
         )
 
 
+class _Command:
+    """`qa build --watch` as a subprocess (hashing embedder), its output read as it comes."""
+
+    def __init__(self, corpus: Path, tmp_path: Path) -> None:
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, "QA_MODEL": "hash-384", "PYTHONPATH": path}
+        args = ["build", "--watch", "--interval", "0.1", "--corpus", str(corpus)]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "qa", *args, "--index", str(tmp_path / "index")],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        out = self.proc.stdout or ()
+        threading.Thread(target=lambda: [self.lines.put(x) for x in out], daemon=True).start()
+
+    def until(self, text: str) -> list[str]:
+        """The lines printed up to the first holding text."""
+        seen = []
+        while not seen or text not in seen[-1]:
+            seen.append(self.lines.get(timeout=60))
+        return seen
+
+    def interrupt(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        assert self.proc.wait(timeout=60) == 0
+        assert "Stopped watching." in self.until("Stopped watching.")[-1]
+
+
 @pytest.mark.integration
 def test_qa_build_watch_prints_each_build_until_interrupted(
     settled_corpus: Path, tmp_path: Path
 ) -> None:
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    env = {**os.environ, "QA_MODEL": "hash-384", "PYTHONPATH": path}
-    args = ["build", "--watch", "--interval", "0.1", "--corpus", str(settled_corpus)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qa", *args, "--index", str(tmp_path / "index")],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or ()], daemon=True).start()
-
-    def until(text: str) -> list[str]:
-        seen = []
-        while not seen or text not in seen[-1]:
-            seen.append(lines.get(timeout=60))
-        return seen
-
+    command = _Command(settled_corpus, tmp_path)
+    until, proc = command.until, command.proc
     try:
         first = until("Watching")
         assert any("Indexed 5 files" in line for line in first)
@@ -213,12 +227,26 @@ def test_qa_build_watch_prints_each_build_until_interrupted(
         second = until("Indexed 6 files")
         assert "incremental" in second[-1] and "1 embedded" in second[-1]
         assert not any("warning:" in line for line in second)  # said once, not again
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0
-        assert "Stopped watching." in until("Stopped watching.")[-1]
+        command.interrupt()
     finally:
         proc.kill()
         shutil.rmtree(tmp_path / "index", ignore_errors=True)
+
+
+@pytest.mark.integration
+def test_qa_build_watch_on_an_empty_corpus_says_so_and_waits_for_articles(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "empty"
+    corpus.mkdir()
+    command = _Command(corpus, tmp_path)
+    try:
+        assert any("Error: no readable" in line for line in command.until("Watching"))
+        _write(corpus / "new.txt", "Cavendish rode one more Tour de France in 2024.")
+        assert "Indexed 1 files" in command.until("Indexed")[-1]
+        command.interrupt()
+    finally:
+        command.proc.kill()
 
 
 def test_watch_with_its_index_inside_the_corpus_builds_once(
