@@ -212,9 +212,10 @@ def postings(counts: Counts, df: np.ndarray) -> Postings:
     return out
 
 
-# An update whose rows keep the previous rows' order (qa.keyword._merge): the old postings of
+# An update whose rows keep the previous rows' order (qa.keyword._merged): the old postings of
 # a range of terms, their rows renumbered and those of dropped rows left out, merged with the
-# postings of the new rows; each term's rows still ascend, so no sorting.
+# postings of the new rows. Renumbering keeps each term's old rows ascending, so the old
+# postings are neither counted again nor sorted: one stable sort merges two sorted runs.
 
 
 def renumbered(sources: np.ndarray, old_rows: int) -> np.ndarray | None:
@@ -259,7 +260,7 @@ def kept_df(old: Postings, new_of: np.ndarray, ranges: Sequence[tuple[int, int]]
     df = np.zeros(len(old.indptr) - 1, dtype=np.int64)
     for first, end in ranges:
         piece = _old_piece(old, new_of, first, end)
-        counted = np.bincount(piece.terms - first, minlength=0)
+        counted = np.bincount(piece.terms - first)
         df[first : first + len(counted)] += counted
     return df
 
