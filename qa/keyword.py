@@ -208,7 +208,8 @@ def _write(job: _Job) -> Path:
     """Tokenize a job's texts and write its keyword index into the scratch folder, a block
     of rows at a time: the term counts go to disk first, and are scored once every row's
     length is known, straight into the index's files. Memory holds a piece of the rows, not
-    the corpus's postings. Returns the folder."""
+    the corpus's postings. An update that keeps the old rows' order merges instead
+    (``_merged``). Returns the folder."""
     texts, sources, previous, disk = job
     folder = disk.folder / "keyword"
     try:
