@@ -103,9 +103,19 @@ def printable(name: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name)
 
 
-def scan(
-    root: Path, settings: Settings, index_dir: Path | None = None
-) -> tuple[list[tuple[str, Path]], list[Skipped], list[str]]:
+@dataclass(frozen=True)
+class Scan:
+    """What ``scan`` found under a corpus folder."""
+
+    files: list[tuple[str, Path]]  # (source, path), in the order of their sources
+    skipped: list[Skipped]  # files left out on purpose, and why
+    warnings: list[str]  # about folders that were not entered
+    # The size and time of each plain file (not a link) as its lstat gave them: a build
+    # need not ask again.
+    stats: dict[str, FileStat]
+
+
+def scan(root: Path, settings: Settings, index_dir: Path | None = None) -> Scan:
     """The article files under root, recursively, as (source, path) pairs in the order of
     their sources (the path relative to root, with ``/``), with the files left out on purpose
     (and why) and warnings about folders that were not entered. ``index_dir``, when it lies
@@ -124,6 +134,7 @@ def scan(
     files: list[tuple[str, Path]] = []
     skipped: list[Skipped] = []
     warnings: list[str] = []
+    stats: dict[str, FileStat] = {}
     # followlinks=False: a linked folder is listed in ``dirs`` but never walked into.
     for dirpath, dirs, names in os.walk(root, followlinks=False):
         here = Path(dirpath)
@@ -152,39 +163,40 @@ def scan(
         for name in names:
             if name.startswith(".") or os.path.splitext(name)[1].lower() not in exts:
                 continue
-            path, rel = here / name, prefix + name
-            reason = _left_out(path, rel, real_root)
+            path, rel, seen = here / name, prefix + name, time.time_ns()
+            reason, st = _left_out(path, rel, real_root)
             if reason:
                 skipped.append(Skipped(printable(rel), reason))
-            else:
-                files.append((rel, path))
+                continue
+            files.append((rel, path))
+            if st is not None and stat.S_ISREG(st.st_mode):
+                stats[rel] = FileStat(st.st_size, st.st_mtime_ns, seen)
     files.sort(key=lambda entry: entry[0])
     skipped.sort(key=lambda s: s.source)
-    return files, skipped, warnings
+    return Scan(files, skipped, warnings, stats)
 
 
-def _left_out(path: Path, rel: str, real_root: Path) -> str | None:
-    """Why the file at path (``rel`` under the corpus) is left out, or None."""
+def _left_out(path: Path, rel: str, real_root: Path) -> tuple[str | None, os.stat_result | None]:
+    """Why the file at path (``rel`` under the corpus) is left out (None: it is not), and
+    its lstat."""
     if not _valid_name(rel):
-        return "file name is not valid UTF-8; rename the file"
+        return "file name is not valid UTF-8; rename the file", None
     try:
-        mode: int | None = os.lstat(path).st_mode
+        st: os.stat_result | None = os.lstat(path)
     except OSError:
-        mode = None
+        st = None
+    mode = st.st_mode if st is not None else None
     link = mode is not None and stat.S_ISLNK(mode)
     if link and not _inside(path, real_root):
-        return (
-            "symbolic link to a file outside the corpus; not followed"
-            if path.exists()
-            else "broken symbolic link"
-        )
+        outside = "symbolic link to a file outside the corpus; not followed"
+        return (outside if path.exists() else "broken symbolic link"), st
     regular = path.is_file() if link or mode is None else stat.S_ISREG(mode)
-    return None if regular else "not a regular file (a pipe, socket or device)"
+    return (None if regular else "not a regular file (a pipe, socket or device)"), st
 
 
 def discover(root: Path, settings: Settings) -> list[Path]:
     """The article files under root, recursively, in a stable order (see ``scan``)."""
-    return [path for _, path in scan(root, settings)[0]]
+    return [path for _, path in scan(root, settings).files]
 
 
 def _unreadable(exc: OSError) -> DocumentUnreadable:
@@ -311,12 +323,13 @@ class Reading:
         self.stats: dict[str, FileStat] = {}
         self._progress = progress
         self._workers = workers or Workers(1)
-        self._paths, self._skipped, self._warnings = scan(self.root, settings, index_dir)
+        found = scan(self.root, settings, index_dir)
+        self._paths, self._skipped, self._warnings = found.files, found.skipped, found.warnings
         self._to_read: list[tuple[Path, str, Settings, Then | None]] = []
         self._read = 0
         for source, path in self._paths:
             try:
-                file_stat = _stat(path)
+                file_stat = found.stats.get(source) or _stat(path)
             except DocumentUnreadable as exc:
                 self._skipped.append(Skipped(source, str(exc), True))
                 continue

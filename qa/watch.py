@@ -60,14 +60,21 @@ def listing(
     modification times. Raises CorpusError when the folder is missing; a file that goes while
     it is listed is left out."""
     taken, t0 = time.time_ns(), time.perf_counter()
+    found = scan(corpus_folder(Path(corpus_dir)), settings, index_dir)
     files = set()
-    for source, path in scan(corpus_folder(Path(corpus_dir)), settings, index_dir)[0]:
+    for source, path in found.files:
+        known = found.stats.get(source)  # a plain file's; a link is looked at through
         try:
-            st = path.stat()
+            size, mtime = (known.bytes, known.mtime_ns) if known else _size_time(path)
         except OSError:
             continue
-        files.add((source, st.st_size, st.st_mtime_ns))
+        files.add((source, size, mtime))
     return Listing(frozenset(files), taken, time.perf_counter() - t0)
+
+
+def _size_time(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
 
 
 def due(built: Listing | None, previous: Listing | None, now: Listing) -> bool:
