@@ -263,3 +263,31 @@ def test_watch_with_its_index_inside_the_corpus_builds_once(
         assert w.reports.empty() and w.errors.empty()
     finally:
         w.close()
+
+
+def test_full_is_asked_of_the_first_build_that_succeeds_only() -> None:
+    """`--watch --full`: a first build that fails is tried in full again; once one succeeds,
+    the later builds are incremental."""
+    from qa.watch import _watching
+
+    looks = iter([_listing(OLD), _listing(OLD, OTHER), _listing(OLD, OTHER), _listing(OTHER),
+                  _listing(OTHER)])  # fmt: skip
+    stop = threading.Event()
+    asked: list[bool] = []
+
+    def look() -> Listing:
+        try:
+            return next(looks)
+        except StopIteration:
+            stop.set()
+            return _listing(OTHER)
+
+    def build(full: bool) -> BuildReport:
+        asked.append(full)
+        if len(asked) == 1:
+            raise CorpusError("the disk is full")
+        return BuildReport(files=1, chunks=1, embedded=0, reused=1, removed=0)
+
+    errors: list[QAError] = []
+    _watching(build, look, lambda r: None, errors.append, 0.0, stop, True)
+    assert asked == [True, True, False] and len(errors) == 1
