@@ -86,10 +86,14 @@ if __name__ == "__main__":
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, nargs="+", default=[5000, 20000])
+    parser.add_argument(
+        "--docs", type=int, nargs="+", default=[5000, 20000], help="two sizes or more"
+    )
     parser.add_argument("--work", type=Path, default=Path(".bench"))
     parser.add_argument("--processes", type=int, default=1)
     args = parser.parse_args()
+    if len(set(args.docs)) < 2:
+        parser.error("--docs needs two sizes or more: growth is measured between them")
     sys.path.insert(0, str(HERE))
     from build_speed import run_json
     from gpu_build import _corpus
