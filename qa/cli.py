@@ -237,10 +237,12 @@ def _print_report(
         return
     header, *files = _cleaning_lines(report, clean)
     fresh = [line for line in files if new(line)]  # a file's line, the first time it shows
-    for line in [header, *fresh] if fresh or shown is None else []:
-        click.echo(line)
-    if new(_formats_line(report)):
-        click.echo(_formats_line(report))
+    if fresh or shown is None:
+        for line in [header, *fresh]:
+            click.echo(line)
+    formats = _formats_line(report)
+    if new(formats):
+        click.echo(formats)
     if not report.wrote:
         click.echo(
             f"Index is up to date: {report.files} files, {report.chunks} chunks, nothing changed "

@@ -114,6 +114,11 @@ class Scan:
     # need not ask again.
     stats: dict[str, FileStat]
 
+    def stat(self, source: str, path: Path) -> FileStat:
+        """The size and time of a file found: as the scan saw them, or (a link) its target's
+        now. Raises DocumentUnreadable."""
+        return self.stats.get(source) or _stat(path)
+
 
 def scan(root: Path, settings: Settings, index_dir: Path | None = None) -> Scan:
     """The article files under root, recursively, as (source, path) pairs in the order of
@@ -329,7 +334,7 @@ class Reading:
         self._read = 0
         for source, path in self._paths:
             try:
-                file_stat = found.stats.get(source) or _stat(path)
+                file_stat = found.stat(source, path)
             except DocumentUnreadable as exc:
                 self._skipped.append(Skipped(source, str(exc), True))
                 continue

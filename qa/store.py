@@ -131,10 +131,11 @@ def _artifacts(
     web pages spent 1.0 s of its 2.7 s syncing and hashing 5,000 stored texts again)."""
     files = {p: p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     found: dict[Path, Artifact] = {}
-    for path, rel in files.items():
-        recorded = (known or {}).get(rel)
-        if recorded is not None and live is not None and _same_file(path, live / rel, recorded):
-            found[path] = recorded
+    if live is not None and known:
+        for path, rel in files.items():
+            recorded = known.get(rel)
+            if recorded is not None and _same_file(path, live / rel, recorded):
+                found[path] = recorded
     paths = sorted((p for p in files if p not in found), key=lambda p: -p.stat().st_size)
     with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as pool:
         found.update(zip(paths, pool.map(_artifact, paths), strict=True))

@@ -31,7 +31,7 @@ from pathlib import Path
 from .build import PhaseFn, build_index, settled
 from .config import Settings, settings_or_env
 from .documents import corpus_folder, scan
-from .errors import BuildInProgressError, QAError
+from .errors import BuildInProgressError, DocumentUnreadable, QAError
 from .pool import Workers
 from .types import BuildReport
 
@@ -63,18 +63,12 @@ def listing(
     found = scan(corpus_folder(Path(corpus_dir)), settings, index_dir)
     files = set()
     for source, path in found.files:
-        known = found.stats.get(source)  # a plain file's; a link is looked at through
         try:
-            size, mtime = (known.bytes, known.mtime_ns) if known else _size_time(path)
-        except OSError:
+            st = found.stat(source, path)
+        except DocumentUnreadable:
             continue
-        files.add((source, size, mtime))
+        files.add((source, st.bytes, st.mtime_ns))
     return Listing(frozenset(files), taken, time.perf_counter() - t0)
-
-
-def _size_time(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns
 
 
 def due(built: Listing | None, previous: Listing | None, now: Listing) -> bool:
@@ -121,8 +115,7 @@ def watch(
         def look() -> Listing:
             return listing(corpus_dir, settings, Path(index_dir))
 
-        _watching(build, look, on_build, on_error, interval,
-                  stop, full)  # fmt: skip
+        _watching(build, look, on_build, on_error, interval, stop, full)
 
 
 def _watching(
