@@ -52,8 +52,10 @@ llm-test-tools: install
 		|| echo "WARNING: could not install $(LLM_TOOLS): language-model tests will be SKIPPED"
 
 lint: install
-	$(BIN)/ruff check qa tests app.py benchmarks
-	$(BIN)/ruff format --check qa tests app.py benchmarks
+	$(BIN)/ruff check qa tests app.py benchmarks training
+	$(BIN)/ruff format --check qa tests app.py benchmarks training
+	# The pipeline's layers (pyproject.toml, [tool.importlinter]): no import points up.
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy
@@ -67,7 +69,7 @@ fast: install
 	$(BIN)/pytest -m "not slow and not browser and not llm and not integration"
 
 # Refit the answer confidence and thresholds on the development question sets (prints the
-# values that qa/answer.py and qa/config.py ship; see benchmarks/fit_confidence.py).
+# values that qa/answer/extractive.py and qa/config.py ship; see benchmarks/fit_confidence.py).
 calibrate: install index/CURRENT
 	$(BIN)/python benchmarks/fit_confidence.py index
 

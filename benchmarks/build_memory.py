@@ -28,7 +28,7 @@ _BUILD = """
 import json, sys, threading, time
 from pathlib import Path
 import numpy as np
-import qa.build
+import qa.indexing.build
 from qa.config import DEFAULT_MODEL
 
 class Instant:  # the model's work done at once: random unit vectors
@@ -44,9 +44,9 @@ class Instant:  # the model's work done at once: random unit vectors
         return [len(t) // 5 for t in texts]
 
 instant = Instant()
-qa.build.get_embedder = lambda *a, **k: instant
-qa.build.get_build_embedder = lambda *a, **k: instant
-qa.build.preload = lambda *a, **k: None
+qa.indexing.build.get_embedder = lambda *a, **k: instant
+qa.indexing.build.get_build_embedder = lambda *a, **k: instant
+qa.indexing.build.preload = lambda *a, **k: None
 
 def anon_mb():
     with open("/proc/self/status") as f:
@@ -67,7 +67,7 @@ if __name__ == "__main__":
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     t = time.perf_counter()
-    report = qa.build.build_index(
+    report = qa.indexing.build.build_index(
         corpus, index, full=True, processes=processes,
         phases=lambda name, done_, total: phase.__setitem__(0, name),
     )

@@ -104,7 +104,7 @@ def _fresh(corpus: Path, index: Path, mode: str) -> dict[str, Any]:
 
 def _embedded_texts(index_dir: Path) -> list[str]:
     """The texts a full build embeds: every chunk, then every sentence of the chunks."""
-    from qa.index import load_index
+    from qa.indexing.index import load_index
 
     index = load_index(index_dir)
     chunks = [index.chunks.text(row) for row in range(len(index.chunks))]
@@ -124,7 +124,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from qa import Settings, build_index
-    from qa.embedding import default_batch_size, get_embedder
+    from qa.encode.embedding import default_batch_size, get_embedder
 
     corpus, index = args.work / f"build-{args.docs}", args.work / f"build-{args.docs}-index"
     _corpus(corpus, args.docs)
@@ -134,7 +134,7 @@ def main() -> None:
     # The floor: sentence-transformers' own encode of the same texts, on the same device.
     from sentence_transformers import SentenceTransformer
 
-    from qa.embedding import model_path
+    from qa.encode.embedding import model_path
 
     model: Any = SentenceTransformer(str(model_path(settings.model)), device=embedder.device)
     report = build_index(corpus, index, full=True, settings=settings)

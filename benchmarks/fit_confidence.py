@@ -1,4 +1,4 @@
-"""Fit the answer confidence (qa.answer.CONFIDENCE) and the outcome thresholds
+"""Fit the answer confidence (qa.answer.extractive.CONFIDENCE) and the outcome thresholds
 (qa.config.ANSWER_FROM, NOT_FOUND_BELOW) on the development question sets.
 
     python benchmarks/fit_confidence.py [INDEX] [--gold FILE ...]   # (make calibrate)
@@ -14,7 +14,8 @@ wrong), and fits an L2-regularised logistic regression by Newton's method. It th
   confidence, below which at most MAX_FALSE_DECLINES of the answerable development questions
   would be declined.
 
-It prints the values to paste into qa/answer.py and qa/config.py. The test sets are never read.
+It prints the values to paste into qa/answer/extractive.py and qa/config.py. The test sets are
+never read.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from qa import Settings
-from qa.answer import CONFIDENCE, confidence
+from qa.answer.extractive import CONFIDENCE, confidence
 from qa.api import answer_signals
 from qa.evaluate import answers_it, load_gold
 

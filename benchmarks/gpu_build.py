@@ -7,7 +7,7 @@ encodes of the same texts, float16 vectors against CPU float32 ones, a 1% rebuil
 Every build runs in a fresh process (imports and the model load included), as ``qa build``
 does. Where the installed packages carry no compiled bytecode (the lent GPU machines' image:
 every process compiled torch's modules again, 5.5 s to import torch), compile it once first,
-as any pip install has: ``PYTHONPYCACHEPREFIX=/tmp/pyc python -c "import torch, qa.build"``
+as any pip install has: ``PYTHONPYCACHEPREFIX=/tmp/pyc python -c "import torch, qa.indexing.build"``
 with the same variable set for this script. In order, one JSON object written to ``--out``
 after each step:
 
@@ -18,7 +18,7 @@ after each step:
   cProfile (slower), the top functions written to FILE;
 * ``bare``: in one process, the model loaded once, on an evenly spaced sample of the texts
   that build embedded, longest first, batch 256: sentence-transformers' ``encode`` in
-  float16; qa's build encoder (qa.feed), warmed up as a build warms it (``warm_up_s``), on
+  float16; qa's build encoder (qa.encode.feed), warmed up as a build warms it (``warm_up_s``), on
   one half of the sample, then on the other half, on the first again, with batches of 512
   (shapes not warmed up), with 4 and 15 tokenizer threads; the tokenizer alone; and the
   model's forward passes alone on batches tokenized and copied to the GPU beforehand (the
@@ -50,7 +50,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from build_speed import SCIFACT, _change, _date_back, _embedded_texts, run_json
 
-# The steps of qa.build a build's time is split into (tests/test_benchmarks.py: they exist).
+# The steps of qa.indexing.build a build's time is split into (tests/test_benchmarks.py: they
+# exist).
 STEPS = ("_full", "_update", "_load_previous", "_plan", "get_embedder", "_embed", "_write",
          "_keywords_later", "get_build_embedder", "encode_resumable", "preload")  # fmt: skip
 _BUILD = """
@@ -60,8 +61,8 @@ phases = {}
 def phase(name, done, total):
     phases.setdefault(name, round(time.perf_counter() - t, 2))
 from qa import Settings, build_index
-from qa.embedding import default_batch_size, get_embedder
-import qa.build, qa.documents, qa.embedding, qa.checkpoint
+from qa.encode.embedding import default_batch_size, get_embedder
+import qa.indexing.build, qa.ingest.documents, qa.encode.embedding, qa.indexing.checkpoint
 spans = {}
 marks = []  # (what, thread, began, ended): seconds into the build
 def timed(module, name, total=True):  # seconds spent in one step of the build
@@ -78,11 +79,11 @@ def timed(module, name, total=True):  # seconds spent in one step of the build
             marks.append((name, thread, round(t1 - t, 2), round(t2 - t, 2)))
     setattr(module, name, run)
 for name in STEPS:
-    timed(qa.build, name)
-timed(qa.documents, "scan", False)
-timed(qa.embedding, "BertEmbedder", False)
-import qa.feed
-timed(qa.feed.AheadEncoder, "warm_up", False)
+    timed(qa.indexing.build, name)
+timed(qa.ingest.documents, "scan", False)
+timed(qa.encode.embedding, "BertEmbedder", False)
+import qa.encode.feed
+timed(qa.encode.feed.AheadEncoder, "warm_up", False)
 profile = os.environ.get("QA_PROFILE")
 if profile:
     import cProfile, pstats
@@ -119,7 +120,7 @@ import json, sys, time
 sys.path.insert(0, sys.argv[3])
 from build_speed import _change
 from qa import Settings, build_index
-from qa.embedding import Streaming, default_batch_size, get_embedder
+from qa.encode.embedding import Streaming, default_batch_size, get_embedder
 t = time.perf_counter()
 embedder = get_embedder(Settings.from_env().model)
 if isinstance(embedder, Streaming):
@@ -167,7 +168,7 @@ def make_reference(path: Path) -> None:
     import numpy as np
 
     from qa.config import DEFAULT_MODEL
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.encode.embedding import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder(DEFAULT_MODEL, "cpu")
     np.save(path, embedder.encode(_reference_texts(), 64))
@@ -191,8 +192,8 @@ def bare(texts: list[str], model_id: str, reference: Path | None) -> dict[str, A
     if torch.cuda.is_available():
         torch.zeros(1, device="cuda")
         loading["cuda_init"] = time.perf_counter() - t - sum(loading.values())
-    from qa.embedding import BertEmbedder, model_path
-    from qa.feed import AheadEncoder
+    from qa.encode.embedding import BertEmbedder, model_path
+    from qa.encode.feed import AheadEncoder
 
     embedder = BertEmbedder(model_id)  # the build's encoder: float16 on a CUDA GPU
     loading["model"] = time.perf_counter() - t - sum(loading.values())

@@ -8,8 +8,8 @@ The index is the default corpus (``seeds/``) built with all-MiniLM-L6-v2 under `
 
 * **cold**, every round a new process for each, in turn (a busy spell of the machine hits all
   alike): the interpreter starting and doing nothing; the floor, a script that loads the
-  query encoder qa uses (qa.bert: numpy, no torch) and encodes one question; ``qa ask`` of
-  the same question, printing its answer; and, for scale, what the floor was before qa.bert:
+  query encoder qa uses (qa.encode.bert: numpy, no torch) and encodes one question; ``qa ask`` of
+  the same question, printing its answer; and, for scale, what the floor was before qa.encode.bert:
   importing sentence-transformers, loading the model and encoding the question. Wall-clock
   seconds from outside (start-up included), and each process's peak resident memory (VmHWM,
   read as it exits). Target: ``qa ask`` <= 1.5 s on a 2-core machine.
@@ -53,7 +53,7 @@ _COLD = {
     "interpreter": "pass",
     "floor": (
         "from qa.config import DEFAULT_MODEL\n"
-        "from qa.embedding import get_query_embedder\n"
+        "from qa.encode.embedding import get_query_embedder\n"
         "get_query_embedder(DEFAULT_MODEL).encode([sys.argv[1]])"
     ),
     "qa_ask": (
@@ -64,7 +64,7 @@ _COLD = {
     "sentence_transformers_floor": (
         "from sentence_transformers import SentenceTransformer\n"
         "from qa.config import DEFAULT_MODEL\n"
-        "from qa.embedding import model_path\n"
+        "from qa.encode.embedding import model_path\n"
         "SentenceTransformer(str(model_path(DEFAULT_MODEL)), device='cpu').encode([sys.argv[1]])"
     ),
 }
@@ -83,8 +83,8 @@ def _warm(index_dir: Path) -> dict[str, Any]:
 
     from qa import ask, search
     from qa.config import DEFAULT_MODEL, Settings
-    from qa.embedding import get_query_embedder
-    from qa.index import load_index
+    from qa.encode.embedding import get_query_embedder
+    from qa.indexing.index import load_index
 
     settings = Settings(model=DEFAULT_MODEL)
     lines = QUESTIONS.read_text(encoding="utf-8").splitlines()

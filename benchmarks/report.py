@@ -204,7 +204,7 @@ def _query_rows(query: dict[str, Any]) -> list[str]:
         f"{seconds('floor')} | |",
         f"| cold `qa ask` / floor | {_range(ratio, '.2f')} | |",
         f"| the interpreter starting alone, s | {seconds('interpreter')} | |",
-        f"| before qa.bert's floor: import sentence-transformers, load, encode, s | "
+        f"| before qa.encode.bert's floor: import sentence-transformers, load, encode, s | "
         f"{seconds('sentence_transformers_floor')} | |",
         f"| peak memory, MB: `qa ask`; floor; sentence-transformers floor | {peak('qa_ask')}; "
         f"{peak('floor')}; {peak('sentence_transformers_floor')} | |",
@@ -270,7 +270,8 @@ def _gpu_rows(gpu: dict[str, Any]) -> list[str]:
         f"until the first batch came, s into the build | {loaded:.1f}; {fed:.1f} | |",
         f"| bare sentence-transformers `encode`, float16, texts/s (a sample of {bare['texts']:,}, "
         f"longest first, batch 256) | {bare['st_encode_fp16']:,.0f} | |",
-        f"| qa's encoder (qa.feed, float16), shapes met ahead ({bare['warm_up_s']:.1f} s): one "
+        f"| qa's encoder (qa.encode.feed, float16), shapes met ahead "
+        f"({bare['warm_up_s']:.1f} s): one "
         f"half of the sample; the other; the first again, texts/s | "
         f"{feed[0]:,.0f}; {feed[1]:,.0f}; {feed[2]:,.0f} | |",
         f"| … against sentence-transformers' float16 `encode` | "
@@ -368,7 +369,8 @@ def main() -> None:
         "",
         "## Scale (`benchmarks/scale.py`)",
         "",
-        "Synthetic indexes written by `qa.index`: the chunk and sentence embeddings of the",
+        "Synthetic indexes written by `qa.indexing.index`: the chunk and sentence embeddings of "
+        "the",
         "SciFact index `qa eval --beir` builds (all-MiniLM-L6-v2) perturbed to N rows, SciFact",
         "sentences as texts (4 a chunk, 2 chunks a document), 200 SciFact claims as questions.",
         "Each column: 3 fresh processes, median (range). Memory: resident set beyond the",

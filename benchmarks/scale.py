@@ -9,7 +9,8 @@ sit as close as in SciFact itself, top-1 cosine about 0.65). They come from ``--
 from embedding a sample of SciFact here. Texts, for BM25 and for the passages returned: SciFact
 sentences, four to a chunk, two chunks to a document. Queries: SciFact claims.
 
-The index is written by ``qa.index.save_index`` (so HNSW is built from 50,000 chunks on) under
+The index is written by ``qa.indexing.index.save_index`` (so HNSW is built from 50,000 chunks on)
+under
 ``--work`` and reused by later runs. Each measurement then runs in a fresh process:
 
 * recall@10 of the vector index against exact search (faiss.knn over every vector);
@@ -68,7 +69,7 @@ def _claims(limit: int) -> list[str]:
 
 def _sentences() -> list[str]:
     """Every sentence of the SciFact abstracts (qa's own splitter)."""
-    from qa.sentences import split_sentences
+    from qa.ingest.sentences import split_sentences
 
     out = []
     with (SCIFACT / "corpus.jsonl").open(encoding="utf-8") as f:
@@ -86,7 +87,7 @@ def _base_vectors(work: Path, base_index: Path | None) -> tuple[np.ndarray, np.n
     cache = work / "base-vectors.npz"
     if not cache.is_file():
         from qa.config import DEFAULT_MODEL
-        from qa.embedding import get_embedder
+        from qa.encode.embedding import get_embedder
 
         with (SCIFACT / "corpus.jsonl").open(encoding="utf-8") as f:
             docs = [json.loads(line) for _, line in zip(range(3000), f, strict=False)]
@@ -123,9 +124,9 @@ def synthesize(
 ) -> dict[str, Any]:
     """Write a synthetic index of n_chunks chunks; returns what it took."""
     from qa.config import DEFAULT_MODEL
-    from qa.index import ChunkRows, IndexData, save_index
-    from qa.keyword import DESCRIPTION, KeywordIndex
-    from qa.manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
+    from qa.indexing.index import ChunkRows, IndexData, save_index
+    from qa.indexing.keyword import DESCRIPTION, KeywordIndex
+    from qa.indexing.manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
     from qa.types import Chunk
 
     t0 = time.perf_counter()
@@ -210,12 +211,12 @@ def measure(index_dir: Path, queries: int) -> dict[str, Any]:
 
     from qa import search
     from qa.config import DEFAULT_MODEL, Settings
-    from qa.embedding import get_query_embedder
-    from qa.query import _load  # what search() calls first: timed alone here
+    from qa.encode.embedding import get_query_embedder
+    from qa.searching.query import _load  # what search() calls first: timed alone here
 
     settings = Settings(model=DEFAULT_MODEL)
     memory = {"start": _memory_mb()}
-    # The encoder search() itself uses (qa.bert's, no torch): the floor, and the model's
+    # The encoder search() itself uses (qa.encode.bert's, no torch): the floor, and the model's
     # memory, are those of the real query path.
     embedder = get_query_embedder(DEFAULT_MODEL)
     claims = _claims(queries)

@@ -1,12 +1,14 @@
-"""The public functions, in one place: building (qa.build, qa.watch) and querying (qa.query).
+"""The public functions, in one place: building (qa.indexing.build, qa.indexing.watch) and querying
+(qa.searching.query).
 
 ``from qa.api import ...`` and ``from qa import ...`` both reach them.
 """
 
 from __future__ import annotations
 
-from .build import PhaseFn, ProgressFn, build_index, indexed_text
-from .query import (
+from .indexing.build import PhaseFn, ProgressFn, build_index, indexed_text
+from .indexing.watch import watch
+from .searching.query import (
     Signals,
     answer_signals,
     ask,
@@ -19,7 +21,6 @@ from .query import (
     search,
     verify_index,
 )
-from .watch import watch
 
 __all__ = [
     "PhaseFn",

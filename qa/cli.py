@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cleaning import CLEAN_MODES
-from .config import Settings
+from .config import CLEAN_MODES, Settings
 from .errors import QAError
 from .types import BuildReport, Citation, RemovedText
 
@@ -272,7 +271,7 @@ def _watch(
     """``qa build --watch``: each build's report as ``qa build`` prints it (with --json, one
     line of JSON a build), less the lines an earlier build printed, and errors on stderr,
     until Ctrl-C. A build that finds nothing changed prints nothing (but the first)."""
-    from .watch import watch
+    from .indexing.watch import watch
 
     builds, shown, told = 0, set[str](), False
 
@@ -321,7 +320,7 @@ def ask(
     llm_model: str | None,
 ) -> None:
     """Answer QUESTION with quoted sentences and the passages they come from."""
-    from .answer import status_line
+    from .answer.extractive import status_line
     from .api import ask as ask_
 
     settings = _settings(llm_url=llm_url, llm_model=llm_model)
@@ -401,7 +400,7 @@ def verify(index_dir: str) -> None:
 @_llm_options
 def serve(index_dir: str, host: str, port: int, llm_url: str | None, llm_model: str | None) -> None:
     """Chat with the articles in a browser (the index must be built first)."""
-    from .ui import serve as serve_
+    from .web.ui import serve as serve_
 
     serve_(index_dir, host, port, settings=_settings(llm_url=llm_url, llm_model=llm_model))
 

@@ -17,22 +17,21 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
-from .cleaning import CLEANER_VERSION, check_mode
 from .errors import ConfigError
-from .llm import DEFAULT_TIMEOUT, MAX_REPLY_TOKENS, LLMConfig
-from .readers import EXTENSIONS
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HASH_MODEL = "hash-384"
 # 3: chunks carry page and section; HTML, PDF and DOCX text is stored in the index (texts/).
 # 4: a compact chunk table (chunks.npy, chunks.txt) and documents.jsonl beside a small
-# manifest; exact or HNSW vector index; files' modification times recorded (qa.index).
+# manifest; exact or HNSW vector index; files' modification times recorded (qa.indexing.index).
 SCHEMA_VERSION = 4
 # When ask() quotes an answer or says the articles do not answer, chosen per model on the
 # development question sets by benchmarks/fit_confidence.py (README, "Evaluation"): below
 # ABSTAIN_BELOW (the best sentence's cosine) or NOT_FOUND_BELOW (the confidence,
-# qa.answer.confidence) nothing answers; from ANSWER_FROM the sentence is quoted. The hashing
+# qa.answer.extractive.confidence) nothing answers; from ANSWER_FROM the sentence is quoted. The
+# hashing
 # embedder is not semantic: it always quotes.
 ABSTAIN_BELOW = {DEFAULT_MODEL: 0.29, HASH_MODEL: 0.0}
 ANSWER_FROM = {DEFAULT_MODEL: 0.51, HASH_MODEL: 0.0}
@@ -40,12 +39,64 @@ NOT_FOUND_BELOW = {DEFAULT_MODEL: 0.07, HASH_MODEL: 0.0}
 # A build warns about a file that lost more than this share of its characters as boilerplate.
 WARN_REMOVED_SHARE = 0.30
 FUSION_METHODS = ("zscore", "convex", "rrf")
+# Every format qa.ingest.readers reads (tests/ingest/test_formats.py checks that they agree).
+EXTENSIONS = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+# Boilerplate removal (qa.ingest.cleaning). Bump CLEANER_VERSION when the segments or the title
+# of some text change: the build then re-chunks (and re-embeds, titles included) every document.
+CLEANER_VERSION = 3
+CLEAN_MODES = ("auto", "web", "none")
 
 
 def _extensions(raw: str) -> tuple[str, ...]:
     """``.txt,.md, pdf`` -> ('.txt', '.md', '.pdf')."""
     parts = [p.strip().lower() for p in raw.split(",") if p.strip()]
     return tuple(p if p.startswith(".") else f".{p}" for p in parts)
+
+
+def check_mode(mode: str) -> str:
+    if mode not in CLEAN_MODES:
+        raise ConfigError(f"clean must be one of {', '.join(CLEAN_MODES)}, got {mode!r}")
+    return mode
+
+
+# Generative answers (qa.answer.llm, qa.answer.generate).
+DEFAULT_TIMEOUT = 60.0  # seconds for the whole reply; also the longest wait for any one read
+MAX_REPLY_TOKENS = 256  # a short answer of one to three sentences
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Where the language model is served and how long to wait for it."""
+
+    url: str  # the OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = DEFAULT_TIMEOUT
+    max_tokens: int = MAX_REPLY_TOKENS
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"the language-model URL must be http(s)://host[:port]/…, got {self.url!r}"
+            )
+        if not self.model.strip():
+            raise ConfigError("a language-model URL needs a model name (QA_LLM_MODEL, --llm-model)")
+        if not 0 < self.timeout <= 3600:
+            raise ConfigError(
+                f"the language-model timeout must be in (0, 3600] s, got {self.timeout}"
+            )
+        if self.max_tokens < 1:
+            raise ConfigError(f"max_tokens must be >= 1, got {self.max_tokens}")
+
+    @property
+    def endpoint(self) -> str:
+        return self.url.rstrip("/") + "/chat/completions"
+
+    @property
+    def host(self) -> str:
+        """The server's host and port, as the page header names it."""
+        return urlsplit(self.url).netloc
 
 
 @dataclass(frozen=True)
@@ -60,17 +111,17 @@ class Settings:
     chunk_tokens: int = 200
     chunk_overlap: int = 40
     title_prefix: bool = False  # embed and keyword-index each chunk with its article title
-    # Files read, by extension (qa.readers): every supported format; a file whose reader's
+    # Files read, by extension (qa.ingest.readers): every supported format; a file whose reader's
     # library is missing is skipped with a reason naming the extra that installs it.
     extensions: tuple[str, ...] = EXTENSIONS
-    # Boilerplate removal (qa.cleaning): "auto" only on documents that look like scraped web
+    # Boilerplate removal (qa.ingest.cleaning): "auto" only on documents that look like scraped web
     # pages, "web" on every document, "none" keeps every line.
     clean: str = "auto"
     max_file_bytes: int = 20_000_000
     max_question_chars: int = 2_000
     max_k: int = 100
     retrieval: str = "hybrid"  # "hybrid", "dense" or "keyword"
-    fusion: str = "zscore"  # "zscore", "convex" or "rrf" (see qa.fusion)
+    fusion: str = "zscore"  # "zscore", "convex" or "rrf" (see qa.searching.fusion)
     fusion_alpha: float = 0.5  # weight of the dense signal; the keyword signal gets 1 - alpha
     # Weight of the best-sentence signal: the highest cosine between the question and one
     # sentence of the passage (plus the answer-type bonus). fusion, fusion_alpha and
@@ -81,7 +132,8 @@ class Settings:
     abstain_below: float | None = None  # None: the calibrated value for the model
     answer_from: float | None = None  # None: the calibrated value for the model
     not_found_below: float | None = None  # None: the calibrated value for the model
-    # Optional generative answers (qa.generate): an OpenAI-compatible base URL and model name.
+    # Optional generative answers (qa.answer.generate): an OpenAI-compatible base URL and model
+    # name.
     # None: extractive answers only, and nothing is sent anywhere.
     llm_url: str | None = None
     llm_model: str | None = None

@@ -3,7 +3,8 @@
 Character offsets (``start``, ``end``) index a document's *text*, so ``text[start:end]`` is the
 passage itself. For a plain-text file (.txt, .md) that text is the file as
 ``Path.read_text(encoding="utf-8")`` returns it (universal newlines); for an HTML, PDF or DOCX
-file it is the text extracted from it (qa.readers), which the index stores (qa.api.document_text).
+file it is the text extracted from it (qa.ingest.readers), which the index stores
+(qa.api.document_text).
 """
 
 from __future__ import annotations
@@ -76,9 +77,9 @@ class Document(Paged):
     title: str
     date: str | None  # ISO date where the file states one
     segments: tuple[Span, ...]  # contiguous content runs, boilerplate removed between them
-    removed: tuple[Span, ...] = ()  # the boilerplate the cleaner removed (qa.cleaning)
+    removed: tuple[Span, ...] = ()  # the boilerplate the cleaner removed (qa.ingest.cleaning)
     web_page: bool = False  # whether the cleaner treated the file as a scraped web page
-    format: str = "txt"  # the reader that read it: txt, md, html, pdf, docx (qa.readers)
+    format: str = "txt"  # the reader that read it: txt, md, html, pdf, docx (qa.ingest.readers)
     plain: bool = True  # text is the file itself; False: extracted, the index stores it
     author: str | None = None
     site: str | None = None  # the site a web page comes from
@@ -164,7 +165,7 @@ class Answer:
     likeliest one) answers the question. ``missing`` lists key terms of the question (names,
     numbers, rare words) that none of the passages mention.
 
-    With a language model configured (``qa.generate``), ``origin`` is ``generated`` when
+    With a language model configured (``qa.answer.generate``), ``origin`` is ``generated`` when
     ``text`` was written by the model named in ``generator`` (its citations then number the
     passages it cited, each with that passage's best sentence); otherwise the text is
     ``quoted``. ``note`` says, in one line, why a generated answer is not shown when it is not.

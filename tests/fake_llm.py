@@ -1,5 +1,5 @@
 """A scripted stand-in for an OpenAI-compatible chat server, on loopback, for the tests of
-qa.llm and qa.generate: it streams a set reply, or fails in a set way."""
+qa.answer.llm and qa.answer.generate: it streams a set reply, or fails in a set way."""
 
 from __future__ import annotations
 

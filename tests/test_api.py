@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import qa.dense
+import qa.indexing.dense
 from qa import Settings, ask, build_index, index_info, removed_text, search
 from qa.config import WARN_REMOVED_SHARE
 from qa.errors import (
@@ -22,7 +22,7 @@ from qa.errors import (
     InvalidArgumentError,
     QuestionError,
 )
-from qa.store import build_lock, current_generation
+from qa.indexing.store import build_lock, current_generation
 
 ORDINARY = Path(__file__).resolve().parent / "ordinary"
 
@@ -384,7 +384,7 @@ def test_interrupted_build_keeps_previous_index_live(
     def dies(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt  # the build is killed half-way through writing
 
-    monkeypatch.setattr(qa.dense.ExactIndex, "save", dies)
+    monkeypatch.setattr(qa.indexing.dense.ExactIndex, "save", dies)
     with pytest.raises(KeyboardInterrupt):
         build_index(corpus, index, settings=hash_settings)
     monkeypatch.undo()
@@ -473,7 +473,7 @@ def test_syndicated_copies_collapse_into_one_passage(
 def test_sentence_table_matches_chunks_and_survives_reuse(
     corpus: Path, tmp_path: Path, hash_settings: Settings
 ) -> None:
-    from qa.index import load_index
+    from qa.indexing.index import load_index
 
     index = tmp_path / "index"
     build_index(corpus, index, settings=hash_settings)
@@ -491,7 +491,7 @@ def test_sentence_table_matches_chunks_and_survives_reuse(
     for row, chunk in enumerate(reused.chunks):
         _, texts, vecs = reused.sentences(row)
         again = np.stack([np.asarray(v) for v in vecs])
-        from qa.embedding import HashEmbedder
+        from qa.encode.embedding import HashEmbedder
 
         assert np.allclose(again, HashEmbedder().encode(texts), atol=1e-6), chunk.source
 
@@ -519,7 +519,7 @@ def test_chunks_are_indexed_with_their_article_title(
 def test_unchanged_rebuild_never_loads_the_model(
     corpus: Path, tmp_path: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import qa.build
+    import qa.indexing.build
 
     index = tmp_path / "index"
     first = build_index(corpus, index, settings=hash_settings)
@@ -527,8 +527,8 @@ def test_unchanged_rebuild_never_loads_the_model(
     def no_model(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr(qa.build, "get_embedder", no_model)
-    monkeypatch.setattr(qa.build, "get_build_embedder", no_model)
+    monkeypatch.setattr(qa.indexing.build, "get_embedder", no_model)
+    monkeypatch.setattr(qa.indexing.build, "get_build_embedder", no_model)
     again = build_index(corpus, index, settings=hash_settings)
     assert (again.embedded, again.reused) == (0, first.chunks)
     (corpus / "new.txt").write_text("A new article about tandems.\n")

@@ -26,16 +26,16 @@ from typing import Any
 import pytest
 from appserver import running_app
 
-import qa.answer
-import qa.checkpoint
-import qa.index
-import qa.store
+import qa.answer.extractive
+import qa.indexing.checkpoint
+import qa.indexing.index
+import qa.indexing.store
 from qa import Settings, ask, build_index
 from qa.cli import main
 from qa.errors import BuildInProgressError, IndexWriteError
-from qa.index import load_index
-from qa.keyword import KeywordIndex
-from qa.store import KEEP_GENERATIONS, build_lock, current_generation
+from qa.indexing.index import load_index
+from qa.indexing.keyword import KeywordIndex
+from qa.indexing.store import KEEP_GENERATIONS, build_lock, current_generation
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -235,12 +235,12 @@ def _fail_at(where: str, monkeypatch: pytest.MonkeyPatch) -> str:
         monkeypatch.setattr(Path, "mkdir", mkdir)
         return os.strerror(errno.EACCES)
     target: tuple[Any, str, Callable[..., None]] = {
-        "vectors": (qa.index, "_save_vectors", _no_space),
+        "vectors": (qa.indexing.index, "_save_vectors", _no_space),
         "keyword index": (KeywordIndex, "save", _no_space),
         "faiss index": (faiss, "write_index", _faiss_no_space),
-        "checksums": (qa.store, "_fsync_file", _no_space),
-        "generation rename": (qa.store.os, "rename", _no_space),
-        "pointer swap": (qa.store.os, "replace", _no_space),
+        "checksums": (qa.indexing.store, "_fsync_file", _no_space),
+        "generation rename": (qa.indexing.store.os, "rename", _no_space),
+        "pointer swap": (qa.indexing.store.os, "replace", _no_space),
     }[where]
     monkeypatch.setattr(*target)
     return os.strerror(errno.ENOSPC)
@@ -293,7 +293,7 @@ def test_cli_reports_a_full_disk_in_one_line(
     index = tmp_path / "index"
     build_index(corpus, index, settings=HASH)
     monkeypatch.setenv("QA_MODEL", "hash-384")
-    monkeypatch.setattr(qa.index, "_save_vectors", _no_space)
+    monkeypatch.setattr(qa.indexing.index, "_save_vectors", _no_space)
     with pytest.raises(SystemExit) as done:
         main(["build", "--full", "--corpus", str(corpus), "--index", str(index), "-q"])
     assert done.value.code == 1
@@ -575,8 +575,10 @@ def test_a_build_killed_at_80_percent_resumes(big_corpus: Path, tmp_path: Path) 
     texts = report["embedded"] + report["embedded_sentences"]
     # The kill lands as soon as the progress line is read: the texts gathered for the next
     # save, and those of the save being written (in its thread), are lost.
-    assert report["resumed"] >= 0.8 * texts - 2 * qa.checkpoint.BATCH_TEXTS, report["resumed"]
-    assert not (index / qa.checkpoint.FOLDER).exists()
+    assert report["resumed"] >= 0.8 * texts - 2 * qa.indexing.checkpoint.BATCH_TEXTS, report[
+        "resumed"
+    ]
+    assert not (index / qa.indexing.checkpoint.FOLDER).exists()
     build_index(big_corpus, tmp_path / "clean", settings=HASH)
     assert answers(index, SCIFACT_QUESTIONS) == answers(tmp_path / "clean", SCIFACT_QUESTIONS)
     print(f"\nresumed {report['resumed']} of {texts} texts")
@@ -668,7 +670,7 @@ def test_one_answer_comes_from_one_generation(
     question = "zeppelin airship peloton"
     expected = ask(question, k=1, index_dir=index, settings=HASH)
     assert expected.citations and expected.citations[0].section == "Old heading"
-    real_choose = qa.answer.choose
+    real_choose = qa.answer.extractive.choose
     rebuilt: list[str] = []
 
     def choose_then_rebuild(*args: Any, **kwargs: Any) -> Any:
@@ -677,7 +679,7 @@ def test_one_answer_comes_from_one_generation(
             rebuilt.append(build_index(corpus, index, settings=HASH).generation)
         return real_choose(*args, **kwargs)
 
-    monkeypatch.setattr(qa.answer, "choose", choose_then_rebuild)
+    monkeypatch.setattr(qa.answer.extractive, "choose", choose_then_rebuild)
     got = ask(question, k=1, index_dir=index, settings=HASH)
     assert rebuilt and current_generation(index) == rebuilt[0]
     assert got == expected

@@ -21,13 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa import Settings, ask, build_index, document_text, search
-from qa.chunking import Chunked, chunk_document
 from qa.cli import main
-from qa.documents import load_corpus, load_document, printable
 from qa.errors import DocumentSkipped, QuestionError
-from qa.index import open_documents
-from qa.readers.text import decode
-from qa.tokens import token_counter
+from qa.indexing.index import open_documents
+from qa.ingest.chunking import Chunked, chunk_document
+from qa.ingest.documents import load_corpus, load_document, printable
+from qa.ingest.readers.text import decode
+from qa.ingest.tokens import token_counter
 from qa.types import Span
 
 HASH = Settings(model="hash-384")

@@ -21,7 +21,7 @@ import pytest
 from appserver import App, running_app
 
 from qa import Settings, ask, build_index
-from qa.ui import CONCURRENCY, QUEUE_SIZE
+from qa.web.ui import CONCURRENCY, QUEUE_SIZE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

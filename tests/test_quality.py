@@ -55,7 +55,7 @@ EXAMPLE_LEADS = {
 
 
 def test_app_examples_lead_with_the_right_sentence(real_index: Path) -> None:
-    from qa.ui import EXAMPLES
+    from qa.web.ui import EXAMPLES
 
     assert set(EXAMPLES) == set(EXAMPLE_LEADS)
     for question, phrase in EXAMPLE_LEADS.items():

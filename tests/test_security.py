@@ -23,7 +23,7 @@ from appserver import App, listening_addresses, running_app
 
 from qa import Settings, ask, build_index
 from qa.errors import ConfigError
-from qa.ui import is_loopback, launch, read_auth, reply_html
+from qa.web.ui import is_loopback, launch, read_auth, reply_html
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -121,7 +121,7 @@ def _assert_inert(page: str) -> None:
     parser.feed(page)
     for tag, attrs in parser.tags:
         if tag == "a" and _own_link(attrs):
-            continue  # the app's own "Open the original file" link (qa.ui.original_link)
+            continue  # the app's own "Open the original file" link (qa.web.ui.original_link)
         assert tag not in {"script", "img", "iframe", "svg", "style", "a", "object"}, tag
         for name, value in attrs:
             assert not name.startswith("on"), (tag, name)
@@ -257,7 +257,7 @@ class _FakeApp:
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
 def test_loopback_launch_does_not_warn(host: str, caplog: pytest.LogCaptureFixture) -> None:
     fake = _FakeApp()
-    with caplog.at_level(logging.WARNING, logger="qa.ui"):
+    with caplog.at_level(logging.WARNING, logger="qa.web.ui"):
         launch(fake, host, 7860)
     assert not caplog.records
     assert fake.kwargs["server_name"] == host and fake.kwargs["share"] is False
@@ -266,7 +266,7 @@ def test_loopback_launch_does_not_warn(host: str, caplog: pytest.LogCaptureFixtu
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "example.org"])
 def test_other_addresses_warn(host: str, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="qa.ui"):
+    with caplog.at_level(logging.WARNING, logger="qa.web.ui"):
         launch(_FakeApp(), host, 7860)
     (record,) = caplog.records
     assert record.levelno == logging.WARNING
@@ -274,7 +274,7 @@ def test_other_addresses_warn(host: str, caplog: pytest.LogCaptureFixture) -> No
     assert host in message and "QA_AUTH=user:password" in message
     caplog.clear()
     fake = _FakeApp()
-    with caplog.at_level(logging.WARNING, logger="qa.ui"):
+    with caplog.at_level(logging.WARNING, logger="qa.web.ui"):
         launch(fake, host, 7860, auth=[("alice", "pw")])
     assert "password required" in caplog.records[0].getMessage()
     assert fake.kwargs["auth"] == [("alice", "pw")]
@@ -319,7 +319,7 @@ def test_malformed_auth_is_a_clear_error(tmp_path: Path, env: dict[str, str], me
 def test_app_with_malformed_auth_stops_with_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from qa import ui
+    from qa.web import ui
 
     monkeypatch.setenv("QA_AUTH", "no-colon-here")
     monkeypatch.setattr(ui, "launch", lambda *a, **k: pytest.fail("must not serve"))
@@ -400,7 +400,7 @@ def test_question_never_reaches_a_log_line_unescaped(
 ) -> None:
     """A question that makes answering fail is logged with its line breaks and escape
     sequences escaped: one log line, no terminal control."""
-    from qa import ui
+    from qa.web import ui
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
