@@ -28,7 +28,7 @@ HASH_MODEL = "hash-384"
 # manifest; exact or HNSW vector index; files' modification times recorded (qa.indexing.index).
 SCHEMA_VERSION = 4
 # When ask() quotes an answer or says the articles do not answer, chosen per model on the
-# development question sets by benchmarks/fit_confidence.py (README, "Evaluation"): below
+# development question sets by benchmarks/fit_confidence.py (docs/evaluation.md): below
 # ABSTAIN_BELOW (the best sentence's cosine) or NOT_FOUND_BELOW (the confidence,
 # qa.answer.extractive.confidence) nothing answers; from ANSWER_FROM the sentence is quoted. The
 # hashing
@@ -126,7 +126,7 @@ class Settings:
     # Weight of the best-sentence signal: the highest cosine between the question and one
     # sentence of the passage (plus the answer-type bonus). fusion, fusion_alpha and
     # sentence_weight were chosen on SciFact *train* queries and a development question set on
-    # the seeds (README, "Evaluation"), never on the test queries.
+    # the seeds (docs/evaluation.md), never on the test queries.
     sentence_weight: float = 0.5
     fusion_candidates: int = 100  # from each of dense and keyword search
     abstain_below: float | None = None  # None: the calibrated value for the model

@@ -1,6 +1,6 @@
 """Answer quality on the seed articles with the real model (slow: loads all-MiniLM-L6-v2).
 
-Thresholds sit a little under what the shipped settings measure (see README, "Evaluation"),
+Thresholds sit a little under what the shipped settings measure (see docs/evaluation.md),
 so a real regression fails while run-to-run noise does not.
 """
 
