@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 import qa.indexing.keyword
 import qa.indexing.scratch
-from qa.indexing import bm25
 from qa.errors import IndexWriteError
+from qa.indexing import bm25
 from qa.indexing.keyword import KeywordIndex, keyword_index_later, updated
 from qa.indexing.scratch import scratch
 from qa.ingest.pool import Workers

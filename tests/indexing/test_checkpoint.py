@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.indexing import checkpoint
 from qa.config import HASH_MODEL, Settings
 from qa.encode.embedding import HashEmbedder, Progress
 from qa.encode.feed import Streamed
+from qa.indexing import checkpoint
 from qa.indexing.build import build_index
 from qa.indexing.checkpoint import (
     FOLDER,
