@@ -15,6 +15,7 @@ import click
 
 from .config import CLEAN_MODES, Settings
 from .errors import QAError
+from .signals import Terminated, stop_on_signals
 from .types import BuildReport, Citation, RemovedText
 
 if TYPE_CHECKING:
@@ -493,6 +494,7 @@ def _gold_lines(report: GoldReport) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every expected error into one line."""
+    stop_on_signals()
     try:
         cli.main(args=argv, prog_name="qa", standalone_mode=False)
     except QAError as exc:
@@ -504,11 +506,14 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(0)
         click.echo(f"Error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        # Click turns a Ctrl-C into Abort; SIGTERM comes as Terminated (qa.signals).
+        if isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated):
+            click.echo("Stopped.", err=True)
+            sys.exit(143)
+        click.echo(
+            "Aborted." if isinstance(exc, click.exceptions.Abort) else "Interrupted.", err=True
+        )
         sys.exit(130)
 
 

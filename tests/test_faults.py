@@ -14,6 +14,7 @@ import random
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -687,3 +688,81 @@ def test_one_answer_comes_from_one_generation(
     assert ask(question, k=1, index_dir=index, settings=HASH).citations[0].section == (
         "New heading"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Signals: SIGINT and SIGTERM stop a command cleanly, however it was started
+
+
+def _as_background_job() -> None:
+    """What a background job of a non-interactive shell inherits: SIGINT ignored (Python then
+    installs no Ctrl-C handler of its own)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _signal_mid_build(corpus: Path, index: Path, sig: int, cwd: Path) -> tuple[int | None, str]:
+    """`qa build --full` started as a background job; ``sig`` once a tenth of it is read."""
+    cmd = [sys.executable, str(OBSERVED), "build", "--corpus", str(corpus), "--index", str(index)]
+    proc = subprocess.Popen(
+        [*cmd, "-q", "--full"], env=env(), cwd=cwd, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, preexec_fn=_as_background_job,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("@phase read"):
+            _, _, done, total = line.split()
+            if int(done) * 10 >= int(total):
+                proc.send_signal(sig)
+                break
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("sig", "code", "said"),
+    [(signal.SIGINT, 130, "Aborted."), (signal.SIGTERM, 143, "Stopped.")],
+)
+def test_a_signal_mid_build_stops_it_and_the_live_index_stays(
+    big_corpus: Path, tmp_path: Path, sig: int, code: int, said: str
+) -> None:
+    index = tmp_path / "index"
+    build_index(big_corpus, index, settings=HASH)
+    before, expected = current_generation(index), answers(index, SCIFACT_QUESTIONS)
+    rc, err = _signal_mid_build(big_corpus, index, sig, tmp_path)
+    assert rc == code, err
+    assert err.strip().splitlines()[-1] == said  # one line, no traceback
+    assert "Traceback" not in err
+    assert current_generation(index) == before
+    assert answers(index, SCIFACT_QUESTIONS) == expected
+    with build_lock(index):  # the stopped build let its lock go; taking it clears what it left
+        pass
+    assert not leftovers(index)
+
+
+@pytest.mark.integration
+def test_sigterm_closes_the_web_server(tmp_path: Path) -> None:
+    from appserver import free_port
+
+    index = tmp_path / "index"
+    build_index(SEEDS, index, settings=HASH)
+    port = free_port()
+    proc = subprocess.Popen(
+        qa_cmd("serve", "--index", str(index), "--port", str(port)), env=env(), cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=_as_background_job,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out

@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -35,6 +36,7 @@ from ..config import Settings, settings_or_env
 from ..errors import ConfigError, IndexNotFoundError, QAError
 from ..indexing.store import current_generation, read_manifest
 from ..ingest.documents import load_document
+from ..signals import stop_on_signals
 from ..types import Document
 from .background import BackgroundBuild
 from .chat import Conversation
@@ -769,6 +771,7 @@ def main(argv: Sequence[str] | None = None, *, app: Any = None) -> None:
 
     ``app`` is used when it was made over the same index folder (see ``app.py``).
     """
+    stop_on_signals()  # until the server runs: SIGINT and SIGTERM stop the build, then it
     args = parse_args(argv)
     same_index = str(getattr(app, "qa_index", "")) == str(args.index)
     if not same_index or getattr(app, "qa_uploads", None) != uploads_allowed(args.host):
@@ -802,4 +805,20 @@ def serve(
         if getattr(app, "qa_corpus", None) is None and not served_folders(app):
             app.qa_corpus = str(corpus_dir)  # the index is being built from it
     warm_up(index_dir, cfg)
+    stop_on_signals(_closer(app))  # SIGINT and SIGTERM close the server, however it was started
     launch(app, host, port, auth=auth)
+
+
+def _closer(app: Any) -> Callable[[], None]:
+    """Close the app, and again should it start serving after that: a signal may come while
+    it starts, and Gradio's start marks it running once more (the thread is a daemon: it ends
+    with the process)."""
+
+    def close() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if getattr(app, "is_running", False):
+                app.close()
+            time.sleep(0.1)
+
+    return close

@@ -195,6 +195,8 @@ class _Command:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # as a background job of a non-interactive shell starts it: SIGINT ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
         self.lines: queue.Queue[str] = queue.Queue()
         out = self.proc.stdout or ()
@@ -207,15 +209,16 @@ class _Command:
             seen.append(self.lines.get(timeout=60))
         return seen
 
-    def interrupt(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
+    def interrupt(self, sig: int = signal.SIGINT) -> None:
+        self.proc.send_signal(sig)
         assert self.proc.wait(timeout=60) == 0
         assert "Stopped watching." in self.until("Stopped watching.")[-1]
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_qa_build_watch_prints_each_build_until_interrupted(
-    settled_corpus: Path, tmp_path: Path
+    settled_corpus: Path, tmp_path: Path, sig: int
 ) -> None:
     command = _Command(settled_corpus, tmp_path)
     until, proc = command.until, command.proc
@@ -227,7 +230,7 @@ def test_qa_build_watch_prints_each_build_until_interrupted(
         second = until("Indexed 6 files")
         assert "incremental" in second[-1] and "1 embedded" in second[-1]
         assert not any("warning:" in line for line in second)  # said once, not again
-        command.interrupt()
+        command.interrupt(sig)
     finally:
         proc.kill()
         shutil.rmtree(tmp_path / "index", ignore_errors=True)
