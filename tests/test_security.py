@@ -344,6 +344,7 @@ def test_password_is_required_when_set(site: Path, tmp_path: Path) -> None:
         call = json.dumps({"data": [question, 3]}).encode()
         status, body = post(guarded, "/gradio_api/call/ask", call, "application/json")
         assert status == 401 and b"Not authenticated" in body
+        assert _upload(guarded) == 401  # nobody fills the disk without the password
         with pytest.raises(Exception, match="credentials were not provided"):
             Client(guarded.url, verbose=False)
         with pytest.raises(Exception, match="Could not login"):

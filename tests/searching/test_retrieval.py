@@ -120,7 +120,7 @@ def test_sentence_kinds_and_words_are_computed_once_and_cached(
 def test_querying_an_index_limits_blas_but_not_torch_threads(
     corpus: Path, tmp_path: Path, hash_settings: Settings
 ) -> None:
-    torch = pytest.importorskip("torch")
+    import torch  # a declared dependency: its absence is a failure, not a skip
     from threadpoolctl import threadpool_info
 
     build_index(corpus, tmp_path / "index", settings=hash_settings)
