@@ -160,6 +160,23 @@ def test_missing_extra_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         _load(tmp_path / "a.pdf")
 
 
+def test_a_reader_whose_library_lacks_a_dependency_says_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """trafilatura installed without lxml_html_clean (an older pip): the real import error,
+    not a missing extra."""
+    page = tmp_path / "page.html"
+    page.write_text(news_page("A title", NEWS), encoding="utf-8")
+    for name in [m for m in sys.modules if m == "trafilatura" or m.startswith("trafilatura.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "lxml.html.clean", None)
+    monkeypatch.setitem(sys.modules, "lxml_html_clean", None)
+    with pytest.raises(DocumentSkipped) as info:
+        _load(page)
+    assert "trafilatura is installed but cannot be imported" in str(info.value)
+    assert "lxml" in str(info.value) and "extra" not in str(info.value)
+
+
 # --- HTML ------------------------------------------------------------------------------------
 
 

@@ -65,10 +65,18 @@ def missing_extra(extra: str) -> DocumentSkipped:
 
 def import_extra(module: str, extra: str) -> ModuleType:
     """A reader's library, imported when a file of its format is read; DocumentSkipped
-    naming the extra to install when it is missing."""
+    naming the extra to install when it is missing, or the real import error when it is there
+    but something it needs is not (an older pip installs trafilatura without
+    lxml_html_clean)."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
+        missing = (exc.name or module).split(".")[0]
+        if missing != module.split(".")[0]:
+            raise DocumentSkipped(
+                f"{module} is installed but cannot be imported ({exc}): "
+                f'pip install --upgrade "{missing}"'
+            ) from exc
         raise missing_extra(extra) from exc
 
 
