@@ -343,9 +343,8 @@ def ask(
     else:
         click.echo(status_line(answer.status, answer.missing))
         for c in answer.citations:
-            click.echo(
-                f"  likeliest sentence: {c.text} ({c.source}, {_where(c)}chars {c.start}-{c.end})"
-            )
+            click.echo(f"  {c.text} [{c.number}]")
+            click.echo(f"  [{c.number}] {c.source} ({_where(c)}chars {c.start}-{c.end}) {c.title}")
     click.echo(f"(confidence {answer.confidence:.2f})")
     click.echo("")
     for h in answer.passages:

@@ -299,5 +299,5 @@ def status_line(status: str, missing: Sequence[str]) -> str:
         words = ", ".join(f"“{w}”" for w in missing)
         gap = f"The articles don't mention {words}. "
     if status == "not_found":
-        return f"{gap}Nothing in these articles answers this. Closest passages:"
-    return f"{gap}No sentence answers this for certain. The most relevant passages:"
+        return f"The articles don't say. {gap}The closest passages:"
+    return f"{gap}Not certain; the closest passage says:"

@@ -20,7 +20,7 @@ from ..answer.extractive import status_line
 from ..answer.generate import MARKER
 from ..types import Answer, Citation, Document, Hit
 
-NOTHING_RELEVANT = "Nothing relevant in these articles"
+NOTHING_RELEVANT = "The articles don't say"
 ARTICLE_LIMIT = 200_000  # characters of an article shown in full; longer ones are cut
 ECHO_CHARS = 300  # characters of a question echoed in the chat; the rest is counted
 
@@ -311,8 +311,8 @@ def render_answer(
     * ``answered``: the quoted sentence(s), each with a citation marker that opens its source,
       the citations, a "Copy answer" button (plain text: ``answer_text``), then the passage of
       the first one, the other passages collapsed under "More passages";
-    * ``passages``: what is uncertain or missing, then the passage holding the likeliest
-      sentence (marked) first, open;
+    * ``passages``: that it is not certain, then the likeliest sentence quoted as an answer is,
+      with the same marker, citations and Copy button, then its passage first, open;
     * ``not_found``: that nothing answers it, then the closest passages, collapsed.
 
     ``question`` is what the person typed; when the search ran on something else (a follow-up
@@ -326,37 +326,34 @@ def render_answer(
     searched = ""
     if question is not None and answer.question != question.strip():
         searched = f'<p class="qa-query">Searched for: <q>{esc(answer.question)}</q></p>'
-    if answer.status == "answered":
-        if answer.origin == "generated":
-            parts.append(
-                f'<p class="qa-generated-by">Written by {esc(answer.generator or "")} from the '
-                "passages below; each [n] opens the passage it cites.</p>"
-            )
-            parts.append(f'<p class="qa-answer">{_with_markers(answer.text)}</p>')
-        else:
+    if answer.status == "answered" and answer.origin == "generated":
+        parts.append(
+            f'<p class="qa-generated-by">Written by {esc(answer.generator or "")} from the '
+            "passages below; each [n] opens the passage it cites.</p>"
+        )
+        parts.append(f'<p class="qa-answer">{_with_markers(answer.text)}</p>')
+    elif answer.status == "passages":  # said first: the quote is the closest, not an answer
+        parts.append(
+            f'<p class="qa-uncertain">{esc(status_line(answer.status, answer.missing))}</p>'
+        )
+    if answer.status in ("answered", "passages"):  # the same actions for either
+        if answer.origin != "generated":
             sentences = " ".join(
                 f'<span class="qa-sentence">{esc(c.text)}</span> {_marker(c.number)}'
                 for c in answer.citations
             )
             parts.append(f'<p class="qa-answer">{sentences}</p>')
         parts.append(render_citations(answer.citations, read_article, original))
+        label = "Copy answer" if answer.status == "answered" else "Copy"
         parts.append(
-            '<p class="qa-tools"><button type="button" class="qa-copy">Copy answer</button>'
+            f'<p class="qa-tools"><button type="button" class="qa-copy">{label}</button>'
             f'<span class="qa-plain">{html.escape(answer_text(answer))}</span></p>'
         )
         parts.append(searched)
         parts.append(_lead_and_more(answer))
-    elif answer.status == "passages":
-        parts.append(
-            f'<p class="qa-uncertain">{esc(status_line(answer.status, answer.missing))}</p>'
-        )
-        parts.append(searched)
-        parts.append(_lead_and_more(answer))
     else:
-        parts.append(
-            f'<p class="qa-nothing"><strong>{NOTHING_RELEVANT}.</strong> '
-            f"{esc(status_line(answer.status, answer.missing))}</p>"
-        )
+        line = status_line(answer.status, answer.missing).removeprefix(f"{NOTHING_RELEVANT}. ")
+        parts.append(f'<p class="qa-nothing"><strong>{NOTHING_RELEVANT}.</strong> {esc(line)}</p>')
         parts.append(searched)
         parts.append(render_passages(answer.passages, label="Closest passages", open_=False))
     parts.append("</div>")
@@ -417,8 +414,8 @@ def render_index_info(info: dict[str, Any]) -> str:
     line = (
         f'<strong class="qa-size">{esc(size)}</strong>'
         + (f' <span class="qa-dates">{esc(dates)}</span>' if dates else "")
-        + f' · <span title="{esc(details)}">index <code>{esc(str(info.get("index_dir", "")))}'
-        f"</code> built {esc(_when(info.get('created_at')))}</span>"
+        + f' · <span title="index folder {esc(str(info.get("index_dir", "")))}; {esc(details)}">'
+        f"updated {esc(_when(info.get('created_at')))}</span>"
     )
     stale = ""
     if info.get("stale"):

@@ -510,7 +510,7 @@ def make_app(
             )
         with gr.Row(equal_height=True):
             k = gr.Slider(
-                1, MAX_K, value=DEFAULT_K, step=1, label="Passages to show", elem_id="qa-k"
+                1, MAX_K, value=DEFAULT_K, step=1, label="Sources per answer", elem_id="qa-k"
             )
             clear = gr.Button("New conversation", scale=0, min_width=160, elem_id="qa-clear")
 

@@ -232,6 +232,28 @@ def test_not_answerable_reply_says_nothing_relevant(ui_index: Path) -> None:
     assert out.count('class="qa-passage"') == 3
 
 
+def test_the_three_outcomes_read_differently_and_share_their_actions(ui_index: Path) -> None:
+    question = "why did Cavendish un-retire?"
+    settings = {
+        "answered": HASH,
+        "passages": replace(HASH, answer_from=1.0),  # never sure enough to answer
+        "not_found": replace(HASH, abstain_below=2.0),
+    }
+    first: dict[str, str] = {}
+    for status, chosen in settings.items():
+        answer = ask(question, k=3, index_dir=ui_index, settings=chosen)
+        assert answer.status == status
+        out = render_answer(answer, question=question)
+        first[status] = re.sub(r"<[^>]+>", "", out.split("\n")[1])  # the reply's first line
+        if status != "not_found":  # a quote: marker, citations and Copy, whatever the outcome
+            assert 'class="qa-ref qa-cite qa-n1"' in out
+            assert 'class="qa-citation qa-n1"' in out and 'class="qa-copy"' in out
+            assert answer.citations[0].text.split()[0] in first[status] or status == "passages"
+    assert first["passages"].startswith("Not certain; the closest passage says")
+    assert first["not_found"].startswith("The articles don't say")
+    assert len(set(first.values())) == 3
+
+
 def test_followup_reply_shows_what_was_searched(ui_index: Path) -> None:
     from qa.web.ui import reply_html
 
@@ -296,7 +318,9 @@ def test_index_header_shows_index_build_time_and_staleness(
 
     info = index_info(ui_index)
     out = render_index_info(info)
-    assert html.escape(str(ui_index)) in out and "built 20" in out and "UTC" in out
+    assert html.escape(str(ui_index)) in out and "updated 20" in out and "UTC" in out
+    visible = re.sub(r"<[^>]+>", "", out)
+    assert "index" not in visible  # the folder only in a tooltip: no "index index built"
     assert f"{info['files']} articles" in out and info["first_date"] and info["last_date"]
     assert f"dated {info['first_date']} to {info['last_date']}" in out
     assert "hash-384" not in re.sub(r'title="[^"]*"', "", out)  # the model only in a tooltip
@@ -360,7 +384,7 @@ def test_app_module_reads_qa_index_and_parses_arguments(
     spec.loader.exec_module(module)
     default_index = module.DEFAULT_INDEX
     assert default_index == str(ui_index)
-    assert "built" in json.dumps(module.demo.get_config_file(), default=str)
+    assert "updated" in json.dumps(module.demo.get_config_file(), default=str)
     args = module.parse_args([])
     assert (args.host, args.port, args.index) == ("127.0.0.1", 7860, str(ui_index))
     assert args.corpus == "seeds"
@@ -554,7 +578,7 @@ def test_browser_answers_with_citation_and_highlight(tab: Tab, ui_index: Path) -
     question = "Who is Vasilis Anastopoulos?"
     want = ask(question, k=5, index_dir=ui_index, settings=HASH)
     header = page.locator("#qa-index").inner_text()
-    assert "built" in header and "articles" in header and "dated" in header
+    assert "updated" in header and "articles" in header and "dated" in header
     assert "hash-384" not in header and "score" not in header
     page.wait_for_timeout(500)
     assert page.evaluate("window.scrollY") == 0  # the page opens at the top
