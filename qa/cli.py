@@ -341,7 +341,7 @@ def ask(
         for c in answer.citations:
             click.echo(f"  [{c.number}] {c.source} ({_where(c)}chars {c.start}-{c.end}) {c.title}")
     else:
-        click.echo(status_line(answer.status, answer.missing))
+        click.echo(status_line(answer.status, answer.missing, answer.question))
         for c in answer.citations:
             click.echo(f"  {c.text} [{c.number}]")
             click.echo(f"  [{c.number}] {c.source} ({_where(c)}chars {c.start}-{c.end}) {c.title}")

@@ -290,10 +290,28 @@ def citations(chosen: Sequence[Candidate], hits: Sequence[Hit]) -> tuple[Citatio
     )
 
 
-def status_line(status: str, missing: Sequence[str]) -> str:
-    """What a reply says before its passages when it quotes no answer ('' when it does)."""
+def looks_english(question: str) -> bool:
+    """Whether a question of three words or more has an English function word ("what", "the",
+    "did"): the articles' language, which the missing-word hints assume."""
+    words = [w.lower() for w in _KEY_WORD.findall(question)]
+    return len(words) < 3 or any(w in _ASKING and len(w) > 1 for w in words)
+
+
+def status_line(status: str, missing: Sequence[str], question: str | None = None) -> str:
+    """What a reply says before its passages when it quotes no answer ('' when it does).
+
+    With the question as typed, only its own words are named as missing (a follow-up searches
+    with words of the previous question too), and a question in another language is told that
+    the articles are in English instead of hearing its function words named."""
     if status == "answered":
         return ""
+    if question is not None and not looks_english(question):
+        return "The articles are in English, and nothing in them matched this question. " + (
+            "The closest passages:" if status == "not_found" else "The closest passage says:"
+        )
+    if question is not None:
+        typed = question.lower()
+        missing = [w for w in missing if w.lower() in typed]
     gap = ""
     if missing:
         words = ", ".join(f"“{w}”" for w in missing)

@@ -2,8 +2,10 @@
 
 "why did Cavendish un-retire?" then "and who coaches him?" searches for
 "and who coaches him? Cavendish un-retire": the second question alone names nobody, so the
-key terms of the first one (names and content words) are appended to it. A question that names
-its own subject ("Who is Vasilis Anastopoulos?") is searched as it is.
+key terms of the first one (names and content words) are appended to it. Only a question that
+needs the previous one borrows from it (``is_followup``); one that names its own subject ("Who
+is Vasilis Anastopoulos?"), asks about something else at length, or is in another language is
+searched as it is.
 
 Terms are borrowed only from the previous question as the person typed it, never from the text
 searched for it (``followup_turn``), so a run of follow-ups does not pile terms up.
@@ -55,6 +57,12 @@ _PRONOUNS = frozenset(
     ]
 )
 _DEMONSTRATIVES = frozenset(["that", "this", "those", "these", "there"])
+# Words a short English question without a subject of its own starts with: an ellipsis of the
+# previous one ("since when?", "which team?", "how many?"). A question in another language
+# starts with none of them, and is never merged with an English one.
+_ELLIPSIS_START = frozenset(
+    "what which who whom whose when where why how since until whether".split()  # noqa: SIM905
+)
 
 # Function words, question words and very common verbs: never key terms, never names.
 _STOPWORDS = frozenset(
@@ -98,7 +106,10 @@ def _starts_with_connector(text: str) -> bool:
 
 
 def is_followup(question: str) -> bool:
-    """Whether the question leans on the one before it rather than standing alone."""
+    """Whether the question needs the one before it: it starts with a connector ("and who
+    coaches him?"), or names no subject of its own and points back (a pronoun, a
+    demonstrative first) or is an English ellipsis ("since when?"). A question in another
+    language or on a subject of its own stands alone."""
     words = [w.lower() for w in _words(question)]
     if not words:
         return False
@@ -106,9 +117,9 @@ def is_followup(question: str) -> bool:
         return True
     if _names(question):
         return False  # it names its own subject
-    if len(words) <= SHORT_WORDS:
+    if words[0] in _DEMONSTRATIVES or any(_base(w) in _PRONOUNS for w in words):
         return True
-    return words[0] in _DEMONSTRATIVES or any(_base(w) in _PRONOUNS for w in words)
+    return len(words) <= SHORT_WORDS and words[0] in _ELLIPSIS_START
 
 
 def key_terms(text: str, limit: int = MAX_TERMS) -> list[str]:

@@ -323,6 +323,7 @@ def render_answer(
     parts = [f'<div class="qa-reply {kind}" data-status="{answer.status}">']
     if answer.note:
         parts.append(f'<p class="qa-note">{esc(answer.note)}</p>')
+    typed = answer.question if question is None else question
     searched = ""
     if question is not None and answer.question != question.strip():
         searched = f'<p class="qa-query">Searched for: <q>{esc(answer.question)}</q></p>'
@@ -334,7 +335,7 @@ def render_answer(
         parts.append(f'<p class="qa-answer">{_with_markers(answer.text)}</p>')
     elif answer.status == "passages":  # said first: the quote is the closest, not an answer
         parts.append(
-            f'<p class="qa-uncertain">{esc(status_line(answer.status, answer.missing))}</p>'
+            f'<p class="qa-uncertain">{esc(status_line(answer.status, answer.missing, typed))}</p>'
         )
     if answer.status in ("answered", "passages"):  # the same actions for either
         if answer.origin != "generated":
@@ -352,7 +353,9 @@ def render_answer(
         parts.append(searched)
         parts.append(_lead_and_more(answer))
     else:
-        line = status_line(answer.status, answer.missing).removeprefix(f"{NOTHING_RELEVANT}. ")
+        line = status_line(answer.status, answer.missing, typed).removeprefix(
+            f"{NOTHING_RELEVANT}. "
+        )
         parts.append(f'<p class="qa-nothing"><strong>{NOTHING_RELEVANT}.</strong> {esc(line)}</p>')
         parts.append(searched)
         parts.append(render_passages(answer.passages, label="Closest passages", open_=False))

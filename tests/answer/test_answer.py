@@ -29,6 +29,7 @@ from qa.answer.extractive import (
     confidence,
     confidence_features,
     key_terms,
+    looks_english,
     missing_terms,
     outcome,
     status_line,
@@ -455,3 +456,22 @@ def test_outcome_unheard_means_not_found() -> None:
     choice = Choice(sentences=(), cosine=0.9, margin=0.5, coverage=1.0, typed=1.0)
     assert outcome(choice, 0.99, 0.5, 0.1, 0.2) == "answered"
     assert outcome(choice, 0.99, 0.5, 0.1, 0.2, unheard=True) == "not_found"
+
+
+def test_status_line_names_only_words_the_person_typed() -> None:
+    """A follow-up searched with words of the previous question: those are not "missing"."""
+    line = status_line("passages", ["Cavendish", "wife"], "and his wife?")
+    assert "wife" in line and "Cavendish" not in line
+    assert "Cavendish" in status_line("passages", ["Cavendish"], "Is Cavendish married?")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Pourquoi Cavendish n'a-t-il pas pris sa retraite ?", "¿Qué lesión sufrió Cavendish en 2023?"],
+)
+def test_a_question_in_another_language_hears_the_articles_are_in_english(question: str) -> None:
+    for status in ("passages", "not_found"):
+        line = status_line(status, ["pas", "a-t-il", "sufrió"], question)
+        assert line.startswith("The articles are in English")
+        assert "“pas”" not in line and "a-t-il" not in line and "don't mention" not in line
+    assert looks_english("Why did Cavendish not retire?") and looks_english("Cavendish?")

@@ -23,8 +23,9 @@ PREVIOUS = "why did Cavendish un-retire?"
             "Who is Vasilis Anastopoulos?",
             "Why did he retire? Vasilis Anastopoulos",
         ),
-        # short, no name, no pronoun
+        # short, no name, no pronoun: an ellipsis
         ("since when?", PREVIOUS, "since when? Cavendish un-retire"),
+        ("which team?", PREVIOUS, "which team? Cavendish un-retire"),
         # "what about X": a new subject, the rest of the previous question carried
         ("what about Anastopoulos?", PREVIOUS, "what about Anastopoulos? Cavendish un-retire"),
         # terms already in the question are not repeated; possessives reduced
@@ -57,6 +58,14 @@ def test_followups_carry_previous_key_terms(question: str, previous: str, expect
         "What injury ended Cavendish's 2023 Tour?",
         "How many Tour de France stage wins does Cavendish have?",
         "what happened in the final stage of the race this year after the crash",
+        # another language: never merged with an English question (issue 30)
+        "卡文迪什在2023年环法自行车赛中受了什么伤？",
+        "¿Qué lesión sufrió Cavendish en el Tour de 2023?",
+        "qué lesión sufrió",
+        "Pourquoi n'a-t-il pas pris sa retraite ?",
+        # short, but on a subject of its own, with nothing pointing back
+        "capital of France?",
+        "best sprinter ever",
     ],
 )
 def test_standalone_questions_are_unchanged(question: str) -> None:
