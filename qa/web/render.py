@@ -464,13 +464,18 @@ def render_upload(
     return '<div class="qa-upload">' + "".join(f"<p>{line}</p>" for line in lines) + "</div>"
 
 
-def render_building(phase: str, done: int, total: int) -> str:
-    """The page while its first index is being built: nothing to answer from yet."""
+def render_building(phase: str, done: int, total: int, *, held: bool = False) -> str:
+    """The page while its first index is being built: nothing to answer from yet. ``held``:
+    in the reply to a question asked meanwhile, which is answered once the index is ready."""
     count = f" {done:,} of {total:,}" if total else ""
+    then = (
+        "Your question is kept: it is answered as soon as the index is ready."
+        if held
+        else "Questions asked now are answered when it is done; this page updates by itself."
+    )
     return (
-        '<div class="qa-index qa-building"><p><strong>Building the index…</strong> '
-        f"{_PHASES.get(phase, esc(phase))}{count}. Questions can be asked when it is done; "
-        "this page updates by itself.</p></div>"
+        '<div class="qa-index qa-building"><p><strong>Building the index of the articles…'
+        f"</strong> {_PHASES.get(phase, esc(phase))}{count}. {then}</p></div>"
     )
 
 

@@ -384,13 +384,26 @@ def upload_reply(
     return list(result.added), [str(r) for r in result.refused]
 
 
-def building_reply(builder: BackgroundBuild, index_dir: str) -> Iterator[tuple[str, bool]] | None:
-    """While the first index is being built there is nothing to answer from: say so. (While
-    an index is updated, the previous one answers.)"""
-    state = builder.state
-    if not state.running or current_generation(Path(index_dir)) is not None:
-        return None
-    return iter([(render_building(state.phase, state.done, state.total), False)])
+def held_until_built(
+    builder: BackgroundBuild,
+    index_dir: str,
+    answer: Callable[[], Iterator[str | tuple[str, bool]]],
+    poll: float = 0.25,
+) -> Iterator[str | tuple[str, bool]]:
+    """While the first index is being built there is nothing to answer from: show the build's
+    progress, keep the question, and answer it once the index is live. (While an index is
+    updated, the previous one answers at once.) The progress comes as drafts of the reply."""
+    shown = ""
+    while current_generation(Path(index_dir)) is None:
+        state = builder.state
+        if not state.running:
+            break  # done (the index is live) or failed (the answer says what is wrong)
+        waiting = render_building(state.phase, state.done, state.total, held=True)
+        if waiting != shown:
+            shown = waiting
+            yield waiting
+        time.sleep(poll)
+    yield from answer()
 
 
 def upload_status(added: list[str], refused: list[str], builder: BackgroundBuild) -> str:
@@ -435,8 +448,8 @@ def make_app(
 
         shown = False
         for _ in conversation.answer_waiting(
-            lambda q, previous: (
-                building_reply(builder, index) or answer_stream(q, previous, passages(), index, cfg)
+            lambda q, previous: held_until_built(
+                builder, index, lambda: answer_stream(q, previous, passages(), index, cfg)
             )
         ):
             shown = True

@@ -138,15 +138,15 @@ def test_first_index_builds_in_the_background_while_the_page_says_so(
     tmp_path: Path, corpus: Path
 ) -> None:
     from qa.web.background import BuildState
-    from qa.web.ui import _index_header, building_reply, ensure_index
+    from qa.web.ui import _index_header, ensure_index, held_until_built
 
     index = str(tmp_path / "index")
     builder = BackgroundBuild()
     builder._state = BuildState("running", "embed", 3, 10)  # as seen mid-build
     assert "Building the index" in _index_header(index, builder)
     assert "embedding passages 3 of 10" in _index_header(index, builder)
-    waiting = building_reply(builder, index)
-    assert waiting is not None and "Building the index" in next(waiting)[0]
+    waiting = held_until_built(builder, index, lambda: iter([("the answer", True)]), poll=0.01)
+    assert "Building the index" in str(next(waiting))
     assert "No usable index" in _index_header(index, None)
 
     builder = BackgroundBuild()
@@ -156,4 +156,28 @@ def test_first_index_builds_in_the_background_while_the_page_says_so(
     assert state.state == "done" and "Indexed 5 articles" in lines[-1]
     assert any(line.strip().startswith("embed") for line in lines)
     assert "5 articles" in _index_header(index, builder)
-    assert building_reply(builder, index) is None
+    assert list(held_until_built(builder, index, lambda: iter([("the answer", True)]))) == [
+        ("the answer", True)  # built: answered at once
+    ]
+
+
+def test_a_question_asked_during_the_first_build_is_held_and_answered(
+    tmp_path: Path, corpus: Path
+) -> None:
+    """Progress while the build runs, then the answer from the new index: never "no index"."""
+    from qa.web.ui import answer_stream, ensure_index, held_until_built
+
+    index = str(tmp_path / "index")
+    builder = BackgroundBuild()
+    assert ensure_index(index, corpus, HASH, echo=lambda line: None, builder=builder)
+    question = "Who is Cavendish's new head of performance?"
+    replies = list(
+        held_until_built(
+            builder, index, lambda: answer_stream(question, None, 3, index, HASH), poll=0.01
+        )
+    )
+    final, done = replies[-1]
+    assert done and "No usable index" not in final and "no index" not in final
+    assert "qa-reply qa-status-" in final and "qa-passage" in final  # answered from the index
+    drafts = replies[:-1]
+    assert drafts and all(isinstance(d, str) and "Your question is kept" in d for d in drafts)
