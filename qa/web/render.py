@@ -207,8 +207,11 @@ def render_citations(
     citations: Sequence[Citation],
     read_article: ArticleReader | None,
     original: OriginalLink | None = None,
+    passages: Sequence[Hit] = (),
 ) -> str:
-    """The numbered sources of the answer; the first citation of each article can open it."""
+    """The numbered sources of the answer, each by title, publisher (the ``site`` of its
+    passage) and date; the first citation of each article can open it."""
+    sites = {h.source: h.site for h in passages if h.site}
     items = []
     shown: set[str] = set()
     for c in citations:
@@ -221,7 +224,7 @@ def render_citations(
         items.append(
             f'<li class="qa-citation qa-n{c.number}">'
             f'<span class="qa-ref">[{c.number}]</span> '
-            f"{_meta(c.source, c.title, c.date, c.page, c.section)}"
+            f"{_meta(c.source, c.title, c.date, c.page, c.section, sites.get(c.source))}"
             f"{article}</li>"
         )
     return '<ol class="qa-citations">' + "".join(items) + "</ol>"
@@ -344,7 +347,7 @@ def render_answer(
                 for c in answer.citations
             )
             parts.append(f'<p class="qa-answer">{sentences}</p>')
-        parts.append(render_citations(answer.citations, read_article, original))
+        parts.append(render_citations(answer.citations, read_article, original, answer.passages))
         label = "Copy answer" if answer.status == "answered" else "Copy"
         parts.append(
             f'<p class="qa-tools"><button type="button" class="qa-copy">{label}</button>'

@@ -734,3 +734,16 @@ def test_browser_citation_opens_the_source_and_copy_gives_plain_text(
     c = want.citations[0]
     assert copied.startswith(" ".join(c.text.split())) and f"[1] {c.title} — " in copied
     assert copy.inner_text() == "Copied"
+
+
+def test_a_citation_names_its_title_publisher_and_date() -> None:
+    hit = Hit(
+        text="Cavendish will race on in 2024.", source="001_1bde5f3f857fbb0b.txt", score=1.0,
+        start=0, end=31, title="Cavendish to race on", date="2023-10-05", rank=1,
+        site="Cycling Weekly",
+    )  # fmt: skip
+    cite = Citation(1, hit.source, 0, 31, hit.text, hit.title, hit.date, passage=0)
+    answer = Answer(hit.text, hit.text, (cite,), (hit,), status="answered", confidence=0.9)
+    citations = render_answer(answer).split('<ol class="qa-citations">', 1)[1].split("</ol>")[0]
+    label = re.sub(r"<[^>]+>", "", citations)
+    assert "Cavendish to race on · Cycling Weekly · 2023-10-05" in label
