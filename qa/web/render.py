@@ -367,10 +367,11 @@ def render_answer(
 
 
 def render_error(message: str) -> str:
-    """A library error (one line) as a friendly chat reply."""
+    """A library error (one line) as a friendly chat reply, as a sentence."""
+    sentence = message[:1].upper() + message[1:]
     return (
         '<div class="qa-reply qa-error"><strong>Sorry, I could not answer that.</strong> '
-        f"{esc(message)}</div>"
+        f"{esc(sentence)}</div>"
     )
 
 

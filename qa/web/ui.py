@@ -384,6 +384,17 @@ def upload_reply(
     return list(result.added), [str(r) for r in result.refused]
 
 
+def too_long_warning(question: str, settings: Settings) -> str:
+    """What to say of a question over the length limit ('' when it is within it)."""
+    length = len(question.strip())
+    if length <= settings.max_question_chars:
+        return ""
+    return (
+        f"Your question is {length:,} characters long; the limit is "
+        f"{settings.max_question_chars:,}. Shorten it and send it again: it is still in the box."
+    )
+
+
 def held_until_built(
     builder: BackgroundBuild,
     index_dir: str,
@@ -425,8 +436,13 @@ def make_app(
     llm = cfg.llm()
     builder = BackgroundBuild()  # documents added from the page are indexed by it
 
-    def add_question(question: str, conversation: Conversation, k: Any) -> tuple[str, list[Any]]:
-        """Show the question in the chat at once (it waits its turn); empty the box."""
+    def add_question(question: str, conversation: Conversation, k: Any) -> tuple[Any, list[Any]]:
+        """Show the question in the chat at once (it waits its turn); empty the box. A
+        question over the length limit stays in the box, to be trimmed, with a warning."""
+        too_long = too_long_warning(question or "", cfg)
+        if too_long:
+            gr.Warning(too_long)
+            return gr.skip(), chat_messages(conversation)
         conversation.ask(question or "", k)
         return "", chat_messages(conversation)
 

@@ -297,7 +297,7 @@ def test_chat_remembers_the_typed_question_not_its_expansion(ui_index: Path) -> 
         ("   ", None, "the question is empty"),
         ("?!", None, "the question has no words in it"),
         ("x" * 5000, None, "the question is too long"),
-        ("why?", "missing", "index"),
+        ("why?", "missing", "no index"),
     ],
 )
 def test_errors_become_a_friendly_reply(
@@ -308,7 +308,8 @@ def test_errors_become_a_friendly_reply(
     where = str(tmp_path / "nothing-here") if index else str(ui_index)
     out, query = reply_html(question, None, 5, where, HASH)
     assert out.startswith('<div class="qa-reply qa-error">') and "Sorry" in out
-    assert message in out and "Traceback" not in out and query == ""
+    sentence = message[:1].upper() + message[1:]  # an error reads as a sentence
+    assert sentence in out and "Traceback" not in out and query == ""
 
 
 def test_index_header_shows_index_build_time_and_staleness(
@@ -676,12 +677,20 @@ def test_browser_question_in_view_after_its_answer(tab: Tab) -> None:
     assert top_and_bottom(reply)[0] < page.viewport_size["height"] * 0.5  # its answer below
     assert page.evaluate("window.scrollY") > 0  # the page itself scrolled: no box inside it
 
-    # a 5,000-character question: echoed cut short, its error in view without scrolling
-    error = ask_in_page(page, "word " * 1000, 1)
-    assert "the question is too long" in error.inner_text()
-    assert in_view(page, error)
+    # a long question within the limit: echoed cut short, its reply in view without scrolling
+    reply = ask_in_page(page, "Cavendish " * 190, 1)
+    assert in_view(page, reply)
     echo = page.locator("#qa-chat .qa-user").nth(1).inner_text()
     assert "more characters)" in echo and len(echo) < ECHO_CHARS + 40
+
+    # a 5,000-character question stays in the box, to be trimmed, and a warning says why
+    long = "word " * 1000
+    box = page.locator("#qa-question textarea")
+    box.fill(long)
+    page.locator("#qa-send").click()
+    page.get_by_text("the limit is 2,000").first.wait_for()
+    assert box.input_value() == long
+    assert page.locator("#qa-chat .qa-user").count() == 2  # not sent
 
 
 @pytest.mark.browser
@@ -747,3 +756,18 @@ def test_a_citation_names_its_title_publisher_and_date() -> None:
     citations = render_answer(answer).split('<ol class="qa-citations">', 1)[1].split("</ol>")[0]
     label = re.sub(r"<[^>]+>", "", citations)
     assert "Cavendish to race on · Cycling Weekly · 2023-10-05" in label
+
+
+def test_a_too_long_question_is_kept_with_a_warning() -> None:
+    from qa.web.ui import too_long_warning
+
+    assert too_long_warning("x" * 2_000, HASH) == ""
+    warning = too_long_warning("x" * 2_345, HASH)
+    assert warning.startswith("Your question is 2,345 characters long; the limit is 2,000.")
+    assert "still in the box" in warning
+
+
+def test_an_error_reply_is_a_sentence() -> None:
+    from qa.web.render import render_error
+
+    assert "</strong> The question is empty</div>" in render_error("the question is empty")
