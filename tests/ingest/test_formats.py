@@ -165,12 +165,22 @@ def test_a_reader_whose_library_lacks_a_dependency_says_which(
 ) -> None:
     """trafilatura installed without lxml_html_clean (an older pip): the real import error,
     not a missing extra."""
+    import importlib
+
+    import qa.ingest.readers.base
+
     page = tmp_path / "page.html"
     page.write_text(news_page("A title", NEWS), encoding="utf-8")
-    for name in [m for m in sys.modules if m == "trafilatura" or m.startswith("trafilatura.")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, "lxml.html.clean", None)
-    monkeypatch.setitem(sys.modules, "lxml_html_clean", None)
+    real = importlib.import_module
+
+    def import_module(name: str, package: str | None = None) -> object:
+        if name == "trafilatura":  # as a fresh process without lxml_html_clean fails
+            raise ModuleNotFoundError(
+                "import of lxml.html.clean halted; None in sys.modules", name="lxml.html.clean"
+            )
+        return real(name, package)
+
+    monkeypatch.setattr(qa.ingest.readers.base.importlib, "import_module", import_module)
     with pytest.raises(DocumentSkipped) as info:
         _load(page)
     assert "trafilatura is installed but cannot be imported" in str(info.value)

@@ -73,10 +73,7 @@ def import_extra(module: str, extra: str) -> ModuleType:
     except ImportError as exc:
         missing = (exc.name or module).split(".")[0]
         if missing != module.split(".")[0]:
-            raise DocumentSkipped(
-                f"{module} is installed but cannot be imported ({exc}): "
-                f'pip install --upgrade "{missing}"'
-            ) from exc
+            raise DocumentSkipped(f"{module} is installed but cannot be imported: {exc}") from exc
         raise missing_extra(extra) from exc
 
 
