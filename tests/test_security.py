@@ -410,7 +410,7 @@ def test_question_never_reaches_a_log_line_unescaped(
     question = "first line\nFAKE LOG LINE: admin logged in\r\x1b[2J\x1b[31mred\x07\u202e?"
     with caplog.at_level(logging.DEBUG):
         page, _ = reply_html(question, None, 3, str(site / "index"), HASH)
-    assert "something went wrong" in page
+    assert "Something went wrong" in page  # an error reads as a sentence
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("qa")]
     assert messages, "the failure is logged"
     for message in messages:

@@ -366,6 +366,11 @@ def render_answer(
     return "\n".join(p for p in parts if p)
 
 
+def render_hint(message: str) -> str:
+    """A line under the question box: why the question was not sent."""
+    return f'<p class="qa-hint" role="alert">{esc(message)}</p>'
+
+
 def render_error(message: str) -> str:
     """A library error (one line) as a friendly chat reply, as a sentence."""
     sentence = message[:1].upper() + message[1:]

@@ -47,6 +47,7 @@ from .render import (
     render_draft,
     render_error,
     render_generator,
+    render_hint,
     render_index_error,
     render_index_info,
     render_stopped,
@@ -436,15 +437,17 @@ def make_app(
     llm = cfg.llm()
     builder = BackgroundBuild()  # documents added from the page are indexed by it
 
-    def add_question(question: str, conversation: Conversation, k: Any) -> tuple[Any, list[Any]]:
+    def add_question(
+        question: str, conversation: Conversation, k: Any
+    ) -> tuple[Any, list[Any], str]:
         """Show the question in the chat at once (it waits its turn); empty the box. A
-        question over the length limit stays in the box, to be trimmed, with a warning."""
+        question over the length limit stays in the box, to be trimmed, with a warning under
+        it."""
         too_long = too_long_warning(question or "", cfg)
         if too_long:
-            gr.Warning(too_long)
-            return gr.skip(), chat_messages(conversation)
+            return gr.skip(), chat_messages(conversation), render_hint(too_long)
         conversation.ask(question or "", k)
-        return "", chat_messages(conversation)
+        return "", chat_messages(conversation), ""
 
     def add_example(text: str) -> Callable[[Conversation, Any], list[Any]]:
         def add(conversation: Conversation, k: Any) -> list[Any]:
@@ -537,6 +540,7 @@ def make_app(
                 visible=llm is not None,  # only a generated answer takes long enough to stop
                 elem_id="qa-stop",
             )
+        hint = gr.HTML("", elem_id="qa-hint")  # what stops a question from being sent
         with gr.Row(equal_height=True):
             k = gr.Slider(
                 1, MAX_K, value=DEFAULT_K, step=1, label="Sources per answer", elem_id="qa-k"
@@ -576,7 +580,7 @@ def make_app(
                 trigger(
                     add_question,
                     [question, conversation, k],
-                    [question, chatbot],
+                    [question, chatbot, hint],
                     queue=False,
                     **private,
                 )
