@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: install run build test lint typecheck pytest fast browser llm-test-tools calibrate bench clean
+.PHONY: install run build test lint typecheck pytest fast browser llm-test-tools calibrate reader bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,14 @@ fast: install
 # values that qa/answer/extractive.py and qa/config.py ship; see benchmarks/fit_confidence.py).
 calibrate: install index/CURRENT
 	$(BIN)/python benchmarks/fit_confidence.py index
+
+# Train the answer-sentence reader on SQuAD v1.1 train (../shared/datasets/squad-v1.1-train):
+# writes qa/answer/weights/ and the figures of docs/reader.md. The defaults are the shipped CPU
+# run (40,000 questions, 4 layers: about an hour on 2 cores); READER_ARGS="--questions 0
+# --device cuda" trains on the whole split on a GPU.
+READER_ARGS ?=
+reader: install
+	$(BIN)/python training/reader.py $(READER_ARGS)
 
 # Benchmarks (never part of `make test`): scale at 100k chunks and build speed, written to
 # docs/benchmarks.md; BENCH_1M=1 adds the 1M-chunk run (about 11 GB under .bench/, built once).

@@ -10,7 +10,8 @@ wrong), and fits an L2-regularised logistic regression by Newton's method. It th
 
 * ANSWER_FROM: the lowest confidence at which the quoted answers of the development set are
   right at least TARGET_PRECISION of the time (the highest precision found if none reaches it);
-* ABSTAIN_BELOW, then NOT_FOUND_BELOW: the highest best-sentence cosine, then the highest
+* ABSTAIN_BELOW, READ_BELOW, then NOT_FOUND_BELOW: the highest best-sentence cosine, then the
+  highest reader probability (of the best sentence the reader read), then the highest
   confidence, below which at most MAX_FALSE_DECLINES of the answerable development questions
   would be declined.
 
@@ -61,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     names = list(CONFIDENCE)[1:]
-    rows, labels, answerable, cosines = [], [], [], []
+    rows, labels, answerable, cosines, read_max = [], [], [], [], []
     for path in args.gold:
         for gold in load_gold(path):
             signals = answer_signals(gold.question, 5, args.index, settings=settings)
@@ -75,8 +76,9 @@ def main() -> None:
             labels.append(float(right))
             answerable.append(bool(gold.sources))
             cosines.append(signals.choice.cosine)
+            read_max.append(signals.choice.reader_max)
     x, y = np.array(rows), np.array(labels)
-    is_answerable, cos = np.array(answerable), np.array(cosines)
+    is_answerable, cos, read = np.array(answerable), np.array(cosines), np.array(read_max)
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
     w = fit_logistic((x - mean) / std, y)
     weights = {"bias": float(w[0] - (w[1:] * mean / std).sum())}
@@ -96,18 +98,26 @@ def main() -> None:
         if precision > best:
             best, answer_from = precision, float(t)
 
-    def false_declines(min_cos: float, below: float) -> float:
-        declined = ((p < below) | (cos < min_cos)) & is_answerable
-        return float(declined.sum() / max(is_answerable.sum(), 1))
+    def declined(min_cos: float, below: float, read_below: float) -> np.ndarray:
+        return (p < below) | (cos < min_cos) | (read < read_below)
+
+    def false_declines(min_cos: float, below: float, read_below: float = 0.0) -> float:
+        wrongly = declined(min_cos, below, read_below) & is_answerable
+        return float(wrongly.sum() / max(is_answerable.sum(), 1))
 
     min_cos = 0.0
     for t in np.round(np.arange(0.0, 0.61, 0.01), 2):
         if false_declines(float(t), 0.0) > MAX_FALSE_DECLINES:
             break
         min_cos = float(t)
+    read_below = 0.0
+    for t in np.round(np.arange(0.0, 0.61, 0.01), 2):
+        if false_declines(min_cos, 0.0, float(t)) > MAX_FALSE_DECLINES:
+            break
+        read_below = float(t)
     not_found_below = 0.0
     for t in grid:
-        if false_declines(min_cos, float(t)) > MAX_FALSE_DECLINES:
+        if false_declines(min_cos, float(t), read_below) > MAX_FALSE_DECLINES:
             break
         not_found_below = float(t)
     answered = p >= answer_from
@@ -118,8 +128,9 @@ def main() -> None:
     print("}")
     print(f"ANSWER_FROM = {answer_from:.2f}  (dev precision {y[answered].mean():.3f}, ", end="")
     print(f"coverage {answered[is_answerable].mean():.3f})")
-    declined_unans = ((p < not_found_below) | (cos < min_cos))[~is_answerable].mean()
+    declined_unans = declined(min_cos, not_found_below, read_below)[~is_answerable].mean()
     print(f"ABSTAIN_BELOW = {min_cos:.2f} (best sentence cosine)")
+    print(f"READ_BELOW = {read_below:.2f} (the reader's highest probability)")
     print(f"NOT_FOUND_BELOW = {not_found_below:.2f}  (dev unanswerable declined ", end="")
     print(f"{declined_unans:.3f})")
 

@@ -1,6 +1,15 @@
 """qa: local, offline question answering over a folder of articles, with citations."""
 
-from .api import ask, build_index, document_text, index_info, removed_text, search, watch
+from .api import (
+    ask,
+    build_index,
+    document_text,
+    index_info,
+    removed_text,
+    score_sentences,
+    search,
+    watch,
+)
 from .config import Settings
 from .errors import QAError
 from .types import Answer, BuildReport, Citation, DocumentText, FormatCount, Hit
@@ -19,6 +28,7 @@ __all__ = [
     "document_text",
     "index_info",
     "removed_text",
+    "score_sentences",
     "search",
     "watch",
 ]

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from .answer.reader import score_sentences
 from .indexing.build import PhaseFn, ProgressFn, build_index, indexed_text
 from .indexing.watch import watch
 from .searching.query import (
@@ -36,6 +37,7 @@ __all__ = [
     "index_info",
     "indexed_text",
     "removed_text",
+    "score_sentences",
     "search",
     "verify_index",
     "watch",

@@ -471,6 +471,9 @@ def _gold_lines(report: GoldReport) -> list[str]:
             f"  answered: coverage {report.coverage:.3f}, precision {report.precision:.3f}; "
             f"lead accuracy {report.lead:.3f}; false declines (not_found) "
             f"{report.false_declines:.3f}",
+            f"  reader, over the {report.reader_questions} questions whose top passages hold an "
+            f"answering sentence: MAP {report.reader_map:.3f}  MRR {report.reader_mrr:.3f}  "
+            f"P@1 {report.reader_p1:.3f}",
         ]
     if report.unanswerable:
         lines.append(

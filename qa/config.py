@@ -29,13 +29,14 @@ HASH_MODEL = "hash-384"
 SCHEMA_VERSION = 4
 # When ask() quotes an answer or says the articles do not answer, chosen per model on the
 # development question sets by benchmarks/fit_confidence.py (docs/evaluation.md): below
-# ABSTAIN_BELOW (the best sentence's cosine) or NOT_FOUND_BELOW (the confidence,
-# qa.answer.extractive.confidence) nothing answers; from ANSWER_FROM the sentence is quoted. The
-# hashing
-# embedder is not semantic: it always quotes.
-ABSTAIN_BELOW = {DEFAULT_MODEL: 0.29, HASH_MODEL: 0.0}
-ANSWER_FROM = {DEFAULT_MODEL: 0.51, HASH_MODEL: 0.0}
-NOT_FOUND_BELOW = {DEFAULT_MODEL: 0.07, HASH_MODEL: 0.0}
+# ABSTAIN_BELOW (the best sentence's cosine), NOT_FOUND_BELOW (the confidence,
+# qa.answer.extractive.confidence) or READ_BELOW (the reader's highest probability for any
+# sentence of the passages, qa.answer.reader) nothing answers; from ANSWER_FROM the sentence is
+# quoted. The hashing embedder is not semantic: it always quotes.
+ABSTAIN_BELOW = {DEFAULT_MODEL: 0.30, HASH_MODEL: 0.0}
+ANSWER_FROM = {DEFAULT_MODEL: 0.72, HASH_MODEL: 0.0}
+NOT_FOUND_BELOW = {DEFAULT_MODEL: 0.0, HASH_MODEL: 0.0}
+READ_BELOW = {DEFAULT_MODEL: 0.10, HASH_MODEL: 0.0}
 # A build warns about a file that lost more than this share of its characters as boilerplate.
 WARN_REMOVED_SHARE = 0.30
 FUSION_METHODS = ("zscore", "convex", "rrf")
@@ -132,6 +133,7 @@ class Settings:
     abstain_below: float | None = None  # None: the calibrated value for the model
     answer_from: float | None = None  # None: the calibrated value for the model
     not_found_below: float | None = None  # None: the calibrated value for the model
+    read_below: float | None = None  # None: the calibrated value for the model
     # Optional generative answers (qa.answer.generate): an OpenAI-compatible base URL and model
     # name.
     # None: extractive answers only, and nothing is sent anywhere.
@@ -168,6 +170,11 @@ class Settings:
             return self.not_found_below
         return NOT_FOUND_BELOW.get(self.model, NOT_FOUND_BELOW[DEFAULT_MODEL])
 
+    def read_threshold(self) -> float:
+        if self.read_below is not None:
+            return self.read_below
+        return READ_BELOW.get(self.model, READ_BELOW[DEFAULT_MODEL])
+
     def __post_init__(self) -> None:
         if not self.model.strip():
             raise ConfigError("model must not be empty")
@@ -199,7 +206,7 @@ class Settings:
             raise ConfigError(f"fusion_alpha must be in [0, 1], got {self.fusion_alpha}")
         if self.sentence_weight < 0:
             raise ConfigError(f"sentence_weight must be >= 0, got {self.sentence_weight}")
-        for name in ("answer_from", "not_found_below"):
+        for name in ("answer_from", "not_found_below", "read_below"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {value}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .api import ask
+from .api import answer_signals, ask
 from .config import Settings, settings_or_env
 from .errors import QAError, QuestionError
 from .metrics import expected_calibration_error, percentile, reliability
@@ -44,6 +44,12 @@ class GoldReport:
     hit5: float = 0.0
     mrr5: float = 0.0
     answer_sentence: float = 0.0  # the likeliest sentence holds a gold phrase, whatever status
+    # The reader's own ranking of the top passages' sentences (qa.answer.reader), over the
+    # answerable questions whose candidates hold an answering sentence (reader_questions).
+    reader_questions: int = 0
+    reader_map: float = 0.0
+    reader_mrr: float = 0.0
+    reader_p1: float = 0.0
     coverage: float = 0.0  # status "answered"
     precision: float = 0.0  # of all "answered" replies (unanswerable questions included)
     lead: float = 0.0  # lead accuracy
@@ -107,7 +113,10 @@ def evaluate_gold(
     index_dir: str | os.PathLike[str] = "index",
     k: int = 5,
     settings: Settings | None = None,
+    reader_figures: bool = True,
 ) -> GoldReport:
+    """Score ``ask()`` on gold questions (``reader_figures``: also the reader's own ranking of
+    the candidate sentences, which asks each question a second time, untimed)."""
     report = GoldReport()
     latencies: list[float] = []
     confidences: list[float] = []
@@ -137,6 +146,8 @@ def evaluate_gold(
             (i for i, h in enumerate(answer.passages[:k], 1) if answers_it(h.text, h.source, gold)),
             0,
         )
+        if reader_figures:
+            _add_reader_figures(report, gold, index_dir, k, settings)
         report.hit1 += rank == 1
         report.hit5 += 0 < rank <= 5
         report.mrr5 += 1.0 / rank if 0 < rank <= 5 else 0.0
@@ -159,6 +170,10 @@ def evaluate_gold(
             sum(r for r, g in zip(sentence_right, questions, strict=True) if g.sources) / n_ans
         )
         report.coverage = n_covered / n_ans
+        if report.reader_questions:
+            report.reader_map /= report.reader_questions
+            report.reader_mrr /= report.reader_questions
+            report.reader_p1 /= report.reader_questions
         report.lead = n_lead / n_ans
         report.false_declines = n_false_declines / n_ans
     if answered_right:
@@ -171,6 +186,34 @@ def evaluate_gold(
     report.p50_ms = percentile(latencies, 50)
     report.p95_ms = percentile(latencies, 95)
     return report
+
+
+def _add_reader_figures(
+    report: GoldReport,
+    gold: GoldQuestion,
+    index_dir: str | os.PathLike[str],
+    k: int,
+    settings: Settings | None,
+) -> None:
+    """Add one question's average precision, reciprocal rank and precision at 1 of the reader's
+    ranking of the candidate sentences (those holding a gold phrase are relevant)."""
+    signals = answer_signals(gold.question, k=k, index_dir=index_dir, settings=settings)
+    if signals.choice is None:
+        return
+    relevant = [
+        answers_it(c.text, signals.hits[c.passage].source, gold) for c, _ in signals.choice.ranked
+    ]
+    if not any(relevant):
+        return
+    found, precision_sum = 0, 0.0
+    for i, r in enumerate(relevant, 1):
+        if r:
+            found += 1
+            precision_sum += found / i
+    report.reader_questions += 1
+    report.reader_map += precision_sum / found
+    report.reader_mrr += 1.0 / (relevant.index(True) + 1)
+    report.reader_p1 += relevant[0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -92,3 +92,32 @@ def test_a_query_without_words_counts_as_finding_nothing(beir: Path, tmp_path: P
     report = evaluate_beir(beir, tmp_path / "work", settings=Settings(model="hash-384"))
     assert report.queries == 5
     assert report.recall100 == pytest.approx(3 / 5)  # q4 and q5 find nothing relevant
+
+
+def test_reader_figures_rank_the_candidate_sentences(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """MAP, MRR and P@1 of the reader's ranking, over the questions whose candidates hold an
+    answering sentence: relevant at ranks 2 and 3 gives AP (1/2 + 2/3) / 2, RR 1/2, P@1 0."""
+    from types import SimpleNamespace
+
+    import qa.evaluate
+    from qa.evaluate import GoldQuestion, GoldReport, _add_reader_figures
+
+    def candidate(text: str) -> SimpleNamespace:
+        return SimpleNamespace(text=text, passage=0)
+
+    ranked = [(candidate(t), 0.5) for t in ("no", "the collarbone broke", "a collarbone")]
+    signals = SimpleNamespace(
+        choice=SimpleNamespace(ranked=ranked), hits=[SimpleNamespace(source="a.txt")]
+    )
+    monkeypatch.setattr(qa.evaluate, "answer_signals", lambda *a, **k: signals)
+    gold = GoldQuestion("q1", "Which bone?", ("a.txt",), ("collarbone",))
+    report = GoldReport()
+    _add_reader_figures(report, gold, tmp_path, 5, Settings(model="hash-384"))
+    assert report.reader_questions == 1
+    assert report.reader_map == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert report.reader_mrr == pytest.approx(1 / 2) and report.reader_p1 == 0
+    missed = GoldQuestion("q2", "Which bone?", ("b.txt",), ("collarbone",))
+    _add_reader_figures(report, missed, tmp_path, 5, Settings(model="hash-384"))
+    assert report.reader_questions == 1  # no answering candidate: not counted

@@ -28,12 +28,19 @@ import numpy as np
 
 from ..types import Citation, Hit, Span
 from .answertype import W_TYPE, asked, type_match
+from .reader import logit
 
 W_DENSE = 0.6
 W_LEXICAL = 0.3
 W_PASSAGE = 0.1
 SECOND_SENTENCE_RATIO = 0.92
 MAX_PASSAGES = 3
+# With the reader (qa.answer.reader), chosen on the development questions (docs/reader.md):
+# candidates from this many passages, the READ_CANDIDATES best by the cheap score read (its
+# latency), ranked by the reader's logit plus W_CHEAP times the cheap score.
+READ_PASSAGES = 5
+READ_CANDIDATES = 12
+W_CHEAP = 6.0
 # Fragments shorter than this answer nothing (headings, "But Cav's still Cav."): they are never
 # quoted, and they are left out of the passage ranking's best-sentence signal
 # (qa.searching.retrieval).
@@ -77,10 +84,19 @@ class Choice:
     margin: float  # its score minus the next best sentence's
     coverage: float  # share of the question's keyword stems it holds
     typed: float  # 1 when the question asks for a kind of answer and the sentence holds one
+    # The reader's probability that the best sentence answers (qa.answer.reader), and its
+    # highest for any sentence read (1 without a reader).
+    reader: float = 0.5
+    reader_max: float = 1.0
+    # Every candidate, best first, with its reader probability (-1: not read, ranked by the
+    # cheap score after those read); evaluation scores the reader's ranking from it.
+    ranked: tuple[tuple[Candidate, float], ...] = ()
 
 
 SentencesOf = Callable[[Hit], tuple[list[Span], list[str], np.ndarray]]
 Stems = Callable[[str], list[str]]
+# The reader: each sentence's probability of answering the question (qa.answer.reader).
+Read = Callable[[str, list[str]], np.ndarray]
 
 
 def candidates(
@@ -115,9 +131,16 @@ def choose(
     hits: Sequence[Hit],
     sentences_of: SentencesOf,
     stem_terms: Stems,
+    read: Read | None = None,
 ) -> Choice | None:
-    """The answer sentences (one or two) with their signals; None when there is no sentence."""
-    cands, vecs = candidates(hits, sentences_of)
+    """The answer sentences (one or two) with their signals; None when there is no sentence.
+
+    The cheap score (cosine, shared terms, passage rank, answer type) ranks every candidate
+    of the first MAX_PASSAGES passages. With a reader, candidates come from READ_PASSAGES
+    passages; the READ_CANDIDATES best by the cheap score are read, and the reader's logit
+    plus W_CHEAP times the cheap score ranks them (both chosen on the development questions).
+    """
+    cands, vecs = candidates(hits, sentences_of, MAX_PASSAGES if read is None else READ_PASSAGES)
     if not cands:
         return None
     dense = vecs @ question_vector
@@ -129,6 +152,15 @@ def choose(
     typed = type_match(question, [c.text for c in cands])
     score = W_DENSE * dense + W_LEXICAL * lexical + W_PASSAGE * prior + W_TYPE * typed
     order = np.argsort(-score, kind="stable")
+    probability = np.full(len(cands), -1.0)  # -1: not read
+    if read is not None:
+        chosen_ones = order[:READ_CANDIDATES]
+        probability[chosen_ones] = read(question, [cands[i].text for i in chosen_ones])
+        rank = np.full(len(cands), -np.inf)  # the ones not read follow, by the cheap score
+        rank[chosen_ones] = [logit(p) for p in probability[chosen_ones]]
+        rank[chosen_ones] += W_CHEAP * score[chosen_ones]
+        order = np.array(sorted(order, key=lambda i: -rank[i]), dtype=np.int64)
+        score = np.where(probability >= 0, probability, -1.0)  # the second sentence's test
     best = int(order[0])
     chosen = [cands[best]]
     after = [
@@ -138,13 +170,18 @@ def choose(
     ]
     if after and score[after[0]] >= SECOND_SENTENCE_RATIO * score[best]:
         chosen.append(cands[after[0]])
-    margin = float(score[best] - score[order[1]]) if len(order) > 1 else 1.0
+    margin = 1.0
+    if len(order) > 1:
+        margin = float(min(score[best] - score[order[1]], 1.0))
     return Choice(
         sentences=tuple(chosen),
         cosine=float(dense[best]),
         margin=margin,
         coverage=float(lexical[best]),
         typed=float(typed[best]) if asked(question) else 0.5,
+        reader=float(probability[best]) if read is not None else 0.5,
+        reader_max=float(probability.max()) if read is not None else 1.0,
+        ranked=tuple((cands[i], float(probability[i])) for i in order),
     )
 
 
@@ -216,18 +253,20 @@ def missing_terms(
 # Logistic model of P(the quoted sentence holds the answer), fitted by
 # benchmarks/fit_confidence.py on the development question sets (answerable and not).
 CONFIDENCE = {
-    "bias": -1.817,
-    "cosine": -1.487,
-    "margin": 3.872,
-    "coverage": 1.276,
-    "typed": -0.726,
-    "missing": -0.457,
-    "top_dense": 2.392,
+    "bias": -1.844,
+    "reader": 0.412,
+    "cosine": 1.500,
+    "margin": 2.858,
+    "coverage": 0.551,
+    "typed": 0.574,
+    "missing": -0.159,
+    "top_dense": -2.355,
 }
 
 
 def confidence_features(choice: Choice, missing: int, top_dense: float) -> dict[str, float]:
     return {
+        "reader": logit(choice.reader),
         "cosine": choice.cosine,
         "margin": choice.margin,
         "coverage": choice.coverage,
@@ -266,10 +305,14 @@ def outcome(
     not_found_below: float,
     min_cosine: float,
     unheard: bool = False,
+    read_below: float = 0.0,
 ) -> str:
     """``answered``, ``passages`` or ``not_found`` (see ``qa.types.Answer``); ``unheard``: the
-    question names something no article mentions."""
+    question names something no article mentions; ``read_below``: no sentence the reader read
+    reaches this probability."""
     if choice is None or unheard or choice.cosine < min_cosine or probability < not_found_below:
+        return "not_found"
+    if choice.reader_max < read_below:
         return "not_found"
     return "answered" if probability >= answer_from else "passages"
 

@@ -14,6 +14,7 @@ raises ``ValueError`` (callers then use sentence-transformers).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -90,7 +91,86 @@ def reading(path: Path) -> tuple[int, bool]:
     return int(config.get("max_seq_length", 256)), bool(config.get("do_lower_case", False))
 
 
-class NumpyBert:
+def linear_weights(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """BERT weights as the numpy layers read them: float32, linear layers' weights transposed to
+    (in, out) and contiguous (``x @ w``)."""
+    return {
+        k: np.ascontiguousarray(v.T if _is_linear(k, v) else v, dtype=_FLOAT)
+        for k, v in weights.items()
+    }
+
+
+class Layers:
+    """BERT's embedding sum and transformer layers in float32 numpy, over weights named as in
+    a BERT ``model.safetensors`` (see ``linear_weights``)."""
+
+    def __init__(self, w: dict[str, np.ndarray], heads: int, layers: int, eps: float) -> None:
+        self.w, self.heads, self.layers, self.eps = w, heads, layers, eps
+
+    def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
+        return np.asarray(x @ self.w[f"{name}.weight"] + self.w[f"{name}.bias"], dtype=_FLOAT)
+
+    def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
+        return _layer_norm(x, self.w[f"{name}.weight"], self.w[f"{name}.bias"], self.eps)
+
+    def _attention(self, x: np.ndarray, starts: list[int], layer: str) -> np.ndarray:
+        hidden = x.shape[1]
+        size = hidden // self.heads
+        q = self._linear(x, f"{layer}.attention.self.query") / _FLOAT(math.sqrt(size))
+        k = self._linear(x, f"{layer}.attention.self.key")
+        v = self._linear(x, f"{layer}.attention.self.value")
+        context = np.empty_like(x)
+        for a, b in itertools.pairwise(starts):  # each text attends to its own tokens only
+
+            def heads(t: np.ndarray, a: int = a, b: int = b) -> np.ndarray:  # (heads, n, size)
+                return t[a:b].reshape(b - a, self.heads, size).transpose(1, 0, 2)
+
+            weights = _softmax(heads(q) @ heads(k).transpose(0, 2, 1))
+            context[a:b] = (weights @ heads(v)).transpose(1, 0, 2).reshape(b - a, hidden)
+        out = self._linear(context, f"{layer}.attention.output.dense")
+        return self._norm(out + x, f"{layer}.attention.output.LayerNorm")
+
+    def _layer(self, x: np.ndarray, starts: list[int], i: int) -> np.ndarray:
+        layer = f"encoder.layer.{i}"
+        x = self._attention(x, starts, layer)
+        inner = _gelu(self._linear(x, f"{layer}.intermediate.dense"))
+        return self._norm(
+            self._linear(inner, f"{layer}.output.dense") + x, f"{layer}.output.LayerNorm"
+        )
+
+    def hidden(
+        self, rows: list[list[int]], types: list[list[int]] | None = None
+    ) -> tuple[np.ndarray, list[int]]:
+        """The last layer's token states of token-id rows (with their token types, else all
+        0), packed one row after another with no padding: (tokens, hidden), and where each row
+        starts (with the end last). Every layer but attention runs on all tokens at once: on a
+        CPU its cost is mostly reading its weights, once, and no padding is computed."""
+        starts = [0, *itertools.accumulate(len(r) for r in rows)]
+        ids = np.fromiter(itertools.chain.from_iterable(rows), np.int64, starts[-1])
+        positions = np.concatenate([np.arange(len(r)) for r in rows])
+        kinds = (
+            np.fromiter(itertools.chain.from_iterable(types), np.int64, starts[-1])
+            if types is not None
+            else np.zeros(starts[-1], dtype=np.int64)
+        )
+        x = (
+            self.w["embeddings.word_embeddings.weight"][ids]
+            + self.w["embeddings.position_embeddings.weight"][positions]
+            + self.w["embeddings.token_type_embeddings.weight"][kinds]
+        )
+        x = self._norm(x, "embeddings.LayerNorm")
+        for i in range(self.layers):
+            x = self._layer(x, starts, i)
+        return x, starts
+
+
+def mean_pooled(x: np.ndarray, starts: list[int]) -> np.ndarray:
+    """The mean of each row's token states (``Layers.hidden``'s packing)."""
+    sums = np.add.reduceat(x, starts[:-1], axis=0)
+    return np.asarray(sums / np.diff(starts)[:, None], dtype=_FLOAT)
+
+
+class NumpyBert(Layers):
     """Encode texts into L2-normalised mean-pooled BERT vectors, in numpy."""
 
     def __init__(self, path: Path, max_length: int) -> None:
@@ -98,14 +178,12 @@ class NumpyBert:
         from tokenizers import Tokenizer
 
         config = plain_config(path)
-        self.heads = int(config["num_attention_heads"])
-        self.layers = int(config["num_hidden_layers"])
-        self.eps = float(config.get("layer_norm_eps", 1e-12))
-        # Linear layers' weights are kept transposed, (in, out) and contiguous: x @ w.
-        self.w = {
-            k: np.ascontiguousarray(v.T if _is_linear(k, v) else v, dtype=_FLOAT)
-            for k, v in load_file(str(path / "model.safetensors")).items()
-        }
+        super().__init__(
+            linear_weights(load_file(str(path / "model.safetensors"))),
+            heads=int(config["num_attention_heads"]),
+            layers=int(config["num_hidden_layers"]),
+            eps=float(config.get("layer_norm_eps", 1e-12)),
+        )
         self.dimension = int(config["hidden_size"])
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.no_padding()
@@ -115,56 +193,10 @@ class NumpyBert:
         """Each text's token ids, with [CLS] and [SEP], cut at the model's length."""
         return [e.ids for e in self.tokenizer.encode_batch(texts)]
 
-    def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        return np.asarray(x @ self.w[f"{name}.weight"] + self.w[f"{name}.bias"], dtype=_FLOAT)
-
-    def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
-        return _layer_norm(x, self.w[f"{name}.weight"], self.w[f"{name}.bias"], self.eps)
-
-    def _attention(self, x: np.ndarray, mask: np.ndarray, layer: str) -> np.ndarray:
-        b, n, hidden = x.shape
-        size = hidden // self.heads
-
-        def split(t: np.ndarray) -> np.ndarray:  # (b, n, hidden) -> (b, heads, n, size)
-            return t.reshape(b, n, self.heads, size).transpose(0, 2, 1, 3)
-
-        q = split(self._linear(x, f"{layer}.attention.self.query"))
-        k = split(self._linear(x, f"{layer}.attention.self.key"))
-        v = split(self._linear(x, f"{layer}.attention.self.value"))
-        scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(size)
-        scores = scores + ((1.0 - mask) * -1e9)[:, None, None, :]  # padding is never attended
-        context = (_softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(b, n, hidden)
-        out = self._linear(context, f"{layer}.attention.output.dense")
-        return self._norm(out + x, f"{layer}.attention.output.LayerNorm")
-
-    def _layer(self, x: np.ndarray, mask: np.ndarray, i: int) -> np.ndarray:
-        layer = f"encoder.layer.{i}"
-        x = self._attention(x, mask, layer)
-        inner = _gelu(self._linear(x, f"{layer}.intermediate.dense"))
-        return self._norm(
-            self._linear(inner, f"{layer}.output.dense") + x, f"{layer}.output.LayerNorm"
-        )
-
     def encode(self, texts: list[str]) -> np.ndarray:
-        """One L2-normalised float32 vector per text. All texts run in one padded batch:
-        on a CPU each layer's cost is mostly reading its weights, once per batch."""
+        """One L2-normalised float32 vector per text, all in one padded batch."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=_FLOAT)
-        rows = self.token_ids(texts)
-        n = max(len(r) for r in rows)
-        ids = np.zeros((len(rows), n), dtype=np.int64)
-        mask = np.zeros((len(rows), n), dtype=_FLOAT)
-        for i, r in enumerate(rows):
-            ids[i, : len(r)] = r
-            mask[i, : len(r)] = 1.0
-        x = (
-            self.w["embeddings.word_embeddings.weight"][ids]
-            + self.w["embeddings.position_embeddings.weight"][:n]
-            + self.w["embeddings.token_type_embeddings.weight"][0]
-        )
-        x = self._norm(x, "embeddings.LayerNorm")
-        for i in range(self.layers):
-            x = self._layer(x, mask, i)
-        pooled = (x * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        pooled = mean_pooled(*self.hidden(self.token_ids(texts)))
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return np.asarray(pooled / np.maximum(norms, 1e-12), dtype=_FLOAT)

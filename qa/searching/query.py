@@ -21,6 +21,7 @@ import numpy as np
 
 from ..answer import extractive as _answer
 from ..answer import generate as _generate
+from ..answer.reader import get_reader
 from ..config import Settings, settings_or_env
 from ..encode.embedding import Embedder, get_query_embedder
 from ..errors import (
@@ -247,6 +248,7 @@ def _signals(q: str, k: int, loaded: _Loaded, embedder: Embedder, settings: Sett
         hits,
         sentences_of=lambda hit: loaded.index.sentences(hit.chunk_id),
         stem_terms=keyword.query_terms,
+        read=get_reader().probabilities,
     )
     similarity: list[float] = []
     if unknown:
@@ -279,6 +281,7 @@ def _extractive(signals: Signals, settings: Settings, index: StoredIndex) -> Ans
         not_found_below=settings.not_found_threshold(),
         min_cosine=settings.abstain_threshold(),
         unheard=bool(signals.unheard),
+        read_below=settings.read_threshold(),
     )
     chosen = choice.sentences if choice is not None and status != "not_found" else ()
     if status == "passages":

@@ -309,6 +309,7 @@ def test_unknown_words_and_missing_terms_are_deduplicated_in_order() -> None:
 FEATURES = sorted(k for k in CONFIDENCE if k != "bias")
 _FEATURE_VALUES = st.fixed_dictionaries(
     {
+        "reader": st.floats(-14.0, 14.0),
         "cosine": st.floats(-1.0, 1.0),
         "margin": st.floats(0.0, 2.0),
         "coverage": st.floats(0.0, 1.0),
@@ -320,10 +321,11 @@ _FEATURE_VALUES = st.fixed_dictionaries(
 
 
 def test_confidence_features_feed_every_weight() -> None:
-    choice = Choice((), cosine=0.7, margin=0.1, coverage=0.5, typed=1.0)
+    choice = Choice((), cosine=0.7, margin=0.1, coverage=0.5, typed=1.0, reader=0.75)
     features = confidence_features(choice, missing=2, top_dense=0.6)
     assert sorted(features) == FEATURES
     assert features == {
+        "reader": pytest.approx(math.log(3)),  # the reader's logit
         "cosine": 0.7,
         "margin": 0.1,
         "coverage": 0.5,
