@@ -261,6 +261,7 @@ def _signals(q: str, k: int, loaded: _Loaded, embedder: Embedder, settings: Sett
     if choice is not None:
         top_dense = hits[0].dense_score or 0.0
         features = _answer.confidence_features(choice, len(missing), top_dense)
+    choice, hits = _answer.lead_first(choice, hits)  # the confidence's inputs taken before
     return Signals(q, vector, hits, choice, missing, unheard, features)
 
 

@@ -4,6 +4,7 @@ missing terms, the confidence model, the outcome and the status line. No model i
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
@@ -477,3 +478,26 @@ def test_a_question_in_another_language_hears_the_articles_are_in_english(questi
         assert line.startswith("The articles are in English")
         assert "“pas”" not in line and "a-t-il" not in line and "don't mention" not in line
     assert looks_english("Why did Cavendish not retire?") and looks_english("Cavendish?")
+
+
+def _hit(n: int) -> Hit:
+    return Hit(text=f"passage {n}", source=f"{n}.txt", score=1.0 / n, start=0, end=9,
+               title="", date=None, rank=n)  # fmt: skip
+
+
+def test_lead_first_moves_the_chosen_passage_up_when_the_reader_stands_behind_it() -> None:
+    from qa.answer.extractive import lead_first
+
+    hits = [_hit(n) for n in (1, 2, 3)]
+    sentence = Candidate(passage=2, start=0, end=9, text="passage 3", order=0)
+    other = Candidate(passage=0, start=0, end=9, text="passage 1", order=0)
+    choice = Choice(
+        (sentence,), 0.5, 0.1, 0.5, 0.5, reader=0.6, ranked=((sentence, 0.6), (other, 0.1))
+    )
+    moved, reordered = lead_first(choice, hits, threshold=0.2)
+    assert [h.source for h in reordered] == ["3.txt", "1.txt", "2.txt"]
+    assert [h.rank for h in reordered] == [1, 2, 3]
+    assert moved is not None and moved.sentences[0].passage == 0
+    assert [c.passage for c, _ in moved.ranked] == [0, 1]
+    unsure = dataclasses.replace(choice, reader=0.1)
+    assert lead_first(unsure, hits, threshold=0.2) == (unsure, hits)  # below it: as they were
