@@ -385,6 +385,10 @@ def upload_reply(
     return list(result.added), [str(r) for r in result.refused]
 
 
+# How long an /ask call made while the first index is built waits for it, in seconds.
+FIRST_BUILD_WAIT = 600.0
+
+
 def too_long_warning(question: str, settings: Settings) -> str:
     """What to say of a question over the length limit ('' when it is within it)."""
     length = len(question.strip())
@@ -489,6 +493,8 @@ def make_app(
         n: Any = k
         if isinstance(n, float) and n.is_integer():
             n = int(n)  # JSON clients may send 5.0
+        if current_generation(Path(index)) is None and builder.state.running:
+            builder.wait(FIRST_BUILD_WAIT)  # the first index is being built: answer from it
         try:
             answer = ask(question, k=n, index_dir=index, settings=cfg)
         except QAError as exc:

@@ -772,3 +772,28 @@ def test_an_error_reply_is_a_sentence() -> None:
     from qa.web.render import render_error
 
     assert "</strong> The question is empty</div>" in render_error("the question is empty")
+
+
+@pytest.mark.integration
+def test_a_question_asked_while_the_first_index_is_built_is_answered_from_it(
+    tmp_path: Path,
+) -> None:
+    """`python app.py` on a fresh checkout: the page is up at once and builds the index in the
+    background; /ask called meanwhile waits for the build and answers, with no traceback."""
+    from gradio_client import Client
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    seeds = sorted(SEEDS.iterdir())
+    for i in range(400):  # long enough a build to ask during it
+        text = seeds[i % len(seeds)].read_text(encoding="utf-8")
+        (corpus / f"{i:03}.txt").write_text(f"Copy {i}\n\n{text}", encoding="utf-8")
+    index = tmp_path / "index"
+    with running_app(index, tmp_path, args=("--corpus", str(corpus))) as app:
+        assert not (index / "CURRENT").exists(), "asked too late: the build had ended"
+        result = Client(app.url, verbose=False).predict(
+            "Who is Cavendish's new head of performance?", 3, api_name="/ask"
+        )
+        log = app.output()
+    assert (index / "CURRENT").exists() and result["passages"]
+    assert "Traceback" not in log and "no index" not in json.dumps(result)
