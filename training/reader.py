@@ -80,12 +80,6 @@ class Example:
     title: str
 
 
-def _split(text: str) -> list[str]:
-    from qa.ingest.sentences import split_sentences
-
-    return [text[s.start : s.end] for s in split_sentences(text)]
-
-
 def load_examples(path: str) -> list[Example]:
     """Every question whose answer sentence is certain, with its paragraph's sentences."""
     from qa.ingest.sentences import split_sentences

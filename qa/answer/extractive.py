@@ -4,17 +4,19 @@ estimate how likely that sentence is right, and decide what the reply leads with
 Each sentence of the top passages is scored by
 ``W_DENSE * cosine(question, sentence) + W_LEXICAL * share of the question's keyword stems it
 contains + W_PASSAGE * (1 / its passage's rank) + W_TYPE * (1 if it holds the kind of answer
-the question asks for: a reason, a date, a number)``. Sentence vectors are computed at build
-time, so answering costs no model call beyond the question's. The best sentence is the answer;
-the sentence right after it joins when it scores nearly as well (a fact told over two
+the question asks for: a reason, a date, a number)``: the cheap score, from vectors computed at
+build time. With the reader (``qa.answer.reader``, a cross-encoder), the best of them are read,
+and the reader's logit plus ``W_CHEAP`` times the cheap score decides. The best sentence is the
+answer; the sentence right after it joins when it scores nearly as well (a fact told over two
 sentences). No language model is involved, so every word of an answer is a quotation with
 exact offsets.
 
-The confidence is a logistic model of six signals of the chosen sentence (``CONFIDENCE``),
-fitted on the development question sets by ``benchmarks/fit_confidence.py`` (``make
-calibrate``): the probability that the quoted sentence holds the answer. The outcome follows
-from it (``outcome``): ``answered`` when it is high enough to stand behind, ``not_found`` when
-it is very low or the best sentence hardly relates to the question, ``passages`` between.
+The confidence is a logistic model of seven signals of the chosen sentence, the reader's logit
+among them (``CONFIDENCE``), fitted on the development question sets by
+``benchmarks/fit_confidence.py`` (``make calibrate``): the probability that the quoted sentence
+holds the answer. The outcome follows from it (``outcome``): ``answered`` when it is high
+enough to stand behind, ``not_found`` when it is very low, no sentence read is likely at all,
+or the best sentence hardly relates to the question, ``passages`` between.
 """
 
 from __future__ import annotations

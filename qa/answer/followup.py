@@ -147,8 +147,7 @@ def key_terms(text: str, limit: int = MAX_TERMS) -> list[str]:
 
 def expand_followup(question: str, previous: str | None) -> str:
     """The text to search for: the question, plus the previous question's key terms when the
-    question is a follow-up (short, or starting with a connector or pointing back with a
-    pronoun, and not naming a subject of its own).
+    question is a follow-up (``is_followup``).
 
     The result always starts with ``question.strip()``; a standalone question, a first
     question (``previous`` empty) or a question without words comes back stripped and unchanged.

@@ -148,15 +148,16 @@ class Layers:
         starts = [0, *itertools.accumulate(len(r) for r in rows)]
         ids = np.fromiter(itertools.chain.from_iterable(rows), np.int64, starts[-1])
         positions = np.concatenate([np.arange(len(r)) for r in rows])
+        token_types = self.w["embeddings.token_type_embeddings.weight"]
         kinds = (
-            np.fromiter(itertools.chain.from_iterable(types), np.int64, starts[-1])
+            token_types[np.fromiter(itertools.chain.from_iterable(types), np.int64, starts[-1])]
             if types is not None
-            else np.zeros(starts[-1], dtype=np.int64)
+            else token_types[0]  # one text each: every token of type 0
         )
         x = (
             self.w["embeddings.word_embeddings.weight"][ids]
             + self.w["embeddings.position_embeddings.weight"][positions]
-            + self.w["embeddings.token_type_embeddings.weight"][kinds]
+            + kinds
         )
         x = self._norm(x, "embeddings.LayerNorm")
         for i in range(self.layers):
@@ -194,7 +195,7 @@ class NumpyBert(Layers):
         return [e.ids for e in self.tokenizer.encode_batch(texts)]
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """One L2-normalised float32 vector per text, all in one padded batch."""
+        """One L2-normalised float32 vector per text, all in one packed batch."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=_FLOAT)
         pooled = mean_pooled(*self.hidden(self.token_ids(texts)))
