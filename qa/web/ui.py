@@ -400,6 +400,11 @@ def too_long_warning(question: str, settings: Settings) -> str:
     )
 
 
+def building_first(builder: BackgroundBuild, index_dir: str) -> bool:
+    """Whether the first index of ``index_dir`` is being built: nothing to answer from yet."""
+    return builder.state.running and current_generation(Path(index_dir)) is None
+
+
 def held_until_built(
     builder: BackgroundBuild,
     index_dir: str,
@@ -410,10 +415,8 @@ def held_until_built(
     progress, keep the question, and answer it once the index is live. (While an index is
     updated, the previous one answers at once.) The progress comes as drafts of the reply."""
     shown = ""
-    while current_generation(Path(index_dir)) is None:
+    while building_first(builder, index_dir):  # then live, or failed: the answer says which
         state = builder.state
-        if not state.running:
-            break  # done (the index is live) or failed (the answer says what is wrong)
         waiting = render_building(state.phase, state.done, state.total, held=True)
         if waiting != shown:
             shown = waiting
@@ -493,7 +496,7 @@ def make_app(
         n: Any = k
         if isinstance(n, float) and n.is_integer():
             n = int(n)  # JSON clients may send 5.0
-        if current_generation(Path(index)) is None and builder.state.running:
+        if building_first(builder, index):
             builder.wait(FIRST_BUILD_WAIT)  # the first index is being built: answer from it
         try:
             answer = ask(question, k=n, index_dir=index, settings=cfg)
@@ -527,26 +530,28 @@ def make_app(
         )
         with gr.Row(elem_id="qa-examples"):
             examples = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
-        with gr.Row(equal_height=True, elem_id="qa-ask"):
-            question = gr.Textbox(
-                placeholder="Ask a question about the articles…",
-                show_label=False,
-                lines=1,
-                max_lines=4,
-                scale=8,
-                autofocus=False,  # focusing it would scroll the page down on load
-                elem_id="qa-question",
-            )
-            send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
-            stop = gr.Button(
-                "Stop",
-                variant="stop",
-                scale=1,
-                min_width=80,
-                visible=llm is not None,  # only a generated answer takes long enough to stop
-                elem_id="qa-stop",
-            )
-        hint = gr.HTML("", elem_id="qa-hint")  # what stops a question from being sent
+        with gr.Column(elem_id="qa-ask"):  # sticky at the bottom of the window
+            with gr.Row(equal_height=True):
+                question = gr.Textbox(
+                    placeholder="Ask a question about the articles…",
+                    show_label=False,
+                    lines=1,
+                    max_lines=4,
+                    scale=8,
+                    autofocus=False,  # focusing it would scroll the page down on load
+                    elem_id="qa-question",
+                )
+                send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
+                stop = gr.Button(
+                    "Stop",
+                    variant="stop",
+                    scale=1,
+                    min_width=80,
+                    visible=llm is not None,  # only a generated answer takes long enough to stop
+                    elem_id="qa-stop",
+                )
+            # What stops a question from being sent: in the sticky box, in view.
+            hint = gr.HTML("", elem_id="qa-hint")
         with gr.Row(equal_height=True):
             k = gr.Slider(
                 1, MAX_K, value=DEFAULT_K, step=1, label="Sources per answer", elem_id="qa-k"

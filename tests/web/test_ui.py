@@ -671,6 +671,9 @@ def test_browser_title_examples_and_question_box_in_view_at_load(tab: Tab) -> No
 def test_browser_question_in_view_after_its_answer(tab: Tab) -> None:
     page = tab.page
     reply = ask_in_page(page, PREVIOUS_Q, 0)
+    size = "x".join(str(n) for n in page.viewport_size.values())
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"ui-reply-{size}.png"))  # to look at
     question = page.locator("#qa-chat .qa-user").first
     top, _ = top_and_bottom(question)
     assert 0 <= top <= 120, f"the question stands at {top:.0f}px"
@@ -690,8 +693,10 @@ def test_browser_question_in_view_after_its_answer(tab: Tab) -> None:
     page.locator("#qa-send").click()
     page.locator("#qa-hint .qa-hint").wait_for()
     assert "the limit is 2,000" in page.locator("#qa-hint").inner_text()
+    assert in_view(page, page.locator("#qa-hint .qa-hint"))  # seen, not under the box
     assert box.input_value() == long
     assert page.locator("#qa-chat .qa-user").count() == 2  # not sent
+    page.screenshot(path=str(ARTIFACTS / f"ui-too-long-{size}.png"))
 
 
 @pytest.mark.browser
