@@ -16,6 +16,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The apps running now, and those stopped during the current test: a failing test's report
+# carries the end of their logs (conftest.py).
+RUNNING: list[App] = []
+STOPPED: list[App] = []
+
 
 @dataclass(frozen=True)
 class App:
@@ -96,10 +101,13 @@ def running_app(
             stderr=subprocess.STDOUT,
         )
     app = App(f"http://127.0.0.1:{port}/", port, proc, log)
+    RUNNING.append(app)
     try:
         _wait_until_up(app, timeout)
         yield app
     finally:
+        RUNNING.remove(app)
+        STOPPED.append(app)
         proc.terminate()
         try:
             proc.wait(timeout=15)

@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from appserver import RUNNING, STOPPED
 
 from qa import Settings
 
@@ -34,3 +35,16 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     index_dir = tmp_path_factory.mktemp("real") / "index"
     build_index(SEEDS, index_dir, settings=Settings())
     return index_dir
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A failing test that talked to a running app shows the end of that app's log (a
+    server-side traceback is otherwise lost: the client sees only 'an exception')."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for app in [*RUNNING, *STOPPED]:
+            report.sections.append((f"app.log ({app.url})", app.output()[-6000:]))
+    if report.when == "teardown":
+        STOPPED.clear()
