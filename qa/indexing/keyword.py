@@ -20,6 +20,7 @@ import logging
 import re
 import shutil
 import sys
+import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,20 +58,28 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 _NOT_FOR_BM25S = ("jax", "numba")
 
 
+_IMPORTING = threading.Lock()
+
+
 def _bm25s() -> Any:
     """bm25s, imported without the accelerators of _NOT_FOR_BM25S (unless this process already
-    imported them for its own use)."""
-    if "bm25s" in sys.modules:
-        return sys.modules["bm25s"]
-    blocked = [name for name in _NOT_FOR_BM25S if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
-    try:
-        import bm25s
-    finally:
+    imported them for its own use). One thread imports it while the others wait: a module is
+    in sys.modules from the start of its import, and one taken from there half-imported has
+    no attributes yet (seen: the chat's first question, asked while the warm-up imported it)."""
+    with _IMPORTING:
+        if "bm25s" in sys.modules:
+            import bm25s  # waits for an import another thread started, should one be running
+
+            return bm25s
+        blocked = [name for name in _NOT_FOR_BM25S if name not in sys.modules]
         for name in blocked:
-            sys.modules.pop(name, None)
-    return bm25s
+            sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
+        try:
+            import bm25s
+        finally:
+            for name in blocked:
+                sys.modules.pop(name, None)
+        return bm25s
 
 
 @functools.cache
