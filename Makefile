@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: install run build test lint typecheck pytest fast browser llm-test-tools calibrate reader bench clean
+.PHONY: install run build test lint typecheck pytest fast browser chromium llm-test-tools calibrate reader bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,16 @@ build: install
 run: install index/CURRENT
 	$(BIN)/python app.py --host $(HOST) --port $(PORT)
 
-# Debian's Chromium for the browser tests; no browser is ever downloaded by Playwright.
-browser:
+# Debian's Chromium for the browser tests (no browser is ever downloaded by Playwright), and
+# axe-core from the npm registry for their accessibility checks.
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+browser: $(AXE)
+$(AXE): | $(STAMP)
+	@npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@4.14.1 \
+		|| echo "WARNING: could not install axe-core: accessibility checks will be SKIPPED"
+
+browser: chromium
+chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \

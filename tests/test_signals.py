@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,36 @@ def test_with_a_stop_function_a_signal_runs_it_in_a_thread(sig: int) -> None:
     os.kill(os.getpid(), sig)
     assert stopped.wait(5)
     assert ran_in == ["qa-stop"]
+
+
+def test_a_signal_while_the_server_starts_is_a_clean_stop(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """SIGTERM as Gradio starts: the server is closed before its start-up check, which then
+    fails ("localhost is not accessible"); serve() returns, as a stop asked for."""
+    from qa.web import ui
+
+    closed = threading.Event()
+
+    class App:
+        is_running = True
+
+        def close(self) -> None:
+            self.is_running = False
+            closed.set()
+
+    def launch(app: App, *args: object, **kwargs: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives while it starts
+        assert closed.wait(5)
+        raise ValueError("When localhost is not accessible, a shareable link must be created.")
+
+    monkeypatch.setattr(ui, "launch", launch)
+    monkeypatch.setattr(ui, "warm_up", lambda *a, **k: None)
+    ui.serve(tmp_path / "index", app=App())  # returns: no ValueError
+
+    def failing(app: App, *args: object, **kwargs: object) -> None:
+        raise ValueError("a real start-up error")
+
+    monkeypatch.setattr(ui, "launch", failing)
+    with pytest.raises(ValueError, match="a real start-up error"):
+        ui.serve(tmp_path / "index", app=App())  # no signal: the error stands

@@ -23,6 +23,32 @@ CHROMIUM_ARGS = [
 ]
 
 
+# axe-core from the npm registry, installed by `make browser` (never fetched by a test).
+AXE = Path(__file__).resolve().parent.parent / ".venv" / "npm" / "node_modules" / "axe-core"
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is (WCAG 2.x A and AA
+    rules, best practices too); the test is skipped where axe-core is missing."""
+    script = AXE / "axe.min.js"
+    if not script.is_file():
+        pytest.skip(f"!!! ACCESSIBILITY CHECK SKIPPED: {script} is missing (`make browser`). !!!")
+    page.add_script_tag(path=str(script))
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => {
+          // colours caught mid-transition (a reply fading in) would count as low contrast
+          await Promise.allSettled(document.getAnimations().map((a) => a.finished));
+          return (await axe.run(document)).violations;
+        }"""
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"],
+         "nodes": [n["html"][:200] for n in v["nodes"][:3]]}
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]  # fmt: skip
+
+
 def require_chromium() -> None:
     if not CHROMIUM.exists():
         pytest.skip(

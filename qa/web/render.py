@@ -14,6 +14,7 @@ import datetime as _dt
 import html
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..answer.extractive import status_line
@@ -27,7 +28,6 @@ ECHO_CHARS = 300  # characters of a question echoed in the chat; the rest is cou
 # source -> the article as the index read it (text, content segments, removed boilerplate), or
 # None when the file is gone or unreadable
 ArticleReader = Callable[[str], Document | None]
-OriginalLink = Callable[[str], str | None]  # a source's URL on the app, where it serves one
 
 # A blank line or more (a paragraph break): one modest gap, however many blank lines there were.
 _PARAGRAPH_BREAK = re.compile(r"[ \t]*\n(?:[ \t]*\n)+[ \t]*")
@@ -100,6 +100,53 @@ def _passage_spans(hit: Hit, citations: Sequence[Citation]) -> list[tuple[int, i
     return spans
 
 
+# A passage is a near-copy of an earlier one when at least this share of its word 5-grams (of
+# the shorter's) are in the earlier one: the same quote or syndicated text, told once.
+NEAR_COPY = 0.5
+_SHINGLE = 5
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + _SHINGLE]) for i in range(max(1, len(words) - _SHINGLE + 1))}
+
+
+def near_copies(texts: Sequence[str], share: float = NEAR_COPY) -> list[int | None]:
+    """For each text, the earlier text it nearly repeats (the first such), else None (pure)."""
+    kept: list[tuple[int, set[tuple[str, ...]]]] = []
+    out: list[int | None] = []
+    for i, text in enumerate(texts):
+        mine = _shingles(text)
+        like = next(
+            (j for j, theirs in kept if len(mine & theirs) >= share * min(len(mine), len(theirs))),
+            None,
+        )
+        out.append(like)
+        if like is None:
+            kept.append((i, mine))
+    return out
+
+
+def fold_near_copies(hits: Sequence[Hit], cited: set[int] = frozenset()) -> list[Hit]:
+    """The passages with each near-copy of an earlier one left out, and named under it ("also
+    in"). A passage holding a cited sentence (its position in ``cited``) is always kept."""
+    like = near_copies([h.text for h in hits])
+    also: dict[int, list[str]] = {}
+    for i, j in enumerate(like):
+        if j is not None and i not in cited:
+            also.setdefault(j, []).append(_label(hits[i]))
+    return [
+        replace(h, also_in=(*h.also_in, *also.get(i, ())))
+        for i, h in enumerate(hits)
+        if like[i] is None or i in cited
+    ]
+
+
+def _label(hit: Hit) -> str:
+    """A passage's article as a reader knows it: its title, else its file name."""
+    return hit.title or hit.source
+
+
 def render_passage(hit: Hit, citations: Sequence[Citation] = ()) -> str:
     """A retrieved passage: where it comes from, its text with cited sentences marked.
 
@@ -107,7 +154,7 @@ def render_passage(hit: Hit, citations: Sequence[Citation] = ()) -> str:
     """
     also = ""
     if hit.also_in:
-        also = f' · <span class="qa-also">also in {esc(", ".join(hit.also_in))}</span>'
+        also = f' · <span class="qa-also">also in {esc("; ".join(hit.also_in))}</span>'
     return (
         f'<div class="qa-passage" data-rank="{hit.rank}">'
         f'<div class="qa-meta" title="passage #{hit.rank}, score {hit.score:.3f}">'
@@ -168,19 +215,12 @@ def _article_html(doc: Document, spans: Sequence[tuple[int, int, int]]) -> tuple
     return "".join(out), False
 
 
-def render_article(
-    source: str, doc: Document | None, citations: Sequence[Citation], original: str | None = None
-) -> str:
-    """A collapsed view of the whole (cleaned) source article with its cited sentences marked,
-    and a link to the original file (``original``: its URL on this app) when there is one."""
+def render_article(doc: Document | None, citations: Sequence[Citation]) -> str:
+    """A collapsed view of the whole source article, as cleaned (readable: no page furniture),
+    with its cited sentences marked. The raw file is never linked: it would show the page's
+    boilerplate, and its address the server's folders."""
     numbers = " ".join(f"[{c.number}]" for c in citations)
     summary = f"Read the whole article with {numbers} marked"
-    link = ""
-    if original:
-        link = (
-            f'<p class="qa-original"><a href="{esc(original)}" target="_blank" '
-            f'rel="noopener">Open the original file ({esc(source)})</a></p>'
-        )
     if doc is None:
         body = '<p class="qa-note">The article file could not be read (moved or deleted?).</p>'
     else:
@@ -200,13 +240,12 @@ def render_article(
         text, was_cut = _article_html(doc, spans)
         cut = f'<p class="qa-note">(cut after {ARTICLE_LIMIT:,} characters)</p>' if was_cut else ""
         body = f'{note}<div class="qa-article-text">{text}</div>{cut}'
-    return f'<details class="qa-article"><summary>{summary}</summary>{link}{body}</details>'
+    return f'<details class="qa-article"><summary>{summary}</summary>{body}</details>'
 
 
 def render_citations(
     citations: Sequence[Citation],
     read_article: ArticleReader | None,
-    original: OriginalLink | None = None,
     passages: Sequence[Hit] = (),
 ) -> str:
     """The numbered sources of the answer, each by title, publisher (the ``site`` of its
@@ -219,8 +258,7 @@ def render_citations(
         if read_article is not None and c.source not in shown:
             shown.add(c.source)
             same = [d for d in citations if d.source == c.source]
-            link = original(c.source) if original is not None else None
-            article = render_article(c.source, read_article(c.source), same, link)
+            article = render_article(read_article(c.source), same)
         items.append(
             f'<li class="qa-citation qa-n{c.number}">'
             f'<span class="qa-ref">[{c.number}]</span> '
@@ -237,11 +275,14 @@ def _lead_and_more(answer: Answer) -> str:
     lead = answer.citations[0].passage if answer.citations else 0
     if not 0 <= lead < len(answer.passages):
         lead = 0
-    rest = [h for i, h in enumerate(answer.passages) if i != lead]
+    order = [lead, *(i for i in range(len(answer.passages)) if i != lead)]
+    cited = {order.index(c.passage) for c in answer.citations if c.passage in order}
+    shown = fold_near_copies([answer.passages[i] for i in order], cited)
+    first, rest = shown[0], shown[1:]
     return "\n".join(
         p
         for p in (
-            render_passage(answer.passages[lead], answer.citations),
+            render_passage(first, answer.citations),
             render_passages(rest, answer.citations, label="More passages", open_=False),
         )
         if p
@@ -307,7 +348,6 @@ def render_answer(
     *,
     question: str | None = None,
     read_article: ArticleReader | None = None,
-    original: OriginalLink | None = None,
 ) -> str:
     """The chat reply to a question, by the answer's status (see ``qa.types.Answer``):
 
@@ -347,7 +387,7 @@ def render_answer(
                 for c in answer.citations
             )
             parts.append(f'<p class="qa-answer">{sentences}</p>')
-        parts.append(render_citations(answer.citations, read_article, original, answer.passages))
+        parts.append(render_citations(answer.citations, read_article, answer.passages))
         label = "Copy answer" if answer.status == "answered" else "Copy"
         parts.append(
             f'<p class="qa-tools"><button type="button" class="qa-copy">{label}</button>'
@@ -361,7 +401,8 @@ def render_answer(
         )
         parts.append(f'<p class="qa-nothing"><strong>{NOTHING_RELEVANT}.</strong> {esc(line)}</p>')
         parts.append(searched)
-        parts.append(render_passages(answer.passages, label="Closest passages", open_=False))
+        closest = fold_near_copies(answer.passages)
+        parts.append(render_passages(closest, label="Closest passages", open_=False))
     parts.append("</div>")
     return "\n".join(p for p in parts if p)
 

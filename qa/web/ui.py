@@ -20,7 +20,6 @@ import os
 import sys
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,6 +73,14 @@ THEME = gr.themes.Default(
     primary_hue="blue",
     font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
     font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
+).set(
+    # Contrast of at least 4.5:1 (WCAG AA; axe-core checks it in the browser tests): Gradio's
+    # dim grey text (1.9:1) and white on its blue buttons (3.7:1) fall short.
+    body_text_color_subdued="*neutral_600",
+    button_primary_background_fill="*primary_700",
+    button_primary_background_fill_hover="*primary_800",
+    button_primary_background_fill_dark="*primary_700",
+    button_primary_background_fill_hover_dark="*primary_800",
 )
 
 # Scripts of the page. PAGE_JS runs once on load: it defines qaShowQuestion, which scrolls the
@@ -81,8 +88,14 @@ THEME = gr.themes.Default(
 # handles clicks on a reply's citation markers (open the source at the cited sentence) and on its
 # "Copy answer" button (copy the reply's plain text, kept in a hidden .qa-plain next to it). The
 # chat's sanitizer drops data-* attributes: a citation's number travels as the class qa-n<number>.
-PAGE_JS = """
+PAGE_JS = r"""
 () => {
+  // Gradio hides "Use via API" on a phone, not the dot after it. (Set here: Gradio scopes the
+  // page's CSS to its main column, which the footer is not in.)
+  const style = document.createElement("style");
+  style.textContent = "@media (max-width: 640px) { footer .show-api ~ .divider:first-of-type" +
+    " { display: none; } }";
+  document.head.appendChild(style);
   window.qaShowQuestion = (answered) => {
     const items = [...document.querySelectorAll("#qa-chat .qa-user, #qa-chat .qa-reply")];
     let i = items.length - 1;
@@ -93,6 +106,7 @@ PAGE_JS = """
     if (i < 0) return;
     const row = items[i].closest(".message-row") || items[i];
     row.scrollIntoView({block: "start"});
+    if (answered) window.qaShown = (window.qaShown || 0) + 1;  // tests wait on it
   };
   const openAt = (mark) => {
     for (let d = mark.closest("details"); d; d = d.parentElement.closest("details")) d.open = true;
@@ -122,6 +136,33 @@ PAGE_JS = """
       fallback();
     }
   };
+  // The question is taken from the box at the instant of Enter or of a press on Ask, before
+  // the page's event reads it: a key typed right after belongs to the next question.
+  const take = () => {
+    const box = document.querySelector("#qa-question textarea");
+    if (box) window.qaPressed = box.value;
+  };
+  document.addEventListener("keydown", (event) => {
+    const enter = event.key === "Enter" && !event.shiftKey && !event.isComposing;
+    if (enter && event.target instanceof Element && event.target.closest("#qa-question")) take();
+  }, true);
+  document.addEventListener("pointerdown", (event) => {
+    if (event.target instanceof Element && event.target.closest("#qa-send")) take();
+  }, true);
+  // Gradio labels each message with its raw HTML ("bot's message: <div ...>"): a screen
+  // reader would read out the markup. Label it with its text instead.
+  const plainLabels = () => {
+    for (const el of document.querySelectorAll("#qa-chat [aria-label]")) {
+      const label = el.getAttribute("aria-label") || "";
+      const colon = label.indexOf(": ");
+      if (!label.includes("<") || colon < 0) continue;
+      const text = (el.innerText || "").replace(/\s+/g, " ").trim().slice(0, 300);
+      el.setAttribute("aria-label", label.slice(0, colon + 2) + text);
+    }
+  };
+  new MutationObserver(plainLabels).observe(document.body, {
+    subtree: true, childList: true, attributes: true, attributeFilter: ["aria-label"],
+  });
   document.addEventListener("click", (event) => {
     const target = event.target instanceof Element ? event.target : null;
     const cite = target && target.closest("#qa-chat button.qa-cite");
@@ -153,6 +194,26 @@ async () => {
 """
 SCROLL_TO_ANSWERED = SCROLL_TO_QUESTION.replace("(false)", "(true)")
 
+# Run in the browser when a question is sent (Enter or Ask), before anything reaches the server:
+# the question is the box's text at the instant of the press (PAGE_JS keeps it), and the box
+# keeps only what was typed after it, so that neither question is garbled. A question over the
+# limit stays in the box, to be trimmed; the same question sent twice within a second (a
+# double press) is sent once. Returns [the box's new text, the question sent ('' for none)].
+TAKE_QUESTION = """
+(current) => {
+  const box = document.querySelector("#qa-question textarea");
+  const now = box ? box.value : (current || "");
+  const taken = window.qaPressed ?? current ?? "";
+  window.qaPressed = null;
+  const rest = now.startsWith(taken) ? now.slice(taken.length) : now === taken ? "" : now;
+  if (taken.trim().length > LIMIT) return [now, taken];
+  const last = window.qaLastSent;
+  const again = last && last.text === taken && Date.now() - last.at < 1000;
+  window.qaLastSent = {text: taken, at: Date.now()};
+  return [rest, again ? "" : taken];
+}
+"""
+
 # The page scrolls, not the chat: the chat grows with its replies, and the question box stays
 # at the foot of the window (sticky) so the next question can be typed at any point.
 CSS = """
@@ -166,6 +227,7 @@ CSS = """
 #qa-ask { position: sticky; bottom: 0; z-index: 20; background: var(--body-background-fill);
   padding: 6px 0; box-shadow: 0 -8px 8px -8px rgba(0, 0, 0, .18); }
 .qa-plain { display: none; }
+#qa-hint:not(:has(.qa-hint)) { display: none !important; }  /* no empty band under the box */
 .qa-reply p { margin: .3em 0; }
 .qa-answer { font-size: 1.08em; line-height: 1.5; }
 .qa-reply mark { background: #fde68a; color: #1f2937; padding: 0 .15em; border-radius: 3px; }
@@ -254,30 +316,6 @@ def article_reader(
     return read
 
 
-def original_link(corpus_dir: str | os.PathLike[str]) -> Callable[[str], str | None]:
-    """The URL at which the app serves a corpus file as it is (``launch`` allows the corpus
-    folder and nothing else besides Gradio's own files); None for one outside the folder."""
-    root = Path(corpus_dir).resolve()
-
-    def link(source: str) -> str | None:
-        path = corpus_file(root, source)
-        return None if path is None else "/gradio_api/file=" + urllib.parse.quote(str(path))
-
-    return link
-
-
-def served_folders(app: Any) -> list[str]:
-    """The folders the app may serve files from: the corpus of its index (for "Open the
-    original file"), where one is known."""
-    corpus = getattr(app, "qa_corpus", None)
-    if corpus is None:
-        try:
-            corpus = index_info(getattr(app, "qa_index", "index"))["corpus_dir"]
-        except (QAError, KeyError):
-            return []
-    return [str(Path(corpus).resolve())] if corpus else []
-
-
 def reply_stream(
     question: str,
     previous: str | None,
@@ -311,16 +349,15 @@ def reply_stream(
         message = f"something went wrong on the server ({type(exc).__name__}); see its log"
         yield render_error(message), ""
         return
-    reader, original = None, None
+    reader = None
     try:
         # The manifest alone: index_info() would stat every corpus file on every reply.
         _, manifest = read_manifest(Path(index_dir).expanduser())
         cleaning = settings.with_(clean=manifest.chunker.get("clean") or settings.clean)
         reader = article_reader(manifest.corpus_dir, cleaning)
-        original = original_link(manifest.corpus_dir)
     except Exception:  # the answer still shows, without the full-article view
         log.exception("finding the corpus folder failed")
-    html = render_answer(answer, question=question, read_article=reader, original=original)
+    html = render_answer(answer, question=question, read_article=reader)
     yield html, query
 
 
@@ -444,17 +481,15 @@ def make_app(
     llm = cfg.llm()
     builder = BackgroundBuild()  # documents added from the page are indexed by it
 
-    def add_question(
-        question: str, conversation: Conversation, k: Any
-    ) -> tuple[Any, list[Any], str]:
-        """Show the question in the chat at once (it waits its turn); empty the box. A
-        question over the length limit stays in the box, to be trimmed, with a warning under
-        it."""
+    def add_question(question: str, conversation: Conversation, k: Any) -> tuple[Any, str]:
+        """Show the question taken from the box (TAKE_QUESTION) in the chat at once; it waits
+        its turn. A question over the length limit, left in the box, gets a warning instead."""
         too_long = too_long_warning(question or "", cfg)
         if too_long:
-            return gr.skip(), chat_messages(conversation), render_hint(too_long)
-        conversation.ask(question or "", k)
-        return "", chat_messages(conversation), ""
+            return chat_messages(conversation), render_hint(too_long)
+        if not conversation.ask(question or "", k):
+            return gr.skip(), gr.skip()
+        return chat_messages(conversation), ""
 
     def add_example(text: str) -> Callable[[Conversation, Any], list[Any]]:
         def add(conversation: Conversation, k: Any) -> list[Any]:
@@ -533,7 +568,7 @@ def make_app(
         with gr.Column(elem_id="qa-ask"):  # sticky at the bottom of the window
             with gr.Row(equal_height=True):
                 question = gr.Textbox(
-                    placeholder="Ask a question about the articles…",
+                    placeholder="Ask about the articles…",  # whole at 390 px too
                     show_label=False,
                     lines=1,
                     max_lines=4,
@@ -586,14 +621,16 @@ def make_app(
                 respond, [conversation, k], chatbot, **answering
             ).then(None, js=SCROLL_TO_ANSWERED, **private)
 
+        # The question sent, as TAKE_QUESTION took it from the box in the browser.
+        sent = gr.Textbox(visible="hidden", elem_id="qa-sent")
+        take = TAKE_QUESTION.replace("LIMIT", str(cfg.max_question_chars))
         for trigger in (question.submit, send.click):
+            taken = trigger(
+                None, question, [question, sent], js=take, trigger_mode="multiple", **private
+            )
             answer_after(
-                trigger(
-                    add_question,
-                    [question, conversation, k],
-                    [question, chatbot, hint],
-                    queue=False,
-                    **private,
+                taken.then(
+                    add_question, [sent, conversation, k], [chatbot, hint], queue=False, **private
                 )
             )
         for button, text in zip(examples, EXAMPLES, strict=True):
@@ -721,7 +758,7 @@ def launch(
         quiet=quiet,
         auth=auth,
         max_file_size=getattr(app, "qa_max_upload", 0),  # 0: Gradio refuses every upload
-        allowed_paths=served_folders(app),
+        allowed_paths=[],  # no corpus file is served as it is: replies show the readable text
         theme=THEME,
         css=CSS,
         js=PAGE_JS,
@@ -846,19 +883,25 @@ def serve(
         app = make_app(index_dir, cfg, uploads=uploads_allowed(host))
     if corpus_dir is not None:  # the page comes up at once and shows the build's progress
         ensure_index(index_dir, corpus_dir, cfg, builder=getattr(app, "qa_builder", None))
-        if getattr(app, "qa_corpus", None) is None and not served_folders(app):
-            app.qa_corpus = str(corpus_dir)  # the index is being built from it
     warm_up(index_dir, cfg)
-    stop_on_signals(_closer(app))  # SIGINT and SIGTERM close the server, however it was started
-    launch(app, host, port, auth=auth)
+    stopping = threading.Event()
+    stop_on_signals(_closer(app, stopping))  # SIGINT and SIGTERM close it, however started
+    try:
+        launch(app, host, port, auth=auth)
+    except Exception:
+        # A signal that closes the server while it starts fails Gradio's start-up check
+        # ("localhost is not accessible"): that is the stop asked for, not an error.
+        if not stopping.is_set():
+            raise
 
 
-def _closer(app: Any) -> Callable[[], None]:
+def _closer(app: Any, stopping: threading.Event) -> Callable[[], None]:
     """Close the app, and again should it start serving after that: a signal may come while
     it starts, and Gradio's start marks it running once more (the thread is a daemon: it ends
-    with the process)."""
+    with the process). ``stopping`` is set first."""
 
     def close() -> None:
+        stopping.set()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if getattr(app, "is_running", False):

@@ -148,7 +148,10 @@ def test_browser_stop_keeps_what_arrived_and_hangs_up(
     script.reply, hung_up = LONG_REPLY, script.hung_up
     _ask(page, "why did Cavendish un-retire?")
     page.locator("#qa-chat .qa-draft").wait_for()
-    page.wait_for_timeout(500)
+    page.wait_for_function(  # some of the reply has arrived
+        "() => (document.querySelector('#qa-chat .qa-draft .qa-answer')?.innerText || '')"
+        ".length > 20"
+    )
     page.locator("#qa-stop").click()
     stopped = page.locator("#qa-chat .qa-reply", has_text="was stopped")
     stopped.wait_for()

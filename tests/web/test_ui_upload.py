@@ -67,7 +67,7 @@ def test_browser_adds_a_document_and_answers_from_it(
 
 
 @pytest.mark.browser
-def test_browser_links_the_original_file_and_nothing_else(
+def test_browser_opens_the_readable_article_and_serves_no_file(
     page: Any, upload_app: tuple[str, Path]
 ) -> None:
     import urllib.error
@@ -78,16 +78,17 @@ def test_browser_links_the_original_file_and_nothing_else(
     page.locator("#qa-send").click()
     reply = page.locator("#qa-chat .qa-reply").last
     reply.wait_for()
-    link = reply.locator("a", has_text="Open the original file").first
-    href = link.get_attribute("href")
-    assert href and href.startswith("/gradio_api/file=")
-    source = (link.text_content() or "").split("(", 1)[1].rstrip(")")
-    with urllib.request.urlopen(url.rstrip("/") + href, timeout=10) as response:
-        assert response.read() == (corpus / source).read_bytes()
-    outside = corpus.parent / "app.log"  # next to the corpus, never served
-    try:
-        with urllib.request.urlopen(f"{url}gradio_api/file={outside}", timeout=10) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    assert status in (403, 404)
+    article = reply.locator("details.qa-article").first
+    article.locator("summary").click()
+    text = article.locator(".qa-article-text").inner_text()
+    assert len(text) > 500 and "Cavendish" in text  # the whole article, as cleaned
+    assert "Open the original file" not in reply.inner_text()
+    html = reply.evaluate("e => e.innerHTML")
+    assert str(corpus.resolve()) not in html and "gradio_api/file" not in html  # no server path
+    for path in (next(corpus.glob("*.txt")).resolve(), corpus.parent / "app.log"):
+        try:
+            with urllib.request.urlopen(f"{url}gradio_api/file={path}", timeout=10) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        assert status in (403, 404), path  # no file of the server is served as it is
