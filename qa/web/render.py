@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import replace
 from typing import Any
 
@@ -127,7 +127,7 @@ def near_copies(texts: Sequence[str], share: float = NEAR_COPY) -> list[int | No
     return out
 
 
-def fold_near_copies(hits: Sequence[Hit], cited: set[int] = frozenset()) -> list[Hit]:
+def fold_near_copies(hits: Sequence[Hit], cited: Set[int] = frozenset()) -> list[Hit]:
     """The passages with each near-copy of an earlier one left out, and named under it ("also
     in"). A passage holding a cited sentence (its position in ``cited``) is always kept."""
     like = near_copies([h.text for h in hits])
