@@ -70,6 +70,7 @@ def chromium_page(url: str, width: int = 1280, height: int = 800) -> Iterator[An
             page.set_default_timeout(60_000)
             page.goto(url)
             page.locator("#qa-question textarea").wait_for()
+            page.wait_for_function("() => window.qaTaken !== undefined")  # the page's script ran
             yield page
         finally:
             browser.close()

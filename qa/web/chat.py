@@ -10,6 +10,7 @@ change; the snapshot is always the whole conversation, never a stale copy of par
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,6 +27,7 @@ class Turn:
     reply: str | None = None  # None while the answer is being worked out
     stopped: bool = False  # True when the reply was stopped before it was finished
     passages: Any = None  # how many passages the asker chose to see, when the page says
+    order: int | None = None  # the page's count of questions sent, when it says
 
 
 class Conversation:
@@ -58,14 +60,23 @@ class Conversation:
         with self._lock:
             return list(self._turns)
 
-    def ask(self, question: str, passages: Any = None) -> bool:
+    def ask(self, question: str, passages: Any = None, order: int | None = None) -> bool:
         """Queue ``question`` (shown at once, answered in turn), with the number of passages
-        the asker chose to see; False when it is blank."""
+        the asker chose to see; False when it is blank. ``order`` is the page's count of the
+        questions it sent: two sent a moment apart may reach the server the other way round,
+        and a question goes before those sent after it that still wait."""
         q = question.strip()
         if not q:
             return False
         with self._lock:
-            self._turns.append(Turn(q, passages=passages))
+            at = len(self._turns)
+            first = 0 if self._writing is None else self._writing + 1
+            while order is not None and at > first:
+                before = self._turns[at - 1]
+                if before.reply is not None or before.order is None or before.order < order:
+                    break
+                at -= 1
+            self._turns.insert(at, Turn(q, passages=passages, order=order))
         return True
 
     def answering(self) -> Turn | None:
@@ -170,3 +181,35 @@ class Conversation:
             self._last_question = ""
             self._generation += 1
             self._writing = None
+
+
+class Conversations:
+    """The conversations of a page's browser sessions, by session id, each made on first use
+    under a lock. (Gradio makes a session's state without one: two events of a new session at
+    once may each make the session afresh, and the question one of them added is lost, seen
+    as the first of two questions sent 0.1 s apart vanishing.) The least recently used go
+    past ``capacity``; a session that ends is dropped."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._by_session: OrderedDict[str, Conversation] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def get(self, session: str) -> Conversation:
+        with self._lock:
+            conversation = self._by_session.get(session)
+            if conversation is None:
+                conversation = self._by_session[session] = Conversation()
+                while len(self._by_session) > self._capacity:
+                    self._by_session.popitem(last=False)
+            else:
+                self._by_session.move_to_end(session)
+            return conversation
+
+    def drop(self, session: str) -> None:
+        with self._lock:
+            self._by_session.pop(session, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._by_session)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import logging
 import os
 import sys
@@ -38,7 +39,7 @@ from ..ingest.documents import load_document
 from ..signals import stop_on_signals
 from ..types import Document
 from .background import BackgroundBuild
-from .chat import Conversation
+from .chat import Conversation, Conversations
 from .render import (
     ArticleReader,
     render_answer,
@@ -136,18 +137,54 @@ PAGE_JS = r"""
       fallback();
     }
   };
-  // The question is taken from the box at the instant of Enter or of a press on Ask, before
-  // the page's event reads it: a key typed right after belongs to the next question.
+  // A question is taken from the box at the instant of Enter or of a click on Ask, and the
+  // box emptied there and then: keys typed right after belong to the next question. The page's
+  // event for the press takes the oldest question taken (TAKE_QUESTION): any number of presses,
+  // however close, each send their own. A question over the limit (the class qa-limit-N of the
+  // box) stays in the box, to be trimmed; the server says why it was not sent. Near the limit,
+  // a count shows under the box.
+  window.qaTaken = [];
+  const questionBox = () => document.querySelector("#qa-question textarea");
+  const limit = () => {
+    const found = /qa-limit-([0-9]+)/.exec(document.querySelector("#qa-question")?.className);
+    return found ? Number(found[1]) : Infinity;
+  };
   const take = () => {
-    const box = document.querySelector("#qa-question textarea");
-    if (box) window.qaPressed = box.value;
+    const box = questionBox();
+    if (!box) return;
+    window.qaSent = (window.qaSent || 0) + 1;
+    window.qaTaken.push(JSON.stringify([window.qaSent, box.value]));
+    if (box.value.trim().length <= limit()) {
+      box.value = "";
+      box.dispatchEvent(new Event("input", {bubbles: true}));
+    }
   };
   document.addEventListener("keydown", (event) => {
     const enter = event.key === "Enter" && !event.shiftKey && !event.isComposing;
     if (enter && event.target instanceof Element && event.target.closest("#qa-question")) take();
   }, true);
-  document.addEventListener("pointerdown", (event) => {
+  document.addEventListener("click", (event) => {
     if (event.target instanceof Element && event.target.closest("#qa-send")) take();
+  }, true);
+  const count = () => {
+    const box = questionBox();
+    const ask = document.querySelector("#qa-ask");
+    if (!box || !ask) return;
+    let shown = document.querySelector("#qa-count");
+    if (!shown) {
+      shown = document.createElement("p");
+      shown.id = "qa-count";
+      shown.setAttribute("aria-live", "polite");
+      ask.appendChild(shown);
+    }
+    const n = box.value.trim().length, most = limit();
+    shown.textContent = n >= 0.9 * most ?
+      `${n.toLocaleString("en")} of ${most.toLocaleString("en")} characters` +
+      (n > most ? ": too long to send" : "") : "";
+    shown.classList.toggle("qa-over", n > most);
+  };
+  document.addEventListener("input", (event) => {
+    if (event.target instanceof Element && event.target.closest("#qa-question")) count();
   }, true);
   // Gradio labels each message with its raw HTML ("bot's message: <div ...>"): a screen
   // reader would read out the markup. Label it with its text instead.
@@ -194,24 +231,11 @@ async () => {
 """
 SCROLL_TO_ANSWERED = SCROLL_TO_QUESTION.replace("(false)", "(true)")
 
-# Run in the browser when a question is sent (Enter or Ask), before anything reaches the server:
-# the question is the box's text at the instant of the press (PAGE_JS keeps it), and the box
-# keeps only what was typed after it, so that neither question is garbled. A question over the
-# limit stays in the box, to be trimmed; the same question sent twice within a second (a
-# double press) is sent once. Returns [the box's new text, the question sent ('' for none)].
+# Run in the browser when a question is sent (Enter or Ask): the question is the oldest one
+# PAGE_JS took from the box, as JSON [its number in the page's count, its text] (the box's
+# value when none was taken, as for a script's submit; see taken_question).
 TAKE_QUESTION = """
-(current) => {
-  const box = document.querySelector("#qa-question textarea");
-  const now = box ? box.value : (current || "");
-  const taken = window.qaPressed ?? current ?? "";
-  window.qaPressed = null;
-  const rest = now.startsWith(taken) ? now.slice(taken.length) : now === taken ? "" : now;
-  if (taken.trim().length > LIMIT) return [now, taken];
-  const last = window.qaLastSent;
-  const again = last && last.text === taken && Date.now() - last.at < 1000;
-  window.qaLastSent = {text: taken, at: Date.now()};
-  return [rest, again ? "" : taken];
-}
+(current, k) => [window.qaTaken?.length ? window.qaTaken.shift() : current, k]
 """
 
 # The page scrolls, not the chat: the chat grows with its replies, and the question box stays
@@ -228,6 +252,9 @@ CSS = """
   padding: 6px 0; box-shadow: 0 -8px 8px -8px rgba(0, 0, 0, .18); }
 .qa-plain { display: none; }
 #qa-hint:not(:has(.qa-hint)) { display: none !important; }  /* no empty band under the box */
+#qa-count:empty { display: none; }
+#qa-count { margin: .2em .6em 0; font-size: .9em; color: var(--body-text-color-subdued); }
+#qa-count.qa-over { color: var(--error-text-color, #b91c1c); }
 .qa-reply p { margin: .3em 0; }
 .qa-answer { font-size: 1.08em; line-height: 1.5; }
 .qa-reply mark { background: #fde68a; color: #1f2937; padding: 0 .15em; border-radius: 3px; }
@@ -437,6 +464,19 @@ def too_long_warning(question: str, settings: Settings) -> str:
     )
 
 
+def taken_question(taken: str) -> tuple[str, int | None]:
+    """The question and its number in the page's count, from what TAKE_QUESTION sends: JSON
+    ``[number, text]``, or plain text (no number) from a script's submit."""
+    if taken.startswith("["):
+        try:
+            number, text = json.loads(taken)
+        except (ValueError, TypeError):
+            return taken, None
+        if isinstance(number, int) and isinstance(text, str):
+            return text, number
+    return taken, None
+
+
 def building_first(builder: BackgroundBuild, index_dir: str) -> bool:
     """Whether the first index of ``index_dir`` is being built: nothing to answer from yet."""
     return builder.state.running and current_generation(Path(index_dir)) is None
@@ -481,27 +521,36 @@ def make_app(
     llm = cfg.llm()
     builder = BackgroundBuild()  # documents added from the page are indexed by it
 
-    def add_question(question: str, conversation: Conversation, k: Any) -> tuple[Any, str]:
+    conversations = Conversations()  # one per browser session, kept on the server
+
+    def session(request: gr.Request) -> Conversation:
+        return conversations.get(request.session_hash or "")
+
+    def add_question(taken: str, k: Any, request: gr.Request) -> tuple[Any, str]:
         """Show the question taken from the box (TAKE_QUESTION) in the chat at once; it waits
         its turn. A question over the length limit, left in the box, gets a warning instead."""
-        too_long = too_long_warning(question or "", cfg)
+        conversation = session(request)
+        question, order = taken_question(taken or "")
+        too_long = too_long_warning(question, cfg)
         if too_long:
             return chat_messages(conversation), render_hint(too_long)
-        if not conversation.ask(question or "", k):
+        if not conversation.ask(question, k, order):
             return gr.skip(), gr.skip()
         return chat_messages(conversation), ""
 
-    def add_example(text: str) -> Callable[[Conversation, Any], list[Any]]:
-        def add(conversation: Conversation, k: Any) -> list[Any]:
+    def add_example(text: str) -> Callable[[Any, gr.Request], list[Any]]:
+        def add(k: Any, request: gr.Request) -> list[Any]:
+            conversation = session(request)
             conversation.ask(text, k)
             return chat_messages(conversation)
 
         return add
 
-    def respond(conversation: Conversation, k: Any) -> Iterator[Any]:
+    def respond(k: Any, request: gr.Request) -> Iterator[Any]:
         """Answer the questions waiting in this conversation, showing a generated answer as
         it is written; where another event of this conversation is answering them already,
         leave the chat as it is (that event shows them all, Conversation.answer_waiting)."""
+        conversation = session(request)
 
         def passages() -> Any:  # as the question's asker chose them, else this event's
             turn = conversation.answering()
@@ -518,9 +567,15 @@ def make_app(
         if not shown:
             yield gr.skip()
 
-    def start_over(conversation: Conversation) -> list[Any]:
-        conversation.clear()
+    def start_over(request: gr.Request) -> list[Any]:
+        session(request).clear()
         return []
+
+    def stop_reply(request: gr.Request) -> None:
+        session(request).stop()
+
+    def end_session(request: gr.Request) -> None:
+        conversations.drop(request.session_hash or "")
 
     def ask_api(question: str, k: int = DEFAULT_K) -> dict[str, Any]:
         """Answer a question from the indexed articles.
@@ -575,6 +630,7 @@ def make_app(
                     scale=8,
                     autofocus=False,  # focusing it would scroll the page down on load
                     elem_id="qa-question",
+                    elem_classes=f"qa-limit-{cfg.max_question_chars}",  # read by PAGE_JS
                 )
                 send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
                 stop = gr.Button(
@@ -607,7 +663,6 @@ def make_app(
         added_names = gr.State(list)
         refused_names = gr.State(list)
 
-        conversation = gr.State(Conversation)  # one per browser session, kept on the server
         private: dict[str, Any] = {"api_visibility": "private"}
         answering: dict[str, Any] = {
             "concurrency_id": "qa",
@@ -618,26 +673,24 @@ def make_app(
         def answer_after(event: Any) -> None:
             """Scroll to the question, answer it (in turn), scroll to the answered question."""
             event.then(None, js=SCROLL_TO_QUESTION, **private).then(
-                respond, [conversation, k], chatbot, **answering
+                respond, k, chatbot, **answering
             ).then(None, js=SCROLL_TO_ANSWERED, **private)
 
-        # The question sent, as TAKE_QUESTION took it from the box in the browser.
-        sent = gr.Textbox(visible="hidden", elem_id="qa-sent")
-        take = TAKE_QUESTION.replace("LIMIT", str(cfg.max_question_chars))
         for trigger in (question.submit, send.click):
-            taken = trigger(
-                None, question, [question, sent], js=take, trigger_mode="multiple", **private
-            )
             answer_after(
-                taken.then(
-                    add_question, [sent, conversation, k], [chatbot, hint], queue=False, **private
+                trigger(
+                    add_question,
+                    [question, k],
+                    [chatbot, hint],
+                    js=TAKE_QUESTION,  # the question as the browser took it from the box
+                    queue=False,
+                    trigger_mode="multiple",  # each press sends its own question
+                    **private,
                 )
             )
         for button, text in zip(examples, EXAMPLES, strict=True):
-            answer_after(
-                button.click(add_example(text), [conversation, k], chatbot, queue=False, **private)
-            )
-        stop.click(lambda c: c.stop() and None, conversation, None, queue=False, **private)
+            answer_after(button.click(add_example(text), k, chatbot, queue=False, **private))
+        stop.click(stop_reply, None, None, queue=False, **private)
 
         def on_upload(paths: list[str] | None) -> tuple[Any, ...]:
             if not uploads:  # the page hides the box; refuse a request made without it
@@ -659,8 +712,9 @@ def make_app(
             on_upload, files, [added_names, refused_names, upload_html, ticker], **private
         ).then(lambda: None, None, files, **private)
         ticker.tick(on_tick, [added_names, refused_names], [upload_html, header, ticker], **private)
-        clear.click(start_over, conversation, chatbot, **private)
-        chatbot.clear(start_over, conversation, chatbot, **private)
+        clear.click(start_over, None, chatbot, **private)
+        chatbot.clear(start_over, None, chatbot, **private)
+        demo.unload(end_session)
         demo.load(on_load, None, [header, ticker], **private)
         gr_api(ask_api, api_name="ask", concurrency_id="qa", concurrency_limit=CONCURRENCY)
 

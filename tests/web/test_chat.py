@@ -156,3 +156,55 @@ def test_each_question_keeps_the_passages_its_asker_chose() -> None:
 
     assert list(chat.answer_waiting(answerer))[-1] is True
     assert seen == [3, 7, None] and chat.answering() is None
+
+
+def test_questions_that_reach_the_server_out_of_order_wait_in_the_order_sent() -> None:
+    chat = Conversation()
+    chat.ask("first", order=1)
+    chat.ask("fourth", order=4)
+    chat.ask("second", order=2)  # sent before "fourth", arrived after it
+    chat.ask("typed by a script")  # no number: last
+    chat.ask("third", order=3)
+    assert [t.question for t in chat.turns()] == [
+        "first", "second", "fourth", "typed by a script", "third"
+    ]  # fmt: skip
+    # an answered question, or one being answered, stays where it is
+    chat = Conversation()
+    chat.ask("later", order=5)
+    chat.answer_next(lambda q, previous: (q.upper(), True))
+    chat.ask("earlier", order=4)
+    assert [t.question for t in chat.turns()] == ["later", "earlier"]
+
+
+def test_the_taken_question_carries_its_number_or_is_plain_text() -> None:
+    from qa.web.ui import taken_question
+
+    assert taken_question('[3, "why did Cavendish un-retire?"]') == (
+        "why did Cavendish un-retire?", 3
+    )  # fmt: skip
+    assert taken_question("why?") == ("why?", None)
+    assert taken_question("[not json") == ("[not json", None)
+    assert taken_question('["a", "b"]') == ('["a", "b"]', None)
+
+
+def test_each_session_has_one_conversation_made_once_even_when_asked_at_once() -> None:
+    from qa.web.chat import Conversations
+
+    sessions = Conversations(capacity=3)
+    barrier, got = threading.Barrier(8), []
+
+    def first_use() -> None:
+        barrier.wait()  # a new session's events, all at once
+        got.append(sessions.get("new"))
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(c) for c in got}) == 1  # nobody's question lands in a copy that is lost
+    for name in ("a", "b", "new", "c"):  # "new" used again: "a" is the least recent
+        sessions.get(name)
+    assert len(sessions) == 3 and sessions.get("new") is got[0]
+    sessions.drop("new")
+    assert sessions.get("new") is not got[0]

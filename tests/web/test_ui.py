@@ -559,6 +559,7 @@ def tab(chromium: Any, server: str, request: pytest.FixtureRequest) -> Iterator[
     tab.page.set_default_timeout(60_000)
     tab.page.goto(server)
     tab.page.locator("#qa-question textarea").wait_for()
+    tab.page.wait_for_function("() => window.qaTaken !== undefined")  # the page's script ran
     try:
         yield tab
     finally:
@@ -710,6 +711,10 @@ def test_browser_question_in_view_after_its_answer(tab: Tab) -> None:
     assert "the limit is 2,000" in page.locator("#qa-hint").inner_text()
     assert in_view(page, page.locator("#qa-hint .qa-hint"))  # seen, not under the box
     assert box.input_value() == long
+    assert page.locator("#qa-count").inner_text() == "4,999 of 2,000 characters: too long to send"
+    box.fill("word " * 380)  # near the limit: counted before it is sent
+    assert page.locator("#qa-count").inner_text() == "1,899 of 2,000 characters"
+    box.fill(long)
     assert page.locator("#qa-chat .qa-user").count() == 2  # not sent
     page.screenshot(path=str(ARTIFACTS / f"ui-too-long-{size}.png"))
 
@@ -801,9 +806,13 @@ def test_browser_keys_typed_right_after_enter_are_the_next_question(tab: Tab) ->
     turns = settle(page)
     assert turns == [("user", FIRST_Q), ("reply", ""), ("user", SECOND_Q), ("reply", "")]
     assert box.input_value() == ""
-    scrolled_to_answer(page, 1)
-    top, _ = top_and_bottom(page.locator("#qa-chat .qa-user").last)
-    assert 0 <= top <= 120, f"the last question answered stands at {top:.0f}px"
+    page.wait_for_function(  # the last question answered comes to the top of the view
+        """() => {
+          const top = [...document.querySelectorAll('#qa-chat .qa-user')].at(-1)
+            ?.getBoundingClientRect().top;
+          return top !== undefined && top >= 0 && top <= 120;
+        }"""
+    )
 
 
 @pytest.mark.browser
