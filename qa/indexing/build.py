@@ -519,13 +519,18 @@ def _embed(
             progress(done, len(texts))
 
     step(0)
+    held = None
+    if settings.ray_address is not None:  # Ray fills the checkpoint, taken back below
+        from .remote import embed_on_ray
+
+        held = embed_on_ray(embedder, texts, index_path, settings, step)
+        done = 0  # counted again as they are taken back
     batch = settings.batch_size or default_batch_size(embedder.device)
     into = _Split((vectors, todo), (sentence_vectors, todo_s))
     resumed = encode_resumable(embedder, texts, index_path, batch, step, out=into)
     truncated = int(resumed.truncated[: len(todo)].sum())  # of the chunks
-    return _Embedded(
-        vectors, sentence_vectors, model, len(todo), len(todo_s), truncated, resumed.taken
-    )
+    taken = resumed.taken if held is None else held
+    return _Embedded(vectors, sentence_vectors, model, len(todo), len(todo_s), truncated, taken)
 
 
 # ---------------------------------------------------------------------------------------------
