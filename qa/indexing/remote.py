@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 
 from ..config import RAY_LOCAL, Settings, ray_head
-from ..encode.embedding import Embedder, default_batch_size, encode_stream, get_embedder
+from ..encode.embedding import (
+    Embedder,
+    Streaming,
+    default_batch_size,
+    encode_stream,
+    get_embedder,
+)
 from ..errors import ClusterError
 from .checkpoint import Checkpoint, text_key, to_embed
 from .spool import picked
@@ -47,6 +53,8 @@ class EmbedActor:
     def __init__(self, model: str, device: str | None, batch_size: int) -> None:
         self.embedder = get_embedder(model, device)
         self.batch_size = batch_size
+        if isinstance(self.embedder, Streaming):  # on a GPU: meets every batch shape first
+            self.embedder.warm_up(batch_size)
 
     def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         keys: list[np.ndarray] = []
@@ -150,7 +158,7 @@ def _joined(ray: Any, address: str) -> Iterator[None]:
         ray.init(
             address=None if address == RAY_LOCAL else address,
             runtime_env={"env_vars": env},
-            logging_level=logging.WARNING,
+            logging_level=logging.ERROR,  # not its notes (token authentication, ...)
             log_to_driver=False,
             **options,
         )
