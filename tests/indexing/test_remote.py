@@ -17,7 +17,7 @@ import pytest
 from qa.cli import main
 from qa.config import RAY_LOCAL, Settings
 from qa.encode.embedding import Embedder
-from qa.errors import ConfigError
+from qa.errors import ClusterError, ConfigError, ModelError
 from qa.indexing import checkpoint, remote
 from qa.indexing.build import build_index
 from qa.indexing.checkpoint import FOLDER
@@ -169,6 +169,22 @@ def test_a_killed_driver_resumes_from_the_checkpoint(
     build_index(SEEDS, tmp_path / "local", settings=HASH)
     a, b = _same_index(index, tmp_path / "local")
     assert np.array_equal(a.sentence_vectors[:], b.sentence_vectors[:])
+
+
+class Failing(remote.EmbedActor):
+    """An actor whose model does not load."""
+
+    def __init__(self, *args: Any) -> None:
+        raise ModelError("no such model here")
+
+
+def test_actors_that_fail_end_the_build_in_one_line(
+    ray_cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(remote, "EmbedActor", Failing)
+    with pytest.raises(ClusterError, match=r"^embedding on Ray failed: .*no such model here"):
+        build_index(SEEDS, tmp_path / "ray", settings=ON_RAY)
+    assert not (tmp_path / "ray" / "CURRENT").exists()
 
 
 @pytest.mark.slow
