@@ -16,6 +16,7 @@ only the rest. Ray is imported only here, and only when asked for (the ``ray`` e
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import math
 import os
@@ -129,6 +130,16 @@ def _embedded(
     )
     for out in dataset.iter_batches(batch_size=None, batch_format="numpy"):
         yield out["key"], np.asarray(out["vector"], dtype=np.float32)
+
+
+def check_ray(address: str) -> None:
+    """Before a build plans (minutes, on a large corpus): whether Ray is installed, and
+    whether the head of ``address``, when it names one, answers. Imports nothing."""
+    if importlib.util.find_spec("ray") is None:
+        raise ClusterError(f"embedding on Ray needs Ray: {INSTALL}")
+    head = ray_head(address)
+    if head is not None:
+        _reachable(address, *head)
 
 
 def _import_ray() -> Any:

@@ -225,6 +225,10 @@ def test_missing_ray_says_how_to_install_it(
     assert code == 1
     assert err == "Error: embedding on Ray needs Ray: pip install 'qa[ray]'\n"
     assert not (tmp_path / "CURRENT").exists()
+    phases: list[str] = []  # said before a file is read
+    with pytest.raises(ClusterError, match="needs Ray"):
+        build_index(SEEDS, tmp_path, settings=ON_RAY, phases=lambda *step: phases.append(step[0]))
+    assert phases == []
 
 
 def test_an_unreachable_cluster_is_one_line(
