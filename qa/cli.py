@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .config import CLEAN_MODES, Settings
+from .config import CLEAN_MODES, RAY_LOCAL, Settings
 from .errors import QAError
 from .signals import Terminated, stop_on_signals
 from .types import BuildReport, Citation, RemovedText
@@ -182,6 +182,16 @@ def cli() -> None:
     show_default=True,
     help="With --watch: seconds between looks at the corpus (more on a large one).",
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value=RAY_LOCAL,
+    default=None,
+    metavar="[ADDRESS]",
+    help="Embed on a Ray cluster (the 'ray' extra): 'auto' joins the one running here, "
+    "host:port or ray://host:port a head node; bare --ray starts a local Ray (QA_RAY_ADDRESS).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def build(
@@ -193,6 +203,7 @@ def build(
     processes: int | None,
     watch: bool,
     interval: float,
+    ray_address: str | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -200,6 +211,8 @@ def build(
     from .api import build_index
 
     settings = _settings(device=device, clean=clean)
+    if ray_address is not None:
+        settings = settings.with_(ray_address=ray_address)
     bars = _Bars(quiet or as_json)
     if watch:
         _watch(corpus, index_dir, full, settings, processes, interval, as_json, bars)

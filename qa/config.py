@@ -60,6 +60,28 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+RAY_LOCAL = "local"  # QA_RAY_ADDRESS / --ray without an address: a Ray started here
+RAY_AUTO = "auto"  # the Ray cluster this machine belongs to (`ray start` ran here)
+
+
+def ray_head(address: str) -> tuple[str, int] | None:
+    """The host and port of a Ray head's address (``host:port`` or ``ray://host:port``);
+    None for "local" and "auto". Raises ConfigError for anything else."""
+    if address in (RAY_LOCAL, RAY_AUTO):
+        return None
+    parts = urlsplit(address if "://" in address else f"gcs://{address}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("gcs", "ray") or not parts.hostname or port is None or parts.path:
+        raise ConfigError(
+            f"a Ray address is {RAY_LOCAL!r}, {RAY_AUTO!r}, host:port or ray://host:port, "
+            f"got {address!r}"
+        )
+    return parts.hostname, port
+
+
 # Generative answers (qa.answer.llm, qa.answer.generate).
 DEFAULT_TIMEOUT = 60.0  # seconds for the whole reply; also the longest wait for any one read
 MAX_REPLY_TOKENS = 256  # a short answer of one to three sentences
@@ -142,6 +164,10 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = DEFAULT_TIMEOUT  # seconds for a whole reply before falling back
     llm_max_tokens: int = MAX_REPLY_TOKENS  # the longest reply asked for
+    # Where a build embeds (qa.indexing.remote): None in this process; "local" a Ray started on
+    # this machine; "auto" the Ray cluster running here; "host:port" (a head node's GCS) or
+    # "ray://host:port" (Ray Client) a cluster's head.
+    ray_address: str | None = None
 
     def llm(self) -> LLMConfig | None:
         """Where generative answers come from, or None when they are off."""
@@ -217,6 +243,8 @@ class Settings:
                 "a language-model name needs its server's URL (QA_LLM_URL, --llm-url)"
             )
         self.llm()  # validates the URL, the model name and the timeout
+        if self.ray_address is not None:
+            ray_head(self.ray_address)  # raises ConfigError for a malformed one
 
     def chunker(self) -> dict[str, Any]:
         """The rebuild fingerprint: the settings that decide the chunks (cleaning included).
@@ -252,7 +280,7 @@ class Settings:
         ``QA_RETRIEVAL``, ``QA_FUSION``, ``QA_FUSION_ALPHA``, ``QA_SENTENCE_WEIGHT``,
         ``QA_CLEAN``, ``QA_EXTENSIONS`` (comma-separated: ``.txt,.md,.pdf``), ``QA_LLM_URL``,
         ``QA_LLM_MODEL``, ``QA_LLM_API_KEY``, ``QA_LLM_TIMEOUT``,
-        ``QA_LLM_MAX_TOKENS``.
+        ``QA_LLM_MAX_TOKENS``, ``QA_RAY_ADDRESS``.
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -273,6 +301,7 @@ class Settings:
             ("llm_timeout", "QA_LLM_TIMEOUT", float),
             ("llm_max_tokens", "QA_LLM_MAX_TOKENS", int),
             ("extensions", "QA_EXTENSIONS", _extensions),
+            ("ray_address", "QA_RAY_ADDRESS", str),
         ):
             raw = env.get(key)
             if raw is None or raw == "":

@@ -55,6 +55,11 @@ class ModelError(QAError):
     """The embedding model could not be loaded."""
 
 
+class ClusterError(QAError):
+    """Embedding on a Ray cluster (``qa build --ray``) could not start or did not finish:
+    Ray is not installed, the cluster cannot be reached, or its workers failed."""
+
+
 class GeneratorError(QAError):
     """The language-model server could not give a usable reply (unreachable, too slow, an
     HTTP error, malformed JSON). Callers fall back to the extractive answer."""

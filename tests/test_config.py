@@ -176,3 +176,16 @@ def test_from_env_validates_values() -> None:
         Settings.from_env({"QA_SENTENCE_WEIGHT": "-1"})
     with pytest.raises(ConfigError, match="clean must be one of"):
         Settings.from_env({"QA_CLEAN": "html"})
+
+
+@pytest.mark.parametrize(
+    "address", ["local", "auto", "10.0.0.5:6379", "head.cluster:6379", "ray://head:10001"]
+)
+def test_ray_addresses_accepted(address: str) -> None:
+    assert Settings.from_env({"QA_RAY_ADDRESS": address}).ray_address == address
+
+
+@pytest.mark.parametrize("address", ["head", "head:port", "http://head:6379", "head:6379/x", ""])
+def test_bad_ray_addresses_rejected(address: str) -> None:
+    with pytest.raises(ConfigError, match="a Ray address is 'local', 'auto', host:port"):
+        Settings(ray_address=address)

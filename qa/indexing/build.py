@@ -61,6 +61,7 @@ from .index import (
 from .keyword import DESCRIPTION, KeywordIndex, keyword_index_later
 from .keyword import updatable as keyword_updatable
 from .manifest import Boilerplate, DocumentRecord, Manifest, ModelInfo
+from .remote import check_ray, embed_on_ray
 from .rows import Laid, RowLayout
 from .scratch import Scratch, npy_file, scratch
 from .spool import Spooled
@@ -519,13 +520,16 @@ def _embed(
             progress(done, len(texts))
 
     step(0)
+    held = None
+    if settings.ray_address is not None:  # Ray fills the checkpoint, taken back below
+        held = embed_on_ray(embedder, texts, index_path, settings, step)
+        done = 0  # counted again as they are taken back
     batch = settings.batch_size or default_batch_size(embedder.device)
     into = _Split((vectors, todo), (sentence_vectors, todo_s))
     resumed = encode_resumable(embedder, texts, index_path, batch, step, out=into)
     truncated = int(resumed.truncated[: len(todo)].sum())  # of the chunks
-    return _Embedded(
-        vectors, sentence_vectors, model, len(todo), len(todo_s), truncated, resumed.taken
-    )
+    taken = resumed.taken if held is None else held
+    return _Embedded(vectors, sentence_vectors, model, len(todo), len(todo_s), truncated, taken)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -725,6 +729,8 @@ def build_index(
     t0 = time.perf_counter()
     index_path = Path(index_dir).expanduser()
     root = corpus_folder(Path(corpus_dir))  # raises before anything is touched
+    if settings.ray_address is not None:  # Ray missing or its head silent: said before planning
+        check_ray(settings.ray_address)
     read = _phase(phases, "read")
     own = Workers(processes) if workers is None else contextlib.nullcontext(workers)
     with build_lock(index_path), own as workers:

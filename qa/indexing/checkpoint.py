@@ -124,16 +124,40 @@ class Checkpoint:
                 path.unlink(missing_ok=True)
         return found, out
 
+    def holds(self, texts: Sequence[str]) -> np.ndarray:
+        """For each text, whether a saved vector is found (none is read into memory but a
+        batch's at a time; nothing is deleted)."""
+        found = np.zeros(len(texts), dtype=bool)
+        batches = self._batches()
+        if not batches:
+            return found
+        wanted: dict[bytes, list[int]] = {}
+        for i, text in enumerate(texts):
+            wanted.setdefault(text_key(text), []).append(i)
+        for path in batches:
+            self._next = max(self._next, _number(path) + 1)
+            try:
+                batch = decode_batch(path.read_bytes(), self.dimension)
+            except OSError:
+                batch = None
+            for key in batch[0] if batch is not None else []:
+                found[wanted.pop(key, [])] = True
+        return found
+
     def save(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         """File a batch of embedded texts (atomically: a kill leaves it whole or absent)."""
-        if not self._writable or not len(texts):
+        self.save_keys([text_key(t) for t in texts], vectors)
+
+    def save_keys(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        """``save``, given the texts' digests (``text_key``) rather than the texts."""
+        if not self._writable or not len(keys):
             return
         tmp = self.folder / f".tmp-batch-{self._next:06d}"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             if not (self.folder / META).exists():
                 (self.folder / META).write_text(json.dumps(self._meta), encoding="utf-8")
-            tmp.write_bytes(encode_batch([text_key(t) for t in texts], vectors))
+            tmp.write_bytes(encode_batch(keys, vectors))
             tmp.rename(self.folder / f"batch-{self._next:06d}.bin")
             self._next += 1
         except OSError:
@@ -217,6 +241,26 @@ def _first_copies(texts: Sequence[str], rows: np.ndarray) -> tuple[np.ndarray, n
     return rows[first], lengths
 
 
+def _pending(
+    texts: Sequence[str], found: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Of the texts not ``found``: their rows (missing), for each the first of them whose
+    text is the same, whether it is that first one (distinct), and the rows to embed: each
+    distinct text once, longest first."""
+    missing = np.flatnonzero(~found)
+    first, lengths = _first_copies(texts, missing)
+    distinct = first == missing  # a text's first row
+    todo = missing[distinct][np.argsort(-lengths[distinct], kind="stable")]  # longest first
+    return missing, first, distinct, todo
+
+
+def to_embed(texts: Sequence[str], checkpoint: Checkpoint) -> tuple[int, np.ndarray]:
+    """How many of texts ``checkpoint`` holds, and the rows of those it lacks, each distinct
+    text once, longest first: what ``encode_resumable`` would embed, in its order."""
+    found = checkpoint.holds(texts)
+    return int(found.sum()), _pending(texts, found)[3]
+
+
 @dataclass(frozen=True)
 class Resumed:
     vectors: Rows  # a row a text, in the texts' order
@@ -245,10 +289,7 @@ def encode_resumable(
         truncated[taken] = np.asarray(counts, dtype=np.int64) > embedder.max_tokens
     if progress:
         progress(int(found.sum()))
-    missing = np.flatnonzero(~found)
-    first, lengths = _first_copies(texts, missing)
-    distinct = first == missing  # a text's first row
-    todo = missing[distinct][np.argsort(-lengths[distinct], kind="stable")]  # longest first
+    missing, first, distinct, todo = _pending(texts, found)
     feed = picked(texts, todo)
     per_save = BATCH_TEXTS * max(1, batch_size // 64)
     saver = _Saver(checkpoint, per_save)
