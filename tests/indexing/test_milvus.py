@@ -1,0 +1,145 @@
+"""The index in Milvus (Milvus Lite on a file): what a query reads is in Milvus only, a build
+switches generations whole, a killed build leaves the previous one answering, and errors are
+one clear line. The contract tests of search, ask and builds run on both stores elsewhere
+(tests/test_api.py, the ``store_settings`` fixture)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qa import Settings, ask, build_index, search
+from qa.config import MilvusTarget, parse_store
+from qa.errors import ConfigError, IndexMismatchError, IndexNotFoundError, StoreError
+
+pytest.importorskip("pymilvus")
+pytest.importorskip("milvus_lite")
+
+from qa.indexing import milvus
+
+
+@pytest.fixture
+def lite(tmp_path: Path) -> Iterator[Settings]:
+    yield Settings(model="hash-384", store=f"milvus:{tmp_path / 'milvus.db'}")
+    milvus.close_all()
+
+
+def _target(settings: Settings) -> MilvusTarget:
+    target = settings.milvus()
+    assert target is not None
+    return target
+
+
+def test_store_setting_is_validated(tmp_path: Path) -> None:
+    assert parse_store("local") is None
+    lite = parse_store(f"milvus:{tmp_path}/x.db")
+    assert lite is not None and lite.lite and lite.uri == f"{tmp_path}/x.db"
+    server = parse_store("milvus:http://db.example:19530", "secret")
+    assert server is not None and not server.lite and server.token == "secret"
+    assert "secret" not in repr(server)
+    for bad in ("milvus", "milvus:", "faiss:x", "milvus:/tmp/x.sqlite", "milvus:http://"):
+        with pytest.raises(ConfigError, match=r"(?i)milvus"):
+            Settings(store=bad)
+    env = Settings.from_env({"QA_STORE": "milvus:http://h:19530", "QA_MILVUS_TOKEN": "t"})
+    assert env.milvus() == MilvusTarget("http://h:19530", "t")
+    assert env.as_dict()["milvus_token"] == "***"
+
+
+def test_queries_need_no_index_files(corpus: Path, tmp_path: Path, lite: Settings) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, settings=lite)
+    question = "fractured collarbone crash"
+    hits = search(question, k=5, index_dir=index, settings=lite)
+    answer = ask(question, k=5, index_dir=index, settings=lite)
+    shutil.rmtree(index)  # the build's working copy: a server never has it
+    assert search(question, k=5, index_dir=tmp_path / "nowhere", settings=lite) == hits
+    assert ask(question, k=5, index_dir=tmp_path / "nowhere", settings=lite) == answer
+    local = Settings(model="hash-384")
+    build_index(corpus, tmp_path / "local", settings=local)
+    assert search(question, k=5, index_dir=tmp_path / "local", settings=local) == hits
+    assert ask(question, k=5, index_dir=tmp_path / "local", settings=local) == answer
+
+
+def test_a_build_switches_the_alias_and_keeps_one_generation_before(
+    corpus: Path, tmp_path: Path, lite: Settings
+) -> None:
+    index, target = tmp_path / "index", _target(lite)
+    build_index(corpus, index, settings=lite)
+    client = milvus.connect(target)
+    first = milvus.live_generation(client)
+    assert first is not None and milvus.generations(client) == {first}
+    again = build_index(corpus, index, settings=lite)
+    assert not again.wrote and milvus.live_generation(client) == first  # nothing changed
+    for n in (1, 2):
+        (corpus / f"new{n}.txt").write_text(f"Article {n} about the zeppelin airship race.\n")
+        build_index(corpus, index, settings=lite)
+    live = milvus.live_generation(client)
+    assert live not in (None, first)
+    assert len(milvus.generations(client)) == 2  # the live one and the one before
+    assert first not in milvus.generations(client)
+
+
+def test_killed_publish_leaves_the_previous_index_answering(
+    corpus: Path, tmp_path: Path, lite: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, target = tmp_path / "index", _target(lite)
+    build_index(corpus, index, settings=lite)
+    client = milvus.connect(target)
+    before = milvus.live_generation(client)
+    expected = search("Vinokourov femur", k=3, index_dir=index, settings=lite)
+    (corpus / "extra.txt").write_text("A brand new article about tandem bikes.\n")
+    real_insert = client.insert
+    calls = 0
+
+    def dies(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the build is killed half-way through writing the new generation
+            raise KeyboardInterrupt
+        return real_insert(*args, **kwargs)
+
+    monkeypatch.setattr(client, "insert", dies)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(corpus, index, settings=lite)
+    monkeypatch.undo()
+    assert milvus.live_generation(client) == before
+    left = milvus.generations(client) - {before}
+    assert len(left) == 1  # the dead build's collections
+    assert search("Vinokourov femur", k=3, index_dir=index, settings=lite) == expected
+    report = build_index(corpus, index, settings=lite)  # publishes what was built, cleans up
+    assert report.wrote and report.embedded == 0
+    live = milvus.live_generation(client)
+    assert live not in (None, before)
+    assert milvus.generations(client) == {before, live}
+    assert search("tandem bikes", k=1, index_dir=index, settings=lite)[0].source == "extra.txt"
+
+
+def test_index_of_another_model_is_a_clear_error(
+    corpus: Path, tmp_path: Path, lite: Settings
+) -> None:
+    build_index(corpus, tmp_path / "index", settings=lite)
+    with pytest.raises(IndexMismatchError, match="hash-384"):
+        search("Cavendish", index_dir=tmp_path / "index", settings=lite.with_(model="other"))
+
+
+def test_empty_store_says_build_one(tmp_path: Path, lite: Settings) -> None:
+    with pytest.raises(IndexNotFoundError, match="qa build"):
+        search("who?", index_dir=tmp_path / "index", settings=lite)
+
+
+def test_unreachable_server_is_one_line(tmp_path: Path) -> None:
+    settings = Settings(model="hash-384", store="milvus:http://127.0.0.1:9")
+    with pytest.raises(StoreError, match=r"cannot reach Milvus at http://127\.0\.0\.1:9") as info:
+        search("who?", index_dir=tmp_path, settings=settings)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_pymilvus_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pymilvus", None)
+    settings = Settings(model="hash-384", store=f"milvus:{tmp_path / 'x.db'}")
+    with pytest.raises(StoreError, match=r"pip install 'qa\[milvus\]'"):
+        search("who?", index_dir=tmp_path, settings=settings)
