@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import threading
 import time
@@ -74,6 +75,10 @@ def _pymilvus() -> Any:
         import pymilvus
     except ImportError as exc:
         raise StoreError(MISSING) from exc
+    # pymilvus logs each failed call with its traceback on stderr; qa says what failed in one
+    # line (StoreError) instead.
+    for name in ("pymilvus", "pymilvus.milvus_client", "pymilvus.bulk_writer"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     return pymilvus
 
 
@@ -119,6 +124,7 @@ def close_all() -> None:
             with contextlib.suppress(Exception):  # closing a dead client is no error
                 client.close()
         _CLIENTS.clear()
+        _LOADED.clear()
 
 
 def _call(target: MilvusTarget, what: str, fn: Callable[[], Any]) -> Any:
@@ -149,6 +155,19 @@ def generations(client: Any) -> set[str]:
         if m:
             found.add(m.group(1))
     return found
+
+
+_LOADED: set[tuple[int, str]] = set()  # (client, collection) known to be loaded
+
+
+def _load(client: Any, generation: str) -> None:
+    """Load a generation's collections for queries (a Milvus Lite file opened again holds
+    them released), once a process."""
+    for prefix in (META, CHUNKS, SENTENCES):
+        key = (id(client), prefix + generation)
+        if key not in _LOADED:
+            client.load_collection(prefix + generation)
+            _LOADED.add(key)
 
 
 def _drop(client: Any, generation: str) -> None:
@@ -286,6 +305,7 @@ def publish(index_dir: Path, target: MilvusTarget, progress: Progress | None = N
             client.alter_alias(META + generation, ALIAS)
         for old in generations(client) - {generation, live}:
             _drop(client, old)
+        _LOADED.add((id(client), META + generation))
         return generation
 
     result: str = _call(target, "writing the index", work)
@@ -398,22 +418,51 @@ class MilvusIndex:
         self._client = client
         self.generation = generation
         self._meta = META + generation
-        values = _call(
-            target,
-            "reading the index",
-            lambda: _meta_values(client, self._meta, ["manifest", "info", "vocabulary"]),
-        )
-        if set(values) != {"manifest", "info", "vocabulary"}:
+
+        def read() -> dict[str, str]:
+            _load(client, generation)
+            return _meta_values(client, self._meta, ["manifest", "info"])
+
+        values = _call(target, "reading the index", read)
+        if set(values) != {"manifest", "info"}:
             raise IndexCorruptError(f"the Milvus index at {target.uri} is incomplete; {_REBUILD}")
         self.manifest = Manifest.from_json(values["manifest"], target.uri)
         self.info: dict[str, Any] = json.loads(values["info"])
-        self.keyword = KeywordTerms(json.loads(values["vocabulary"]))
+        self._vocabulary: KeywordTerms | None = None
         self._documents: dict[int, DocumentRecord] = {}
         self._lock = threading.Lock()
 
     @property
     def model(self) -> str:
         return self.manifest.model.id
+
+    @property
+    def keyword(self) -> KeywordTerms:
+        """The keyword vocabulary, read on first use (a query's sparse vector needs it)."""
+        with self._lock:
+            if self._vocabulary is None:
+                values = _call(
+                    self.target,
+                    "reading the index",
+                    lambda: _meta_values(self._client, self._meta, ["vocabulary"]),
+                )
+                if "vocabulary" not in values:
+                    raise IndexCorruptError(
+                        f"the Milvus index at {self.target.uri} is incomplete; {_REBUILD}"
+                    )
+                self._vocabulary = KeywordTerms(json.loads(values["vocabulary"]))
+            return self._vocabulary
+
+    def count(self, prefix: str) -> int:
+        """The rows of this generation's collection of that prefix."""
+        rows = _call(
+            self.target,
+            "counting rows",
+            lambda: self._client.query(
+                prefix + self.generation, filter="", output_fields=["count(*)"]
+            ),
+        )
+        return int(rows[0]["count(*)"])
 
     def __len__(self) -> int:
         return int(self.info["chunks"])
@@ -554,6 +603,40 @@ def open_live(target: MilvusTarget) -> MilvusIndex:
     return MilvusIndex(target, client, generation)
 
 
+def verify(target: MilvusTarget) -> dict[str, Any]:
+    """``qa verify`` on Milvus: the live generation's collections hold the rows its manifest
+    and counts say, the vocabulary and every document record read. Raises IndexCorruptError."""
+    index = open_live(target)
+    expected = {
+        CHUNKS: int(index.info["chunks"]),
+        SENTENCES: int(index.info["sentences"]),
+    }
+    dense = index.manifest.dense
+    if dense is not None and dense.count != expected[CHUNKS]:
+        raise IndexCorruptError(f"the Milvus index at {target.uri} is inconsistent; {_REBUILD}")
+    for prefix, count in expected.items():
+        found = index.count(prefix)
+        if found != count:
+            name = prefix + index.generation
+            raise IndexCorruptError(
+                f"the Milvus index at {target.uri} holds {found} rows in {name}, its manifest "
+                f"says {count}; {_REBUILD}"
+            )
+    terms = len(index.keyword.vocabulary)
+    documents = index.all_documents()
+    if len(documents) != index.manifest.files:
+        raise IndexCorruptError(f"the Milvus index at {target.uri} lacks documents; {_REBUILD}")
+    return {
+        "index_dir": target.uri,
+        "store": "milvus",
+        "generation": index.generation,
+        "files": len(documents),
+        "chunks": expected[CHUNKS],
+        "sentences": expected[SENTENCES],
+        "terms": terms,
+    }
+
+
 def published(target: MilvusTarget) -> str | None:
     """The local generation that the live Milvus generation was published from (None: none)."""
     client = connect(target)
@@ -562,6 +645,7 @@ def published(target: MilvusTarget) -> str | None:
         generation = live_generation(client)
         if generation is None:
             return None
+        _load(client, generation)
         values = _meta_values(client, META + generation, ["info"])
         local = json.loads(values["info"]).get("local") if "info" in values else None
         return str(local) if local else None

@@ -451,10 +451,30 @@ def ask(
 # What the index holds
 
 
-def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
+def index_manifest(
+    index_dir: str | os.PathLike[str] = "index", *, settings: Settings | None = None
+) -> Manifest:
+    """The live index's manifest (what it was built from and with), from its store."""
+    target = settings_or_env(settings).milvus()
+    if target is not None:
+        return _milvus.open_live(target).manifest
+    return read_manifest(Path(index_dir).expanduser())[1]
+
+
+def index_info(
+    index_dir: str | os.PathLike[str] = "index", *, settings: Settings | None = None
+) -> dict[str, Any]:
     """What the live index holds, and which corpus files changed since it was built."""
-    path = Path(index_dir).expanduser()
-    generation, manifest, documents = open_documents(path)
+    target = settings_or_env(settings).milvus()
+    documents: DocumentTable | list[DocumentRecord]
+    if target is not None:
+        index = _milvus.open_live(target)
+        generation, manifest, documents = index.generation, index.manifest, index.all_documents()
+        where = target.uri
+    else:
+        path = Path(index_dir).expanduser()
+        generation, manifest, documents = open_documents(path)
+        where = str(path)
     root = Path(manifest.corpus_dir)
     changed, missing, dates, formats = [], [], [], Counter[str]()
     for record in documents:
@@ -469,7 +489,8 @@ def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
         if st.st_size != record.bytes or st.st_mtime_ns != record.mtime_ns:
             changed.append(record.source)
     return {
-        "index_dir": str(path),
+        "index_dir": where,
+        "store": "local" if target is None else "milvus",
         "generation": generation,
         "created_at": manifest.created_at,
         "corpus_dir": str(root),
@@ -489,12 +510,19 @@ def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
     }
 
 
-def verify_index(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
+def verify_index(
+    index_dir: str | os.PathLike[str] = "index", *, settings: Settings | None = None
+) -> dict[str, Any]:
     """Hash every file of the live generation and compare it with its manifest (``qa verify``).
 
     Loading checks sizes and modification times only; this also finds bytes changed in place.
     Raises IndexCorruptError naming the first damaged file; returns what was checked.
+    On the Milvus store: the live generation's collections hold as many rows as its manifest
+    says, and every document record reads (``qa.indexing.milvus.verify``).
     """
+    target = settings_or_env(settings).milvus()
+    if target is not None:
+        return _milvus.verify(target)
     path = Path(index_dir).expanduser()
     generation, manifest = read_manifest(path)
     verify(path / generation, manifest)

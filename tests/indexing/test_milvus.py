@@ -5,7 +5,10 @@ one clear line. The contract tests of search, ask and builds run on both stores 
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,3 +146,54 @@ def test_missing_pymilvus_names_the_extra(tmp_path: Path, monkeypatch: pytest.Mo
     settings = Settings(model="hash-384", store=f"milvus:{tmp_path / 'x.db'}")
     with pytest.raises(StoreError, match=r"pip install 'qa\[milvus\]'"):
         search("who?", index_dir=tmp_path, settings=settings)
+
+
+def _qa(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    environ = {**os.environ, "QA_MODEL": "hash-384", "PYTHONPATH": path, **env}
+    for name in ("QA_CLEAN", "QA_STORE", "QA_MILVUS_TOKEN"):
+        if name not in env:
+            environ.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_cli_builds_asks_and_checks_on_milvus(corpus: Path, tmp_path: Path) -> None:
+    store = f"milvus:{tmp_path / 'milvus.db'}"
+    index = str(tmp_path / "index")
+    built = _qa("build", "--corpus", str(corpus), "--index", index, "--store", store, cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert "Indexed 5 files" in built.stdout and str(tmp_path / "milvus.db") in built.stdout
+    shutil.rmtree(index)
+    asked = _qa("ask", "fractured collarbone crash", "--index", index, cwd=tmp_path, QA_STORE=store)
+    assert asked.returncode == 0, asked.stderr
+    assert ".txt" in asked.stdout and "confidence" in asked.stdout
+    status = _qa("status", "--store", store, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    info = json.loads(status.stdout)
+    assert (info["store"], info["files"], info["model"]) == ("milvus", 5, "hash-384")
+    verified = _qa("verify", "--store", store, cwd=tmp_path)
+    assert verified.returncode == 0, verified.stderr
+    assert "every count matches" in verified.stdout
+
+
+@pytest.mark.parametrize(
+    ("store", "message"),
+    [
+        ("milvus:http://127.0.0.1:9", "cannot reach Milvus at http://127.0.0.1:9"),
+        ("milvus:x.sqlite", "must end in .db"),
+        ("elastic", "store must be one of"),
+    ],
+)
+def test_cli_store_errors_are_one_line(tmp_path: Path, store: str, message: str) -> None:
+    result = _qa("ask", "who?", "--store", store, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
