@@ -375,12 +375,12 @@ def test_other_schema_version_is_a_mismatch(
 
 
 def test_interrupted_build_keeps_previous_index_live(
-    corpus: Path, tmp_path: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, tmp_path: Path, store_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     index = tmp_path / "index"
-    build_index(corpus, index, settings=hash_settings)
+    build_index(corpus, index, settings=store_settings)
     before = current_generation(index)
-    expected = search("Vinokourov femur", k=3, index_dir=index, settings=hash_settings)
+    expected = search("Vinokourov femur", k=3, index_dir=index, settings=store_settings)
     (corpus / "extra.txt").write_text("A brand new article about tandem bikes.\n")
 
     def dies(*args: object, **kwargs: object) -> None:
@@ -388,12 +388,12 @@ def test_interrupted_build_keeps_previous_index_live(
 
     monkeypatch.setattr(qa.indexing.dense.ExactIndex, "save", dies)
     with pytest.raises(KeyboardInterrupt):
-        build_index(corpus, index, settings=hash_settings)
+        build_index(corpus, index, settings=store_settings)
     monkeypatch.undo()
     assert current_generation(index) == before
     assert not list(index.glob(".tmp-*"))
-    assert search("Vinokourov femur", k=3, index_dir=index, settings=hash_settings) == expected
-    report = build_index(corpus, index, settings=hash_settings)
+    assert search("Vinokourov femur", k=3, index_dir=index, settings=store_settings) == expected
+    report = build_index(corpus, index, settings=store_settings)
     assert report.new_files == 1 and report.embedded < report.chunks
 
 
