@@ -388,7 +388,7 @@ def status(index_dir: str, removed_file: str | None, as_json: bool, store: str |
         info = index_info(index_dir, settings=_settings(store=store))
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
-    removed = removed_text(removed_file, index_dir)
+    removed = removed_text(removed_file, index_dir, settings=_settings(store=store))
     if as_json:
         click.echo(json.dumps(asdict(removed), indent=2, ensure_ascii=False))
         return

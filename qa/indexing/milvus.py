@@ -25,8 +25,10 @@ ones are dropped; a build first drops every generation that is neither live nor 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -48,6 +50,7 @@ from ..types import Span
 from .index import StoredIndex, load_index
 from .keyword import KeywordTerms
 from .manifest import DocumentRecord, Manifest, document_from_json, document_to_json
+from .store import read_stored_text
 
 ALIAS = "qa_live"
 CHUNKS, SENTENCES, META = "qa_chunks_", "qa_sentences_", "qa_meta_"
@@ -71,6 +74,8 @@ _CLIENTS_LOCK = threading.Lock()
 
 
 def _pymilvus() -> Any:
+    # grpc's core logs to stderr (keep-alive notices between idle calls): not for qa's users.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
         import pymilvus
     except ImportError as exc:
@@ -356,8 +361,13 @@ def _write(
          "files": len(index.documents)},
     )  # fmt: skip
     meta += _meta_rows("vocabulary", list(index.keyword.vocabulary))
+    stored: set[str] = set()
     for i, record in enumerate(index.documents):
         meta += _meta_rows(f"doc:{i}", document_to_json(record))
+        if record.text and record.text not in stored:  # the text an HTML, PDF, DOCX file gave
+            stored.add(record.text)
+            text = read_stored_text(index.path, record.text, record.text_sha256)
+            meta += _meta_rows(f"text:{record.text}", text)
         if len(meta) >= BATCH:
             client.insert(META + generation, meta)
             meta = []
@@ -586,6 +596,21 @@ class MilvusIndex:
                     self._documents[i] = document_from_json(values[f"doc:{i}"])
         with self._lock:
             return {i: self._documents[i] for i in wanted}
+
+    def stored_text(self, record: DocumentRecord) -> str:
+        """The extracted text of an HTML, PDF or DOCX document, checked against its hash."""
+        values = _call(
+            self.target,
+            "fetching a document's text",
+            lambda: _meta_values(self._client, self._meta, [f"text:{record.text}"]),
+        )
+        text: str | None = values.get(f"text:{record.text}")
+        if text is None or hashlib.sha256(text.encode("utf-8")).hexdigest() != record.text_sha256:
+            raise IndexCorruptError(
+                f"the Milvus index at {self.target.uri} lacks or damaged the text of "
+                f"{record.source}; {_REBUILD}"
+            )
+        return text
 
     def all_documents(self) -> list[DocumentRecord]:
         """Every document record, in row order."""

@@ -541,8 +541,24 @@ def _vector_index(manifest: Manifest) -> dict[str, Any] | None:
     return {"kind": manifest.dense.kind, "metric": manifest.dense.metric, **manifest.dense.params}
 
 
+class _Records:
+    """The document records of a Milvus store, found by source as a DocumentTable finds them."""
+
+    def __init__(self, records: list[DocumentRecord]) -> None:
+        self._by_source = {r.source: r for r in records}
+
+    def __len__(self) -> int:
+        return len(self._by_source)
+
+    def find(self, source: str) -> DocumentRecord | None:
+        return self._by_source.get(source)
+
+
 def document_text(
-    file: str | os.PathLike[str], index_dir: str | os.PathLike[str] = "index"
+    file: str | os.PathLike[str],
+    index_dir: str | os.PathLike[str] = "index",
+    *,
+    settings: Settings | None = None,
 ) -> DocumentText:
     """The text that an indexed file's offsets (passages, citations, removed spans) point into,
     with its format, metadata, page starts and sections.
@@ -552,6 +568,14 @@ def document_text(
     file itself, which must not have changed since the build. ``file`` is the file's name in
     the index (``Hit.source``) or a path to it.
     """
+    target = settings_or_env(settings).milvus()
+    if target is not None:
+        index = _milvus.open_live(target)
+        root = Path(index.manifest.corpus_dir)
+        record = _record_of(_Records(index.all_documents()), root, file)
+        if record.text:
+            return _document_text(record, index.stored_text(record))
+        return _document_text(record, _file_text(root, record.source, record.sha256))
     path = Path(index_dir).expanduser()
     generation, manifest, documents = open_documents(path)
     root = Path(manifest.corpus_dir)
@@ -560,6 +584,10 @@ def document_text(
         text = read_stored_text(path / generation, record.text, record.text_sha256)
     else:
         text = _file_text(root, record.source, record.sha256)
+    return _document_text(record, text)
+
+
+def _document_text(record: DocumentRecord, text: str) -> DocumentText:
     return DocumentText(
         source=record.source,
         format=record.format,
@@ -587,7 +615,10 @@ def _file_text(root: Path, source: str, sha256: str) -> str:
 
 
 def removed_text(
-    file: str | os.PathLike[str], index_dir: str | os.PathLike[str] = "index"
+    file: str | os.PathLike[str],
+    index_dir: str | os.PathLike[str] = "index",
+    *,
+    settings: Settings | None = None,
 ) -> RemovedText:
     """What the cleaner removed from one indexed file: offsets and text of every removed span.
 
@@ -596,10 +627,16 @@ def removed_text(
     file must not have changed since the build.
     """
     path = Path(index_dir).expanduser()
-    _, manifest, documents = open_documents(path)
-    record = _record_of(documents, Path(manifest.corpus_dir), file)
+    target = settings_or_env(settings).milvus()
+    if target is not None:
+        index = _milvus.open_live(target)
+        manifest = index.manifest
+        record = _record_of(_Records(index.all_documents()), Path(manifest.corpus_dir), file)
+    else:
+        _, manifest, documents = open_documents(path)
+        record = _record_of(documents, Path(manifest.corpus_dir), file)
     boilerplate = record.boilerplate
-    text = document_text(record.source, path).text
+    text = document_text(record.source, path, settings=settings).text
     return RemovedText(
         source=record.source,
         clean=str(manifest.chunker.get("clean", "auto")),
@@ -611,7 +648,7 @@ def removed_text(
 
 
 def _record_of(
-    documents: DocumentTable, root: Path, file: str | os.PathLike[str]
+    documents: DocumentTable | _Records, root: Path, file: str | os.PathLike[str]
 ) -> DocumentRecord:
     """The record of file, named as the index names it or by its path (from the current
     folder, or relative to the corpus folder)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import Settings, ask, build_index, search
+from qa import Settings, ask, build_index, document_text, removed_text, search
 from qa.config import MilvusTarget, parse_store
 from qa.errors import ConfigError, IndexMismatchError, IndexNotFoundError, StoreError
 
@@ -197,3 +197,19 @@ def test_cli_store_errors_are_one_line(tmp_path: Path, store: str, message: str)
     assert result.returncode == 1
     assert result.stderr.startswith("Error: ") and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_document_text_and_removed_text_read_milvus(
+    corpus: Path, tmp_path: Path, lite: Settings
+) -> None:
+    page = next((Path(__file__).resolve().parents[1] / "data").rglob("*.html"))
+    shutil.copy(page, corpus / "page.html")
+    local, working = tmp_path / "local", tmp_path / "working"
+    build_index(corpus, local, settings=Settings(model="hash-384"))
+    build_index(corpus, working, settings=lite)
+    shutil.rmtree(working)
+    stored = document_text("page.html", working, settings=lite)
+    assert stored.stored and stored == document_text("page.html", local)
+    name = "000_2f40f508961ca104.txt"
+    assert removed_text(name, working, settings=lite) == removed_text(name, local)
+    assert removed_text(corpus / name, working, settings=lite).spans
