@@ -118,16 +118,25 @@ def _connect_error(target: MilvusTarget, exc: BaseException) -> StoreError:
             f"Milvus at {target.uri} refused the token ({reason}); check QA_MILVUS_TOKEN"
         )
     if target.lite:
-        return StoreError(f"cannot open the Milvus Lite file {target.uri} ({reason})")
+        return StoreError(
+            f"cannot open the Milvus Lite file {target.uri} ({reason}); Milvus Lite serves one "
+            "process at a time: is another (qa serve, a build) using it?"
+        )
     return StoreError(f"cannot reach Milvus at {target.uri} ({reason}); is the server running?")
 
 
 def close_all() -> None:
-    """Close every client this process opened (tests, and before a Milvus Lite file moves)."""
+    """Close every client this process opened, and stop its Milvus Lite servers (which hold
+    their files locked against other processes until then)."""
     with _CLIENTS_LOCK:
-        for client in _CLIENTS.values():
+        for (uri, _), client in _CLIENTS.items():
             with contextlib.suppress(Exception):  # closing a dead client is no error
                 client.close()
+            if not uri.startswith(("http://", "https://")):  # Milvus Lite: its server too
+                with contextlib.suppress(Exception):
+                    from milvus_lite.server_manager import server_manager_instance
+
+                    server_manager_instance.release_server(uri)
         _CLIENTS.clear()
         _LOADED.clear()
 
