@@ -24,7 +24,6 @@ ones are dropped; a build first drops every generation that is neither live nor 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
@@ -61,9 +60,6 @@ PART = 16_000  # characters of a meta value a row (at most 64,000 bytes of UTF-8
 TEXT_BYTES = 65_535  # the longest VARCHAR Milvus stores
 BATCH = 2_000  # rows inserted at a time
 FETCH = 4_096  # ids fetched at a time
-# Sentences whose vectors and spans a chunk row holds (base64 of 4 + 1,552 bytes each, beside
-# the chunk's vector: 30 fit in the 65,535 bytes of a VARCHAR at 384 dimensions).
-PACKED_SENTENCES = 30
 EMPTY_TERM = 2**31 - 1  # the one term of a chunk without any (Milvus wants a nonzero weight)
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 200, 256
 _REBUILD = "rebuild with `qa build --full`"
@@ -219,7 +215,6 @@ def _create(client: Any, generation: str, dim: int) -> None:
     chunks.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     chunks.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     chunks.add_field("text", DataType.VARCHAR, max_length=TEXT_BYTES)
-    chunks.add_field("packed", DataType.VARCHAR, max_length=TEXT_BYTES)
     for name in ("doc", "start", "end", "sentence_first", "sentence_stop"):
         chunks.add_field(name, DataType.INT64)
     params = client.prepare_index_params()
@@ -271,9 +266,6 @@ def _chunk_rows(
 
     cols = index.chunks.columns
     vectors = index.vectors[start:stop]
-    first, stop_ = int(cols[SENTENCE_START, start]), int(cols[SENTENCE_END, stop - 1])
-    sentence_vectors = index.sentence_vectors[first:stop_]
-    spans = np.asarray(index.sentence_spans[first:stop_], dtype=np.int64)
     rows = []
     for i, sparse in enumerate(sparse_rows):
         row = start + i
@@ -283,14 +275,12 @@ def _chunk_rows(
                 f"a chunk of {index.chunks.document(row).source} is longer than Milvus stores "
                 f"({TEXT_BYTES:,} bytes); lower chunk_tokens"
             )
-        a, b = int(cols[SENTENCE_START, row]) - first, int(cols[SENTENCE_END, row]) - first
         rows.append(
             {
                 "id": row,
                 "vector": vectors[i],
                 "sparse": sparse,
                 "text": text,
-                "packed": _pack(vectors[i], sentence_vectors[a:b], spans[a:b]),
                 "doc": int(cols[DOC, row]),
                 "start": int(cols[BEGIN, row]),
                 "end": int(cols[END, row]),
@@ -299,31 +289,6 @@ def _chunk_rows(
             }
         )
     return rows
-
-
-def _pack(vector: np.ndarray, sentence_vectors: np.ndarray, spans: np.ndarray) -> str:
-    """A chunk's vector, and its sentences' vectors and spans where they fit, as base64 text:
-    one field a query reads in one piece (pymilvus decodes a float vector value by value, and
-    a query for the sentences' rows costs a round trip more)."""
-    m = len(spans)
-    parts = [np.int32(m).tobytes(), np.asarray(vector, np.float32).tobytes()]
-    if m <= PACKED_SENTENCES:
-        parts += [np.asarray(sentence_vectors, np.float32).tobytes(), spans.tobytes()]
-    else:
-        parts[0] = np.int32(-1).tobytes()  # too many: read from the sentences' collection
-    return base64.b64encode(b"".join(parts)).decode("ascii")
-
-
-def _unpack(packed: str, dim: int) -> tuple[np.ndarray, list[Span] | None, np.ndarray | None]:
-    data = base64.b64decode(packed)
-    m = int(np.frombuffer(data, np.int32, 1)[0])
-    vector = np.frombuffer(data, np.float32, dim, 4)
-    if m < 0:
-        return vector, None, None
-    at = 4 + 4 * dim
-    vectors = np.frombuffer(data, np.float32, m * dim, at).reshape(m, dim)
-    spans = np.frombuffer(data, np.int64, 2 * m, at + 4 * m * dim).reshape(m, 2)
-    return vector, [Span(int(x), int(y)) for x, y in spans], vectors
 
 
 Progress = Callable[[int, int], None]
@@ -441,9 +406,6 @@ class ChunkRow:
     end: int
     sentence_first: int
     sentence_stop: int
-    # Its sentences' spans and vectors, where the row holds them (else read by sentence row).
-    spans: list[Span] | None = None
-    sentence_vectors: np.ndarray | None = None
 
 
 def _meta_values(client: Any, collection: str, names: Sequence[str]) -> dict[str, str]:
@@ -463,11 +425,6 @@ def _meta_values(client: Any, collection: str, names: Sequence[str]) -> dict[str
         for name, pieces in parts.items():
             out[name] = "".join(v for _, v in sorted(pieces))
     return out
-
-
-_CHUNK_FIELDS = [
-    "id", "sparse", "text", "packed", "doc", "start", "end", "sentence_first", "sentence_stop"
-]  # fmt: skip
 
 
 class MilvusIndex:
@@ -578,16 +535,14 @@ class MilvusIndex:
                 lambda a=a: self._client.query(  # type: ignore[misc]
                     CHUNKS + self.generation,
                     filter=f"id in {wanted[a : a + FETCH]}",
-                    output_fields=_CHUNK_FIELDS,
+                    output_fields=["*"],
                     limit=FETCH,
                 ),
             )
-            dim = self.manifest.model.dimension
             for r in rows:
-                vector, spans, vectors = _unpack(r["packed"], dim)
                 out[int(r["id"])] = ChunkRow(
                     int(r["id"]),
-                    vector,
+                    np.asarray(r["vector"], dtype=np.float32),
                     {int(k): float(v) for k, v in r["sparse"].items()},
                     r["text"],
                     int(r["doc"]),
@@ -595,8 +550,6 @@ class MilvusIndex:
                     int(r["end"]),
                     int(r["sentence_first"]),
                     int(r["sentence_stop"]),
-                    spans,
-                    vectors,
                 )
         if len(out) != len(wanted):
             raise IndexCorruptError(

@@ -57,34 +57,18 @@ class MilvusPassages:
     def __init__(self, index: MilvusIndex, rows: dict[int, ChunkRow]) -> None:
         self._index = index
         self._rows = rows
-        self._sentences: dict[int, tuple[Span, np.ndarray]] = {}
-        for r in rows.values():
-            self._keep(r)
-        wanted = [
-            s
-            for r in rows.values()
-            if r.spans is None
-            for s in range(r.sentence_first, r.sentence_stop)
-        ]
-        if wanted:  # a chunk of more sentences than its row holds
-            self._sentences.update(index.sentences(wanted))
+        wanted = [s for r in rows.values() for s in range(r.sentence_first, r.sentence_stop)]
+        self._sentences = index.sentences(wanted) if wanted else {}
         self._documents = index.documents(r.doc for r in rows.values())
-
-    def _keep(self, r: ChunkRow) -> None:
-        """The sentences a chunk's row holds, by sentence row."""
-        if r.spans is not None and r.sentence_vectors is not None:
-            for i, (span, vector) in enumerate(zip(r.spans, r.sentence_vectors, strict=True)):
-                self._sentences[r.sentence_first + i] = (span, vector)
 
     def _row(self, row: int) -> ChunkRow:
         found = self._rows.get(row)
         if found is None:  # a chunk asked for later than ranking (not in this query's fetch)
             self._rows.update(self._index.chunks([row]))
             found = self._rows[row]
-            self._keep(found)
-            if found.spans is None:
-                ids = range(found.sentence_first, found.sentence_stop)
-                self._sentences.update(self._index.sentences(ids))
+            self._sentences.update(
+                self._index.sentences(range(found.sentence_first, found.sentence_stop))
+            )
             self._documents.update(self._index.documents([found.doc]))
         return found
 

@@ -213,15 +213,3 @@ def test_document_text_and_removed_text_read_milvus(
     name = "000_2f40f508961ca104.txt"
     assert removed_text(name, working, settings=lite) == removed_text(name, local)
     assert removed_text(corpus / name, working, settings=lite).spans
-
-
-def test_chunks_of_many_sentences_read_them_from_their_collection(
-    corpus: Path, tmp_path: Path, lite: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(milvus, "PACKED_SENTENCES", 2)  # most chunks hold more
-    local = Settings(model="hash-384")
-    build_index(corpus, tmp_path / "local", settings=local)
-    build_index(corpus, tmp_path / "working", settings=lite)
-    for question in ("fractured collarbone crash", "Who is Vasilis Anastopoulos?"):
-        expected = ask(question, k=5, index_dir=tmp_path / "local", settings=local)
-        assert ask(question, k=5, index_dir=tmp_path / "working", settings=lite) == expected
