@@ -199,9 +199,10 @@ def _meta_rows(name: str, value: Any) -> list[dict[str, Any]]:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     parts = [text[i : i + PART] for i in range(0, len(text), PART)] or [""]
     return [
-        {"key": f"{name}#{j}", "name": name, "part": j, "value": p, "v": [1.0, 0.0]}
+        {"key": f"{name}#{j}", "name": name, "part": j, "parts": len(parts), "value": p,
+         "v": [1.0, 0.0]}
         for j, p in enumerate(parts)
-    ]
+    ]  # fmt: skip
 
 
 def _create(client: Any, generation: str, dim: int) -> None:
@@ -240,6 +241,7 @@ def _create(client: Any, generation: str, dim: int) -> None:
     meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=512)
     meta.add_field("name", DataType.VARCHAR, max_length=512)
     meta.add_field("part", DataType.INT64)
+    meta.add_field("parts", DataType.INT64)
     meta.add_field("value", DataType.VARCHAR, max_length=TEXT_BYTES)
     meta.add_field("v", DataType.FLOAT_VECTOR, dim=2)
     params = client.prepare_index_params()
@@ -408,23 +410,27 @@ class ChunkRow:
     sentence_stop: int
 
 
-def _meta_values(client: Any, collection: str, names: Sequence[str]) -> dict[str, str]:
-    """The values of the named meta entries (their parts joined); a missing one is left out."""
-    out: dict[str, str] = {}
-    for i in range(0, len(names), 512):
-        wanted = names[i : i + 512]
-        rows = client.query(
+def _meta_rows_by_key(client: Any, collection: str, keys: Sequence[str]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for i in range(0, len(keys), 1024):
+        rows += client.query(
             collection,
-            filter=f"name in {json.dumps(list(wanted))}",
-            output_fields=["name", "part", "value"],
+            filter=f"key in {json.dumps(list(keys[i : i + 1024]))}",
+            output_fields=["name", "part", "parts", "value"],
             limit=16_384,
         )
-        parts: dict[str, list[tuple[int, str]]] = {}
-        for row in rows:
-            parts.setdefault(row["name"], []).append((int(row["part"]), row["value"]))
-        for name, pieces in parts.items():
-            out[name] = "".join(v for _, v in sorted(pieces))
-    return out
+    return rows
+
+
+def _meta_values(client: Any, collection: str, names: Sequence[str]) -> dict[str, str]:
+    """The values of the named meta entries (their parts joined); a missing one is left out.
+    Read by primary key: each first part, then the other parts of those that have more."""
+    first = _meta_rows_by_key(client, collection, [f"{name}#0" for name in names])
+    more = [f"{r['name']}#{j}" for r in first for j in range(1, int(r["parts"]))]
+    parts: dict[str, list[tuple[int, str]]] = {}
+    for row in first + (_meta_rows_by_key(client, collection, more) if more else []):
+        parts.setdefault(row["name"], []).append((int(row["part"]), row["value"]))
+    return {name: "".join(v for _, v in sorted(pieces)) for name, pieces in parts.items()}
 
 
 class MilvusIndex:

@@ -59,7 +59,14 @@ class MilvusPassages:
         self._rows = rows
         wanted = [s for r in rows.values() for s in range(r.sentence_first, r.sentence_stop)]
         self._sentences = index.sentences(wanted) if wanted else {}
-        self._documents = index.documents(r.doc for r in rows.values())
+        self._documents: dict[int, DocumentRecord] = {}  # read as the passages shown ask
+
+    def prefetch(self, rows: Sequence[int] | np.ndarray) -> None:
+        """The documents of these chunk rows, read in one call (those of the passages to be
+        shown: not every candidate's)."""
+        wanted = {self._row(int(r)).doc for r in rows} - set(self._documents)
+        if wanted:
+            self._documents.update(self._index.documents(wanted))
 
     def _row(self, row: int) -> ChunkRow:
         found = self._rows.get(row)
@@ -69,12 +76,16 @@ class MilvusPassages:
             self._sentences.update(
                 self._index.sentences(range(found.sentence_first, found.sentence_stop))
             )
-            self._documents.update(self._index.documents([found.doc]))
         return found
+
+    def _document(self, doc: int) -> DocumentRecord:
+        if doc not in self._documents:
+            self._documents.update(self._index.documents([doc]))
+        return self._documents[doc]
 
     def chunk(self, row: int) -> Chunk:
         r = self._row(row)
-        doc = self._documents[r.doc]
+        doc = self._document(r.doc)
         return Chunk(
             doc.source,
             r.start,
@@ -90,7 +101,7 @@ class MilvusPassages:
         )
 
     def document(self, row: int) -> DocumentRecord:
-        return self._documents[self._row(row).doc]
+        return self._document(self._row(row).doc)
 
     def vectors(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         dim = self._index.manifest.model.dimension
@@ -159,6 +170,7 @@ def rank_milvus(
     if mode == "keyword":
         ids, kw = index.keyword_top(terms, n)
         view = MilvusPassages(index, index.chunks(ids))
+        view.prefetch(ids)
         dense = view.vectors(ids) @ q if len(ids) else np.empty(0)
         return [
             Scored(int(r), float(k), float(d), float(k))
@@ -170,6 +182,7 @@ def rank_milvus(
         d_ids, d_scores = d_ids[:n], d_scores[:n]
         rows = index.chunks(d_ids)
         view = MilvusPassages(index, rows)
+        view.prefetch(d_ids)
         kw = _keyword(rows, d_ids, terms)
         exact = view.vectors(d_ids) @ q if len(d_ids) else np.empty(0)
         return [
@@ -185,6 +198,7 @@ def rank_milvus(
     sentence = view.best_sentence(union, q, query) if sentence_weight > 0 else None
     fused = fuse(dense, kw, sentence, fusion, alpha, sentence_weight)
     order = np.argsort(-fused, kind="stable")[:n]
+    view.prefetch(union[order])
     return [
         Scored(
             int(union[i]),
