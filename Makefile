@@ -96,6 +96,8 @@ SCIFACT_INDEX := .eval-cache/scifact/index
 bench: install
 	test -f $(SCIFACT_INDEX)/CURRENT || $(BIN)/qa eval --beir ../shared/datasets/scifact
 	$(BIN)/python benchmarks/report.py --work .bench --base-index $(SCIFACT_INDEX) $(if $(BENCH_1M),--million)
+	# Both stores at 100k chunks: the index folder against Milvus Lite (docs/scale.md)
+	$(BIN)/python benchmarks/milvus_store.py --work .bench --base-index $(SCIFACT_INDEX) > .bench/milvus-store.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

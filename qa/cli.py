@@ -31,10 +31,21 @@ def _settings(
     clean: str | None = None,
     llm_url: str | None = None,
     llm_model: str | None = None,
+    store: str | None = None,
 ) -> Settings:
     return Settings.from_env(
-        model=model, device=device, clean=clean, llm_url=llm_url, llm_model=llm_model
+        model=model, device=device, clean=clean, llm_url=llm_url, llm_model=llm_model, store=store
     )
+
+
+_store_option = click.option(
+    "--store",
+    default=None,
+    metavar="STORE",
+    help="Where the index lives: local (the --index folder; the default, or QA_STORE), "
+    "milvus:PATH.db (a Milvus Lite file) or milvus:http://HOST:19530 (a Milvus server; its "
+    "token in QA_MILVUS_TOKEN). With Milvus, a build keeps its working copy in --index.",
+)
 
 
 def _llm_options(command: Any) -> Any:
@@ -194,6 +205,7 @@ def cli() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@_store_option
 def build(
     corpus: str,
     index_dir: str,
@@ -206,11 +218,12 @@ def build(
     ray_address: str | None,
     as_json: bool,
     quiet: bool,
+    store: str | None,
 ) -> None:
     """Build or update the index (only new and changed files are embedded)."""
     from .api import build_index
 
-    settings = _settings(device=device, clean=clean)
+    settings = _settings(device=device, clean=clean, store=store)
     if ray_address is not None:
         settings = settings.with_(ray_address=ray_address)
     bars = _Bars(quiet or as_json)
@@ -325,6 +338,7 @@ def _watch(
 @click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print answer and passages as JSON.")
 @_llm_options
+@_store_option
 def ask(
     question: str,
     k: int,
@@ -332,12 +346,13 @@ def ask(
     as_json: bool,
     llm_url: str | None,
     llm_model: str | None,
+    store: str | None,
 ) -> None:
     """Answer QUESTION with quoted sentences and the passages they come from."""
     from .answer.extractive import status_line
     from .api import ask as ask_
 
-    settings = _settings(llm_url=llm_url, llm_model=llm_model)
+    settings = _settings(llm_url=llm_url, llm_model=llm_model, store=store)
     answer = ask_(question, k=k, index_dir=index_dir, settings=settings)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
@@ -377,15 +392,16 @@ def ask(
     help="Print what was removed from FILE as boilerplate: offsets and text of each span.",
 )
 @click.option("--json", "as_json", is_flag=True, help="With --removed: print JSON.")
-def status(index_dir: str, removed_file: str | None, as_json: bool) -> None:
+@_store_option
+def status(index_dir: str, removed_file: str | None, as_json: bool, store: str | None) -> None:
     """Show what the index holds (as JSON) and whether the corpus changed since it was built."""
     from .api import index_info, removed_text
 
     if removed_file is None:
-        info = index_info(index_dir)
+        info = index_info(index_dir, settings=_settings(store=store))
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
-    removed = removed_text(removed_file, index_dir)
+    removed = removed_text(removed_file, index_dir, settings=_settings(store=store))
     if as_json:
         click.echo(json.dumps(asdict(removed), indent=2, ensure_ascii=False))
         return
@@ -395,11 +411,19 @@ def status(index_dir: str, removed_file: str | None, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--index", "index_dir", default="index", show_default=True, help="Index folder.")
-def verify(index_dir: str) -> None:
+@_store_option
+def verify(index_dir: str, store: str | None) -> None:
     """Check every file of the index against its checksum (loading checks sizes and times)."""
     from .api import verify_index
 
-    checked = verify_index(index_dir)
+    checked = verify_index(index_dir, settings=_settings(store=store))
+    if checked.get("store") == "milvus":
+        click.echo(
+            f"index {checked['index_dir']} ({checked['generation']}): {checked['files']} files, "
+            f"{checked['chunks']:,} chunks, {checked['sentences']:,} sentences, "
+            f"{checked['terms']:,} terms, every count matches"
+        )
+        return
     click.echo(
         f"index {checked['index_dir']} ({checked['generation']}): {checked['files']} files, "
         f"{checked['bytes']:,} bytes, every checksum matches"
@@ -411,11 +435,20 @@ def verify(index_dir: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=7860, show_default=True, type=int, help="Port to listen on.")
 @_llm_options
-def serve(index_dir: str, host: str, port: int, llm_url: str | None, llm_model: str | None) -> None:
+@_store_option
+def serve(
+    index_dir: str,
+    host: str,
+    port: int,
+    llm_url: str | None,
+    llm_model: str | None,
+    store: str | None,
+) -> None:
     """Chat with the articles in a browser (the index must be built first)."""
     from .web.ui import serve as serve_
 
-    serve_(index_dir, host, port, settings=_settings(llm_url=llm_url, llm_model=llm_model))
+    settings = _settings(llm_url=llm_url, llm_model=llm_model, store=store)
+    serve_(index_dir, host, port, settings=settings)
 
 
 @cli.command(name="eval")

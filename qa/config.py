@@ -122,6 +122,38 @@ class LLMConfig:
         return urlsplit(self.url).netloc
 
 
+STORES = ("local", "milvus:PATH.db", "milvus:http(s)://HOST:PORT")
+
+
+@dataclass(frozen=True)
+class MilvusTarget:
+    """Where the index lives in Milvus: a Milvus Lite file, or a server's URL and its token."""
+
+    uri: str  # a path ending in .db (Milvus Lite), or http(s)://host:port
+    token: str | None = field(default=None, repr=False)
+
+    @property
+    def lite(self) -> bool:
+        return not self.uri.startswith(("http://", "https://"))
+
+
+def parse_store(store: str, token: str | None = None) -> MilvusTarget | None:
+    """``local`` -> None; ``milvus:PATH.db`` or ``milvus:http(s)://host:port`` -> its target."""
+    if store == "local":
+        return None
+    if not store.startswith("milvus:") or not store[len("milvus:") :].strip():
+        raise ConfigError(f"store must be one of {', '.join(STORES)}, got {store!r}")
+    uri = store[len("milvus:") :].strip()
+    if uri.startswith(("http://", "https://")):
+        parts = urlsplit(uri)
+        if not parts.netloc:
+            raise ConfigError(f"the Milvus URL must be http(s)://host:port, got {uri!r}")
+        return MilvusTarget(uri, token)
+    if not uri.endswith(".db"):
+        raise ConfigError(f"a Milvus Lite file's name must end in .db, got {uri!r}")
+    return MilvusTarget(str(os.path.abspath(os.path.expanduser(uri))), token)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that decides what an index contains and how it is queried."""
@@ -168,6 +200,14 @@ class Settings:
     # this machine; "auto" the Ray cluster running here; "host:port" (a head node's GCS) or
     # "ray://host:port" (Ray Client) a cluster's head.
     ray_address: str | None = None
+    # Where the index lives: "local" (the index folder), "milvus:PATH.db" (a Milvus Lite file)
+    # or "milvus:http(s)://HOST:PORT" (a Milvus server; its token in milvus_token).
+    store: str = "local"
+    milvus_token: str | None = field(default=None, repr=False)
+
+    def milvus(self) -> MilvusTarget | None:
+        """The Milvus store, or None for the local index folder."""
+        return parse_store(self.store, self.milvus_token)
 
     def llm(self) -> LLMConfig | None:
         """Where generative answers come from, or None when they are off."""
@@ -245,6 +285,7 @@ class Settings:
         self.llm()  # validates the URL, the model name and the timeout
         if self.ray_address is not None:
             ray_head(self.ray_address)  # raises ConfigError for a malformed one
+        self.milvus()  # validates the store
 
     def chunker(self) -> dict[str, Any]:
         """The rebuild fingerprint: the settings that decide the chunks (cleaning included).
@@ -268,8 +309,9 @@ class Settings:
     def as_dict(self) -> dict[str, Any]:
         """Every setting, the language model's API key masked (this goes into reports)."""
         data = asdict(self)
-        if data["llm_api_key"]:
-            data["llm_api_key"] = "***"
+        for secret in ("llm_api_key", "milvus_token"):
+            if data[secret]:
+                data[secret] = "***"
         return data
 
     @classmethod
@@ -280,7 +322,7 @@ class Settings:
         ``QA_RETRIEVAL``, ``QA_FUSION``, ``QA_FUSION_ALPHA``, ``QA_SENTENCE_WEIGHT``,
         ``QA_CLEAN``, ``QA_EXTENSIONS`` (comma-separated: ``.txt,.md,.pdf``), ``QA_LLM_URL``,
         ``QA_LLM_MODEL``, ``QA_LLM_API_KEY``, ``QA_LLM_TIMEOUT``,
-        ``QA_LLM_MAX_TOKENS``, ``QA_RAY_ADDRESS``.
+        ``QA_LLM_MAX_TOKENS``, ``QA_RAY_ADDRESS``, ``QA_STORE``, ``QA_MILVUS_TOKEN``.
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -302,6 +344,8 @@ class Settings:
             ("llm_max_tokens", "QA_LLM_MAX_TOKENS", int),
             ("extensions", "QA_EXTENSIONS", _extensions),
             ("ray_address", "QA_RAY_ADDRESS", str),
+            ("store", "QA_STORE", str),
+            ("milvus_token", "QA_MILVUS_TOKEN", str),
         ):
             raw = env.get(key)
             if raw is None or raw == "":

@@ -47,6 +47,11 @@ class IndexWriteError(QAError):
     """The index could not be written (disk full, read-only folder); the previous one stays."""
 
 
+class StoreError(QAError):
+    """The index's store cannot be used: Milvus unreachable, a token refused, a call failed,
+    or pymilvus missing."""
+
+
 class BuildInProgressError(QAError):
     """Another process is building this index right now."""
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,21 @@ DATA = Path(__file__).resolve().parent / "data"
 def hash_settings() -> Settings:
     """Settings with the instant, deterministic hashing embedder (no model load)."""
     return Settings(model="hash-384")
+
+
+@pytest.fixture(params=["local", "milvus"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """The hashing embedder's settings, on each store: the local index folder, and Milvus
+    Lite on a file of its own (contract tests run on both)."""
+    if request.param == "local":
+        yield Settings(model="hash-384")
+        return
+    pytest.importorskip("pymilvus")
+    pytest.importorskip("milvus_lite")
+    from qa.indexing.milvus import close_all
+
+    yield Settings(model="hash-384", store=f"milvus:{tmp_path / 'milvus.db'}")
+    close_all()
 
 
 @pytest.fixture

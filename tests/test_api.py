@@ -89,12 +89,12 @@ def test_build_reports_counts_and_writes_manifest(
 
 
 def test_incremental_rebuild_embeds_only_what_changed(
-    corpus: Path, tmp_path: Path, hash_settings: Settings
+    corpus: Path, tmp_path: Path, store_settings: Settings
 ) -> None:
     index = tmp_path / "index"
-    first = build_index(corpus, index, settings=hash_settings)
+    first = build_index(corpus, index, settings=store_settings)
 
-    again = build_index(corpus, index, settings=hash_settings)
+    again = build_index(corpus, index, settings=store_settings)
     assert (again.embedded, again.reused, again.removed) == (0, first.chunks, 0)
     assert not again.full
 
@@ -105,27 +105,29 @@ def test_incremental_rebuild_embeds_only_what_changed(
     (corpus / "sub" / "new.md").write_text("# Tandem news\n\nA tandem is a bike for two riders.\n")
     manifest = _documents(index)
 
-    third = build_index(corpus, index, settings=hash_settings)
+    third = build_index(corpus, index, settings=store_settings)
     assert (third.files, third.removed, third.new_files, third.changed_files) == (5, 1, 1, 1)
     assert third.removed_chunks == manifest["003_23efa5f91a399b49.txt"]["chunks"]
     unchanged = ("000_2f40f508961ca104.txt", "001_1bde5f3f857fbb0b.txt", "002_8a0ba677f74b176c.txt")
     assert third.reused == sum(manifest[s]["chunks"] for s in unchanged)
     assert third.embedded == third.chunks - third.reused
-    hits = search("tandem bike for two riders", k=3, index_dir=index, settings=hash_settings)
+    hits = search("tandem bike for two riders", k=3, index_dir=index, settings=store_settings)
     assert hits[0].source == "sub/new.md"
     assert all(
         h.source != "003_23efa5f91a399b49.txt"
-        for h in search("Ekstra Bladet", k=10, index_dir=index, settings=hash_settings)
+        for h in search("Ekstra Bladet", k=10, index_dir=index, settings=store_settings)
     )
 
 
-def test_renamed_file_reuses_vectors(corpus: Path, tmp_path: Path, hash_settings: Settings) -> None:
+def test_renamed_file_reuses_vectors(
+    corpus: Path, tmp_path: Path, store_settings: Settings
+) -> None:
     index = tmp_path / "index"
-    build_index(corpus, index, settings=hash_settings)
+    build_index(corpus, index, settings=store_settings)
     (corpus / "000_2f40f508961ca104.txt").rename(corpus / "renamed.txt")
-    report = build_index(corpus, index, settings=hash_settings)
+    report = build_index(corpus, index, settings=store_settings)
     assert report.embedded == 0 and report.removed == 1
-    hits = search("Vasilis Anastopoulos coach", k=10, index_dir=index, settings=hash_settings)
+    hits = search("Vasilis Anastopoulos coach", k=10, index_dir=index, settings=store_settings)
     assert "renamed.txt" in {h.source for h in hits}
 
 
@@ -221,11 +223,11 @@ def test_removed_text_quotes_the_removed_spans(
 
 
 def test_hits_point_at_the_original_text(
-    corpus: Path, tmp_path: Path, hash_settings: Settings
+    corpus: Path, tmp_path: Path, store_settings: Settings
 ) -> None:
     index = tmp_path / "index"
-    build_index(corpus, index, settings=hash_settings)
-    hits = search("Mørkøv leadout Astana", k=8, index_dir=index, settings=hash_settings)
+    build_index(corpus, index, settings=store_settings)
+    hits = search("Mørkøv leadout Astana", k=8, index_dir=index, settings=store_settings)
     assert len(hits) == 8
     assert [h.rank for h in hits] == list(range(1, 9))
     assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
@@ -236,27 +238,27 @@ def test_hits_point_at_the_original_text(
 
 
 def test_no_boilerplate_is_ever_returned(
-    corpus: Path, tmp_path: Path, hash_settings: Settings
+    corpus: Path, tmp_path: Path, store_settings: Settings
 ) -> None:
     index = tmp_path / "index"
-    build_index(corpus, index, settings=hash_settings)
+    build_index(corpus, index, settings=store_settings)
     for q in (
         "newsletter sign up email inbox",
         "join now for unlimited access first month",
         "Tom has been writing for Cycling Weekly",
         "Remco Evenepoel postal vehicle collision",
     ):
-        for h in search(q, k=20, index_dir=index, settings=hash_settings):
+        for h in search(q, k=20, index_dir=index, settings=store_settings):
             for phrase in BOILERPLATE:
                 assert phrase not in h.text, (q, h.source, phrase)
 
 
 def test_ask_quotes_a_sentence_of_a_passage(
-    corpus: Path, tmp_path: Path, hash_settings: Settings
+    corpus: Path, tmp_path: Path, store_settings: Settings
 ) -> None:
     index = tmp_path / "index"
-    build_index(corpus, index, settings=hash_settings)
-    answer = ask("fractured collarbone crash", k=3, index_dir=index, settings=hash_settings)
+    build_index(corpus, index, settings=store_settings)
+    answer = ask("fractured collarbone crash", k=3, index_dir=index, settings=store_settings)
     assert answer.citations and len(answer.passages) == 3
     first = answer.citations[0]
     assert first.text in answer.text
@@ -373,12 +375,12 @@ def test_other_schema_version_is_a_mismatch(
 
 
 def test_interrupted_build_keeps_previous_index_live(
-    corpus: Path, tmp_path: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, tmp_path: Path, store_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     index = tmp_path / "index"
-    build_index(corpus, index, settings=hash_settings)
+    build_index(corpus, index, settings=store_settings)
     before = current_generation(index)
-    expected = search("Vinokourov femur", k=3, index_dir=index, settings=hash_settings)
+    expected = search("Vinokourov femur", k=3, index_dir=index, settings=store_settings)
     (corpus / "extra.txt").write_text("A brand new article about tandem bikes.\n")
 
     def dies(*args: object, **kwargs: object) -> None:
@@ -386,12 +388,12 @@ def test_interrupted_build_keeps_previous_index_live(
 
     monkeypatch.setattr(qa.indexing.dense.ExactIndex, "save", dies)
     with pytest.raises(KeyboardInterrupt):
-        build_index(corpus, index, settings=hash_settings)
+        build_index(corpus, index, settings=store_settings)
     monkeypatch.undo()
     assert current_generation(index) == before
     assert not list(index.glob(".tmp-*"))
-    assert search("Vinokourov femur", k=3, index_dir=index, settings=hash_settings) == expected
-    report = build_index(corpus, index, settings=hash_settings)
+    assert search("Vinokourov femur", k=3, index_dir=index, settings=store_settings) == expected
+    report = build_index(corpus, index, settings=store_settings)
     assert report.new_files == 1 and report.embedded < report.chunks
 
 
@@ -401,15 +403,15 @@ def test_concurrent_build_is_refused(corpus: Path, tmp_path: Path, hash_settings
         build_index(corpus, index, settings=hash_settings)
 
 
-def test_many_threads_query_at_once(corpus: Path, tmp_path: Path, hash_settings: Settings) -> None:
+def test_many_threads_query_at_once(corpus: Path, tmp_path: Path, store_settings: Settings) -> None:
     index = tmp_path / "index"
-    build_index(corpus, index, settings=hash_settings)
+    build_index(corpus, index, settings=store_settings)
     questions = ["Vinokourov femur Olympic", "Ekstra Bladet Mørkøv", "Project 35 Velo"] * 8
-    expected = {q: search(q, k=3, index_dir=index, settings=hash_settings) for q in questions}
+    expected = {q: search(q, k=3, index_dir=index, settings=store_settings) for q in questions}
     results: dict[int, object] = {}
 
     def worker(i: int, q: str) -> None:
-        results[i] = search(q, k=3, index_dir=index, settings=hash_settings)
+        results[i] = search(q, k=3, index_dir=index, settings=store_settings)
 
     threads = [threading.Thread(target=worker, args=(i, q)) for i, q in enumerate(questions)]
     for t in threads:
@@ -420,14 +422,14 @@ def test_many_threads_query_at_once(corpus: Path, tmp_path: Path, hash_settings:
 
 
 def test_rebuilt_index_is_picked_up_by_a_running_process(
-    corpus: Path, tmp_path: Path, hash_settings: Settings
+    corpus: Path, tmp_path: Path, store_settings: Settings
 ) -> None:
     index = tmp_path / "index"
-    build_index(corpus, index, settings=hash_settings)
-    assert search("zeppelin airship", k=1, index_dir=index, settings=hash_settings)
+    build_index(corpus, index, settings=store_settings)
+    assert search("zeppelin airship", k=1, index_dir=index, settings=store_settings)
     (corpus / "zeppelin.txt").write_text("The zeppelin airship flew over the peloton.\n")
-    build_index(corpus, index, settings=hash_settings)
-    assert search("zeppelin airship", k=1, index_dir=index, settings=hash_settings)[0].source == (
+    build_index(corpus, index, settings=store_settings)
+    assert search("zeppelin airship", k=1, index_dir=index, settings=store_settings)[0].source == (
         "zeppelin.txt"
     )
 

@@ -44,6 +44,7 @@ from ..ingest.pool import Workers
 from ..ingest.readers import FORMATS, format_of
 from ..ingest.tokens import token_counter
 from ..types import BuildReport, Chunk, CleaningStats, Document, FormatCount
+from . import milvus as _milvus
 from .checkpoint import discard as discard_checkpoint
 from .checkpoint import encode_resumable
 from .index import (
@@ -65,7 +66,7 @@ from .remote import check_ray, embed_on_ray
 from .rows import Laid, RowLayout
 from .scratch import Scratch, npy_file, scratch
 from .spool import Spooled
-from .store import TEXTS, build_lock, write_error
+from .store import TEXTS, build_lock, current_generation, write_error
 
 ProgressFn = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 # A file whose modification time is closer than this to when it was looked at is read again
@@ -726,6 +727,33 @@ def build_index(
     processes kept between builds (qa.indexing.watch), used instead of starting ``processes``.
     """
     settings = settings_or_env(settings)
+    target = settings.milvus()
+    if target is None:
+        return _build(corpus_dir, index_dir, full, settings, progress, phases, processes, workers)
+    # A Milvus store: the index is built in index_dir as always (the build's working copy,
+    # which makes the next build incremental), then published to Milvus unless Milvus holds
+    # that generation already.
+    t0 = time.perf_counter()
+    report = _build(corpus_dir, index_dir, full, settings, progress, phases, processes, workers)
+    index_path = Path(index_dir).expanduser()
+    with build_lock(index_path):
+        if report.wrote or _milvus.published(target) != current_generation(index_path):
+            _milvus.publish(index_path, target)
+            report = replace(report, wrote=True)
+    return replace(report, seconds=time.perf_counter() - t0, index_dir=target.uri)
+
+
+def _build(
+    corpus_dir: str | os.PathLike[str],
+    index_dir: str | os.PathLike[str],
+    full: bool,
+    settings: Settings,
+    progress: ProgressFn | None,
+    phases: PhaseFn | None,
+    processes: int | None,
+    workers: Workers | None,
+) -> BuildReport:
+    """build_index() of a local index folder."""
     t0 = time.perf_counter()
     index_path = Path(index_dir).expanduser()
     root = corpus_folder(Path(corpus_dir))  # raises before anything is touched

@@ -358,15 +358,48 @@ def keyword_index_later(
     return lambda: KeywordIndex.load(made())
 
 
-class KeywordIndex:
+class KeywordTerms:
+    """A query's side of the keyword search: its stems, and the term ids of those in the
+    vocabulary (what the Milvus store holds in memory, qa.indexing.milvus)."""
+
+    def __init__(self, vocabulary: Sequence[str]) -> None:
+        self._stem = _stemmer()
+        self._vocab = {term: i for i, term in enumerate(vocabulary)}
+
+    def stems(self, text: str) -> list[str]:
+        """The stemmed words of a text, stopwords left out, in order."""
+        words = [w.lower() for w in _TOKEN.findall(text)]
+        return list(self._stem.stemWords([w for w in words if w not in _stopwords()]))
+
+    def query_terms(self, query: str) -> list[str]:
+        """The stemmed query terms that occur in the index."""
+        return [s for s in self.stems(query) if s in self._vocab]
+
+    @property
+    def vocabulary(self) -> Collection[str]:
+        """Every stem that occurs in the indexed texts."""
+        return self._vocab.keys()
+
+    def _term_ids(self, query: str) -> list[int]:
+        return [self._vocab[t] for t in self.query_terms(query)]
+
+    def term_counts(self, query: str) -> dict[int, float]:
+        """The query as a sparse vector: each term id's count (a term said twice counts twice,
+        as in bm25s), whose inner product with a chunk's BM25 term scores is its BM25 score."""
+        counts: dict[int, float] = {}
+        for term in self._term_ids(query):
+            counts[term] = counts.get(term, 0.0) + 1.0
+        return counts
+
+
+class KeywordIndex(KeywordTerms):
     def __init__(
         self, postings: bm25.Postings, vocabulary: Sequence[str], folder: Path | None = None
     ) -> None:
         self._folder = folder  # the files it was loaded from
         self._p = postings
         self._terms = vocabulary
-        self._stem = _stemmer()
-        self._vocab = {term: i for i, term in enumerate(vocabulary)}
+        super().__init__(vocabulary)
         self._n = len(postings.lengths)
 
     @classmethod
@@ -389,22 +422,16 @@ class KeywordIndex:
         """Memory-mapped: a query reads the postings of its own terms only."""
         return cls(*_load_postings(folder), folder)
 
-    def stems(self, text: str) -> list[str]:
-        """The stemmed words of a text, stopwords left out, in order."""
-        words = [w.lower() for w in _TOKEN.findall(text)]
-        return list(self._stem.stemWords([w for w in words if w not in _stopwords()]))
-
-    def query_terms(self, query: str) -> list[str]:
-        """The stemmed query terms that occur in the index."""
-        return [s for s in self.stems(query) if s in self._vocab]
-
-    @property
-    def vocabulary(self) -> Collection[str]:
-        """Every stem that occurs in the indexed texts."""
-        return self._vocab.keys()
-
-    def _term_ids(self, query: str) -> list[int]:
-        return [self._vocab[t] for t in self.query_terms(query)]
+    def by_row(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The postings by chunk row: row i's terms are ``terms[rowptr[i]:rowptr[i + 1]]``
+        (ascending) with their BM25 scores in ``scores`` (the Milvus store's sparse vectors)."""
+        indptr = np.asarray(self._p.indptr, dtype=np.int64)
+        rows = np.asarray(self._p.indices, dtype=np.int64)
+        terms = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+        order = np.argsort(rows, kind="stable")
+        rowptr = np.zeros(self._n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=self._n), out=rowptr[1:])
+        return rowptr, terms[order], np.asarray(self._p.data, dtype=np.float32)[order]
 
     def _postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
         """The chunk rows holding a term (ascending) and the term's BM25 score in each."""

@@ -13,7 +13,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import numpy as np
 from ..answer import extractive as _answer
 from ..answer import generate as _generate
 from ..answer.reader import get_reader
-from ..config import Settings, settings_or_env
+from ..config import MilvusTarget, Settings, settings_or_env
 from ..encode.embedding import Embedder, get_query_embedder
 from ..errors import (
     CorpusError,
@@ -31,13 +31,16 @@ from ..errors import (
     InvalidArgumentError,
     QuestionError,
 )
+from ..indexing import milvus as _milvus
 from ..indexing.index import DocumentTable, StoredIndex, load_index, open_documents
+from ..indexing.keyword import KeywordTerms
 from ..indexing.manifest import DocumentRecord, Manifest
 from ..indexing.store import current_generation, read_manifest, read_stored_text, verify
 from ..ingest.dedup import collapse
 from ..ingest.documents import decode
 from ..types import Answer, Citation, DocumentText, Hit, RemovedSpan, RemovedText
-from .retrieval import SentenceFacts, rank
+from .passages import LocalPassages, Passages, rank_milvus
+from .retrieval import Scored, SentenceFacts, rank
 
 
 def check_question(question: object, settings: Settings) -> str:
@@ -72,11 +75,77 @@ def check_k(k: object, settings: Settings) -> int:
 
 @dataclass(frozen=True)
 class _Loaded:
+    """A loaded local generation."""
+
     index: StoredIndex
     facts: SentenceFacts
 
+    @property
+    def generation(self) -> str:
+        return self.index.generation
 
-_LOADED: dict[Path, _Loaded] = {}  # the indexes; the models are cached by qa.encode.embedding
+    @property
+    def keyword(self) -> KeywordTerms:
+        return self.index.keyword
+
+    def __len__(self) -> int:
+        return len(self.index.chunks)
+
+    def rank(
+        self, query: str, vector: np.ndarray, n: int, settings: Settings
+    ) -> tuple[list[Scored], Passages]:
+        scored = rank(
+            self.index,
+            self.facts,
+            query,
+            vector,
+            n,
+            mode=settings.retrieval,
+            candidates=max(settings.fusion_candidates, n),
+            fusion=settings.fusion,
+            alpha=settings.fusion_alpha,
+            sentence_weight=settings.sentence_weight,
+        )
+        return scored, LocalPassages(self.index)
+
+
+@dataclass(frozen=True)
+class _InMilvus:
+    """The live generation of a Milvus store: nothing of it on this machine's disk."""
+
+    index: _milvus.MilvusIndex
+
+    @property
+    def generation(self) -> str:
+        return self.index.generation
+
+    @property
+    def keyword(self) -> KeywordTerms:
+        return self.index.keyword
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def rank(
+        self, query: str, vector: np.ndarray, n: int, settings: Settings
+    ) -> tuple[list[Scored], Passages]:
+        return rank_milvus(
+            self.index,
+            query,
+            vector,
+            n,
+            mode=settings.retrieval,
+            candidates=max(settings.fusion_candidates, n),
+            fusion=settings.fusion,
+            alpha=settings.fusion_alpha,
+            sentence_weight=settings.sentence_weight,
+        )
+
+
+_Source = _Loaded | _InMilvus
+_LOADED: dict[Path, _Loaded] = {}
+# the indexes; the models are cached by qa.encode.embedding
+_IN_MILVUS: dict[tuple[str, str | None], _InMilvus] = {}
 _LOAD_LOCK = threading.Lock()
 
 
@@ -94,22 +163,46 @@ def _open(path: Path, settings: Settings) -> _Loaded:
     """Load the live index of path and its model, and check that they belong together."""
     index = load_index(path)
     _one_thread_per_query()
-    if index.model != settings.model:
-        raise IndexMismatchError(
-            f"index {path} was built with model {index.model!r}, but this program uses "
-            f"{settings.model!r}; rebuild it with `qa build --full`"
-        )
-    embedder = _embedder(index, settings)
-    if embedder.dimension != index.manifest.model.dimension:
-        raise IndexMismatchError(
-            f"index {path} has dimension {index.manifest.model.dimension}, "
-            f"the model gives {embedder.dimension}; rebuild with `qa build --full`"
-        )
+    _check_model(index.model, index.manifest.model.dimension, str(path), settings)
     return _Loaded(index, SentenceFacts(index))
 
 
-def _load(index_dir: str | os.PathLike[str], settings: Settings) -> _Loaded:
-    """The live index of index_dir with its model, loaded once and reused until rebuilt."""
+def _check_model(model: str, dimension: int, where: str, settings: Settings) -> None:
+    if model != settings.model:
+        raise IndexMismatchError(
+            f"index {where} was built with model {model!r}, but this program uses "
+            f"{settings.model!r}; rebuild it with `qa build --full`"
+        )
+    embedder = get_query_embedder(model, settings.device)
+    if embedder.dimension != dimension:
+        raise IndexMismatchError(
+            f"index {where} has dimension {dimension}, "
+            f"the model gives {embedder.dimension}; rebuild with `qa build --full`"
+        )
+
+
+def _load_milvus(target: MilvusTarget, settings: Settings) -> _InMilvus:
+    """The live generation in Milvus, opened once and reused until a build moves the alias."""
+    key = (target.uri, target.token)
+    live = _milvus.current(target)
+    with _LOAD_LOCK:
+        loaded = _IN_MILVUS.get(key)
+        if loaded is None or loaded.generation != live:
+            index = _milvus.open_live(target)
+            _one_thread_per_query()
+            _check_model(index.model, index.manifest.model.dimension, target.uri, settings)
+            loaded = _IN_MILVUS[key] = _InMilvus(index)
+    if len(loaded) == 0:
+        raise IndexCorruptError(f"index {target.uri} holds no passages; rebuild it")
+    return loaded
+
+
+def _load(index_dir: str | os.PathLike[str], settings: Settings) -> _Source:
+    """The live index of index_dir (or of the Milvus store the settings name) with its model,
+    loaded once and reused until rebuilt."""
+    target = settings.milvus()
+    if target is not None:
+        return _load_milvus(target, settings)
     path = Path(index_dir).expanduser().resolve()
     with _LOAD_LOCK:
         loaded = _LOADED.get(path)
@@ -121,8 +214,8 @@ def _load(index_dir: str | os.PathLike[str], settings: Settings) -> _Loaded:
     return loaded
 
 
-def _embedder(index: StoredIndex, settings: Settings) -> Embedder:
-    return get_query_embedder(index.model, settings.device)
+def _embedder(loaded: _Source, settings: Settings) -> Embedder:
+    return get_query_embedder(loaded.index.model, settings.device)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,30 +223,21 @@ def _embedder(index: StoredIndex, settings: Settings) -> Embedder:
 
 
 def _hits(
-    loaded: _Loaded,
+    loaded: _Source,
     query: str,
     vector: np.ndarray,
     k: int,
     settings: Settings,
-) -> list[Hit]:
-    """The k best passages: fused ranking, near-duplicates collapsed."""
-    scored = rank(
-        loaded.index,
-        loaded.facts,
-        query,
-        vector,
-        k + 10,  # room for near-duplicates that collapse into one hit
-        mode=settings.retrieval,
-        candidates=max(settings.fusion_candidates, k),
-        fusion=settings.fusion,
-        alpha=settings.fusion_alpha,
-        sentence_weight=settings.sentence_weight,
-    )
-    chunks = [loaded.index.chunks[s.row] for s in scored]
+) -> tuple[list[Hit], Passages]:
+    """The k best passages: fused ranking, near-duplicates collapsed; and what was read of
+    them."""
+    # k + 10: room for near-duplicates that collapse into one hit
+    scored, passages = loaded.rank(query, vector, k + 10, settings)
+    chunks = [passages.chunk(s.row) for s in scored]
     distinct = collapse(
         [c.text for c in chunks],
         [c.source for c in chunks],
-        loaded.index.vectors[[s.row for s in scored]],
+        passages.vectors([s.row for s in scored]),
         k,
     )
     hits = []
@@ -176,20 +260,20 @@ def _hits(
                 also_in=also_in,
                 page=c.page,
                 section=c.section,
-                site=loaded.index.chunks.document(s.row).site,
+                site=passages.document(s.row).site,
             )
         )
-    return hits
+    return hits, passages
 
 
 def _prepare(
     question: str, k: int, index_dir: str | os.PathLike[str], settings: Settings
-) -> tuple[str, int, _Loaded, Embedder]:
+) -> tuple[str, int, _Source, Embedder]:
     """The checked question and k, the loaded index and its model: what every query starts
     from."""
     q, k = check_question(question, settings), check_k(k, settings)
     loaded = _load(index_dir, settings)
-    return q, k, loaded, _embedder(loaded.index, settings)
+    return q, k, loaded, _embedder(loaded, settings)
 
 
 def search(
@@ -203,7 +287,7 @@ def search(
     settings = settings_or_env(settings)
     q, k, loaded, embedder = _prepare(question, k, index_dir, settings)
     vector = embedder.encode([q])[0]
-    return _hits(loaded, q, vector, k, settings)
+    return _hits(loaded, q, vector, k, settings)[0]
 
 
 @dataclass(frozen=True)
@@ -218,6 +302,8 @@ class Signals:
     missing: tuple[str, ...]
     unheard: tuple[str, ...]  # names and numbers of the question that no article holds
     features: dict[str, float]
+    # What was read of the passages (their documents and sentences, for the citations).
+    passages: Passages | None = field(default=None, repr=False, compare=False)
 
 
 def answer_signals(
@@ -232,27 +318,27 @@ def answer_signals(
     return _signals(*_prepare(question, k, index_dir, settings), settings)
 
 
-def _signals(q: str, k: int, loaded: _Loaded, embedder: Embedder, settings: Settings) -> Signals:
+def _signals(q: str, k: int, loaded: _Source, embedder: Embedder, settings: Settings) -> Signals:
     """answer_signals() over one loaded index (a rebuild meanwhile cannot mix two)."""
-    keyword = loaded.index.keyword
+    keyword = loaded.keyword
     # Words no article holds are embedded too, to tell a paraphrase from a real gap: apart
     # from the question, as a batch is padded to its longest text (a few words cost little
     # padded to each other, and much padded to the question).
     unknown = _answer.unknown_words(q, keyword.vocabulary, keyword.stems)
     vector = embedder.encode([q])[0]
-    hits = _hits(loaded, q, vector, k, settings)
+    hits, passages = _hits(loaded, q, vector, k, settings)
     choice = _answer.choose(
         q,
         vector,
         _answer.topic_terms(q, keyword.query_terms),
         hits,
-        sentences_of=lambda hit: loaded.index.sentences(hit.chunk_id),
+        sentences_of=lambda hit: passages.sentences(hit.chunk_id),
         stem_terms=keyword.query_terms,
         read=get_reader().probabilities,
     )
     similarity: list[float] = []
     if unknown:
-        sentences = np.vstack([loaded.index.sentences(h.chunk_id)[2] for h in hits])
+        sentences = np.vstack([passages.sentences(h.chunk_id)[2] for h in hits])
         words = embedder.encode(unknown)
         similarity = [float(s) for s in (sentences @ words.T).max(axis=0)]
     missing = _answer.missing_terms(q, [h.text for h in hits], keyword.stems, unknown, similarity)
@@ -262,7 +348,7 @@ def _signals(q: str, k: int, loaded: _Loaded, embedder: Embedder, settings: Sett
         top_dense = hits[0].dense_score or 0.0
         features = _answer.confidence_features(choice, len(missing), top_dense)
     choice, hits = _answer.lead_first(choice, hits)  # the confidence's inputs taken before
-    return Signals(q, vector, hits, choice, missing, unheard, features)
+    return Signals(q, vector, hits, choice, missing, unheard, features, passages)
 
 
 def _place(record: DocumentRecord, offset: int) -> dict[str, Any]:
@@ -270,7 +356,7 @@ def _place(record: DocumentRecord, offset: int) -> dict[str, Any]:
     return {"page": record.page_at(offset), "section": record.section_at(offset)}
 
 
-def _extractive(signals: Signals, settings: Settings, index: StoredIndex) -> Answer:
+def _extractive(signals: Signals, settings: Settings) -> Answer:
     """The quoted answer (or the likeliest sentence, or none) that the signals support, each
     citation with its page and section."""
     choice, hits = signals.choice, signals.hits
@@ -287,8 +373,10 @@ def _extractive(signals: Signals, settings: Settings, index: StoredIndex) -> Ans
     chosen = choice.sentences if choice is not None and status != "not_found" else ()
     if status == "passages":
         chosen = chosen[:1]  # the likeliest sentence, highlighted in its passage
+    passages = signals.passages
+    assert passages is not None or not hits
     citations = tuple(
-        replace(c, **_place(index.chunks.document(hits[c.passage].chunk_id), c.start))
+        replace(c, **_place(passages.document(hits[c.passage].chunk_id), c.start))  # type: ignore[union-attr]
         for c in _answer.citations(chosen, hits)
     )
     return Answer(
@@ -302,17 +390,17 @@ def _extractive(signals: Signals, settings: Settings, index: StoredIndex) -> Ans
     )
 
 
-def _best_sentence(loaded: _Loaded, signals: Signals) -> _generate.BestSentence:
+def _best_sentence(passages: Passages, signals: Signals) -> _generate.BestSentence:
     """For a generated answer: the sentence of a cited passage closest to the question."""
 
     def best(passage: int, number: int, claim: str) -> Citation:
         hit = signals.hits[passage]
-        spans, texts, vectors = loaded.index.sentences(hit.chunk_id)
+        spans, texts, vectors = passages.sentences(hit.chunk_id)
         i = int(np.argmax(vectors @ signals.vector)) if len(texts) else -1
         start, end, text = (
             (spans[i].start, spans[i].end, texts[i]) if i >= 0 else (hit.start, hit.end, hit.text)
         )
-        place = _place(loaded.index.chunks.document(hit.chunk_id), start)
+        place = _place(passages.document(hit.chunk_id), start)
         return Citation(number, hit.source, start, end, text, hit.title, hit.date, passage, **place)
 
     return best
@@ -331,12 +419,13 @@ def ask_stream(
     settings = settings_or_env(settings)
     q, k, loaded, embedder = _prepare(question, k, index_dir, settings)
     signals = _signals(q, k, loaded, embedder, settings)  # one generation, as the citations
-    extractive = _extractive(signals, settings, loaded.index)
+    extractive = _extractive(signals, settings)
     config = settings.llm()
     if config is None or not extractive.passages:
         yield extractive
         return
-    yield from _generate.generate(extractive, config, _best_sentence(loaded, signals))
+    assert signals.passages is not None  # there are passages
+    yield from _generate.generate(extractive, config, _best_sentence(signals.passages, signals))
 
 
 def ask(
@@ -362,10 +451,30 @@ def ask(
 # What the index holds
 
 
-def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
+def index_manifest(
+    index_dir: str | os.PathLike[str] = "index", *, settings: Settings | None = None
+) -> Manifest:
+    """The live index's manifest (what it was built from and with), from its store."""
+    target = settings_or_env(settings).milvus()
+    if target is not None:
+        return _milvus.open_live(target).manifest
+    return read_manifest(Path(index_dir).expanduser())[1]
+
+
+def index_info(
+    index_dir: str | os.PathLike[str] = "index", *, settings: Settings | None = None
+) -> dict[str, Any]:
     """What the live index holds, and which corpus files changed since it was built."""
-    path = Path(index_dir).expanduser()
-    generation, manifest, documents = open_documents(path)
+    target = settings_or_env(settings).milvus()
+    documents: DocumentTable | list[DocumentRecord]
+    if target is not None:
+        index = _milvus.open_live(target)
+        generation, manifest, documents = index.generation, index.manifest, index.all_documents()
+        where = target.uri
+    else:
+        path = Path(index_dir).expanduser()
+        generation, manifest, documents = open_documents(path)
+        where = str(path)
     root = Path(manifest.corpus_dir)
     changed, missing, dates, formats = [], [], [], Counter[str]()
     for record in documents:
@@ -380,7 +489,8 @@ def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
         if st.st_size != record.bytes or st.st_mtime_ns != record.mtime_ns:
             changed.append(record.source)
     return {
-        "index_dir": str(path),
+        "index_dir": where,
+        "store": "local" if target is None else "milvus",
         "generation": generation,
         "created_at": manifest.created_at,
         "corpus_dir": str(root),
@@ -400,12 +510,19 @@ def index_info(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
     }
 
 
-def verify_index(index_dir: str | os.PathLike[str] = "index") -> dict[str, Any]:
+def verify_index(
+    index_dir: str | os.PathLike[str] = "index", *, settings: Settings | None = None
+) -> dict[str, Any]:
     """Hash every file of the live generation and compare it with its manifest (``qa verify``).
 
     Loading checks sizes and modification times only; this also finds bytes changed in place.
     Raises IndexCorruptError naming the first damaged file; returns what was checked.
+    On the Milvus store: the live generation's collections hold as many rows as its manifest
+    says, and every document record reads (``qa.indexing.milvus.verify``).
     """
+    target = settings_or_env(settings).milvus()
+    if target is not None:
+        return _milvus.verify(target)
     path = Path(index_dir).expanduser()
     generation, manifest = read_manifest(path)
     verify(path / generation, manifest)
@@ -424,8 +541,24 @@ def _vector_index(manifest: Manifest) -> dict[str, Any] | None:
     return {"kind": manifest.dense.kind, "metric": manifest.dense.metric, **manifest.dense.params}
 
 
+class _Records:
+    """The document records of a Milvus store, found by source as a DocumentTable finds them."""
+
+    def __init__(self, records: list[DocumentRecord]) -> None:
+        self._by_source = {r.source: r for r in records}
+
+    def __len__(self) -> int:
+        return len(self._by_source)
+
+    def find(self, source: str) -> DocumentRecord | None:
+        return self._by_source.get(source)
+
+
 def document_text(
-    file: str | os.PathLike[str], index_dir: str | os.PathLike[str] = "index"
+    file: str | os.PathLike[str],
+    index_dir: str | os.PathLike[str] = "index",
+    *,
+    settings: Settings | None = None,
 ) -> DocumentText:
     """The text that an indexed file's offsets (passages, citations, removed spans) point into,
     with its format, metadata, page starts and sections.
@@ -435,6 +568,14 @@ def document_text(
     file itself, which must not have changed since the build. ``file`` is the file's name in
     the index (``Hit.source``) or a path to it.
     """
+    target = settings_or_env(settings).milvus()
+    if target is not None:
+        index = _milvus.open_live(target)
+        root = Path(index.manifest.corpus_dir)
+        record = _record_of(_Records(index.all_documents()), root, file)
+        if record.text:
+            return _document_text(record, index.stored_text(record))
+        return _document_text(record, _file_text(root, record.source, record.sha256))
     path = Path(index_dir).expanduser()
     generation, manifest, documents = open_documents(path)
     root = Path(manifest.corpus_dir)
@@ -443,6 +584,10 @@ def document_text(
         text = read_stored_text(path / generation, record.text, record.text_sha256)
     else:
         text = _file_text(root, record.source, record.sha256)
+    return _document_text(record, text)
+
+
+def _document_text(record: DocumentRecord, text: str) -> DocumentText:
     return DocumentText(
         source=record.source,
         format=record.format,
@@ -470,7 +615,10 @@ def _file_text(root: Path, source: str, sha256: str) -> str:
 
 
 def removed_text(
-    file: str | os.PathLike[str], index_dir: str | os.PathLike[str] = "index"
+    file: str | os.PathLike[str],
+    index_dir: str | os.PathLike[str] = "index",
+    *,
+    settings: Settings | None = None,
 ) -> RemovedText:
     """What the cleaner removed from one indexed file: offsets and text of every removed span.
 
@@ -479,10 +627,16 @@ def removed_text(
     file must not have changed since the build.
     """
     path = Path(index_dir).expanduser()
-    _, manifest, documents = open_documents(path)
-    record = _record_of(documents, Path(manifest.corpus_dir), file)
+    target = settings_or_env(settings).milvus()
+    if target is not None:
+        index = _milvus.open_live(target)
+        manifest = index.manifest
+        record = _record_of(_Records(index.all_documents()), Path(manifest.corpus_dir), file)
+    else:
+        _, manifest, documents = open_documents(path)
+        record = _record_of(documents, Path(manifest.corpus_dir), file)
     boilerplate = record.boilerplate
-    text = document_text(record.source, path).text
+    text = document_text(record.source, path, settings=settings).text
     return RemovedText(
         source=record.source,
         clean=str(manifest.chunker.get("clean", "auto")),
@@ -494,7 +648,7 @@ def removed_text(
 
 
 def _record_of(
-    documents: DocumentTable, root: Path, file: str | os.PathLike[str]
+    documents: DocumentTable | _Records, root: Path, file: str | os.PathLike[str]
 ) -> DocumentRecord:
     """The record of file, named as the index names it or by its path (from the current
     folder, or relative to the corpus folder)."""

@@ -31,10 +31,10 @@ import gradio as gr
 from gradio.events import api as gr_api
 
 from ..answer.followup import expand_followup
-from ..api import ask, ask_stream, build_index, index_info, search
+from ..api import ask, ask_stream, build_index, index_info, index_manifest, search
 from ..config import Settings, settings_or_env
 from ..errors import ConfigError, IndexNotFoundError, QAError
-from ..indexing.store import current_generation, read_manifest
+from ..indexing.store import current_generation
 from ..ingest.documents import load_document
 from ..signals import stop_on_signals
 from ..types import Document
@@ -296,9 +296,11 @@ def _k(value: Any) -> int:
         return DEFAULT_K
 
 
-def _index_header(index_dir: str, builder: BackgroundBuild | None = None) -> str:
+def _index_header(
+    index_dir: str, builder: BackgroundBuild | None = None, settings: Settings | None = None
+) -> str:
     try:
-        return render_index_info(index_info(index_dir))
+        return render_index_info(index_info(index_dir, settings=settings))
     except IndexNotFoundError as exc:
         state = builder.state if builder is not None else None
         if state is not None and state.running:
@@ -379,7 +381,7 @@ def reply_stream(
     reader = None
     try:
         # The manifest alone: index_info() would stat every corpus file on every reply.
-        _, manifest = read_manifest(Path(index_dir).expanduser())
+        manifest = index_manifest(index_dir, settings=settings)
         cleaning = settings.with_(clean=manifest.chunker.get("clean") or settings.clean)
         reader = article_reader(manifest.corpus_dir, cleaning)
     except Exception:  # the answer still shows, without the full-article view
@@ -440,7 +442,7 @@ def upload_reply(
     if not files:
         return [], []
     try:
-        corpus = index_info(index_dir)["corpus_dir"]
+        corpus = index_info(index_dir, settings=settings)["corpus_dir"]
         result = add_files([(Path(f), Path(f).name) for f in files], corpus, settings)
     except QAError as exc:
         return [], [f"nothing added: {exc}"]
@@ -601,7 +603,7 @@ def make_app(
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         with gr.Column(elem_classes="qa-header"):
             gr.HTML(f"<h1>{TITLE}</h1>")
-            header = gr.HTML(_index_header(index, builder), elem_id="qa-index")
+            header = gr.HTML(_index_header(index, builder, cfg), elem_id="qa-index")
             if llm is not None:
                 gr.HTML(render_generator(llm.model, llm.host), elem_id="qa-llm")
         chatbot = gr.Chatbot(
@@ -702,11 +704,11 @@ def make_app(
         def on_tick(added: list[str], refused: list[str]) -> tuple[Any, ...]:
             running = builder.state.running
             status = upload_status(added, refused, builder) if added or refused else ""
-            return status, _index_header(index, builder), gr.Timer(active=running)
+            return status, _index_header(index, builder, cfg), gr.Timer(active=running)
 
         def on_load() -> tuple[str, Any]:
             """The header, and the ticker on while an index is being built."""
-            return _index_header(index, builder), gr.Timer(active=builder.state.running)
+            return _index_header(index, builder, cfg), gr.Timer(active=builder.state.running)
 
         files.upload(
             on_upload, files, [added_names, refused_names, upload_html, ticker], **private
@@ -720,6 +722,7 @@ def make_app(
 
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     demo.qa_index = index  # type: ignore[attr-defined]
+    demo.qa_settings = cfg  # type: ignore[attr-defined]
     demo.qa_uploads = uploads  # type: ignore[attr-defined]
     demo.qa_max_upload = cfg.max_file_bytes if uploads else 0  # type: ignore[attr-defined]
     demo.qa_builder = builder  # type: ignore[attr-defined]
@@ -862,7 +865,7 @@ def ensure_index(
     """
     say = echo if echo is not None else (lambda line: print(line, file=sys.stderr, flush=True))
     try:
-        index_info(index_dir)
+        index_info(index_dir, settings=settings)
         return False
     except IndexNotFoundError:
         pass
@@ -898,6 +901,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=default_corpus(),
         help="articles to build a missing index from (default: $QA_CORPUS or 'seeds')",
     )
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="where the index lives: local (the --index folder; default, or $QA_STORE), "
+        "milvus:PATH.db (a Milvus Lite file) or milvus:http://HOST:19530 (a Milvus server, "
+        "its token in $QA_MILVUS_TOKEN)",
+    )
     return parser.parse_args(argv)
 
 
@@ -912,7 +922,10 @@ def main(argv: Sequence[str] | None = None, *, app: Any = None) -> None:
     if not same_index or getattr(app, "qa_uploads", None) != uploads_allowed(args.host):
         app = None
     try:
-        serve(args.index, args.host, args.port, app=app, corpus_dir=args.corpus)
+        settings = Settings.from_env(store=args.store)
+        if app is not None and getattr(app, "qa_settings", settings).store != settings.store:
+            app = None  # made over another store
+        serve(args.index, args.host, args.port, settings, app=app, corpus_dir=args.corpus)
     except QAError as exc:  # a bad setting, an unreadable corpus: one line, no traceback
         print(f"Error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -76,6 +76,27 @@ def ui_index(ui_corpus: Path) -> Path:
     return index
 
 
+@pytest.fixture(scope="module", params=["local", "milvus"])
+def chat_store(
+    request: pytest.FixtureRequest, ui_corpus: Path, ui_index: Path
+) -> Iterator[tuple[Path, Settings]]:
+    """The ui corpus's index on each store (the chat's contract tests run on both): the local
+    folder, and Milvus Lite, its working copy then deleted (what a query reads is in Milvus)."""
+    if request.param == "local":
+        yield ui_index, HASH
+        return
+    pytest.importorskip("pymilvus")
+    pytest.importorskip("milvus_lite")
+    from qa.indexing.milvus import close_all
+
+    settings = replace(HASH, store=f"milvus:{ui_corpus.parent / 'milvus.db'}")
+    working = ui_corpus.parent / "milvus-index"
+    build_index(ui_corpus, working, settings=settings)
+    shutil.rmtree(working)
+    yield working, settings
+    close_all()
+
+
 @pytest.fixture(scope="module")
 def server(ui_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python app.py --index ... --port ...` on a free local port; yields its URL."""
@@ -255,10 +276,11 @@ def test_the_three_outcomes_read_differently_and_share_their_actions(ui_index: P
     assert len(set(first.values())) == 3
 
 
-def test_followup_reply_shows_what_was_searched(ui_index: Path) -> None:
+def test_followup_reply_shows_what_was_searched(chat_store: tuple[Path, Settings]) -> None:
     from qa.web.ui import reply_html
 
-    out, query = reply_html("and who coaches him?", PREVIOUS_Q, 3, str(ui_index), HASH)
+    index, settings = chat_store
+    out, query = reply_html("and who coaches him?", PREVIOUS_Q, 3, str(index), settings)
     assert query.startswith("and who coaches him?") and "Cavendish" in query
     assert "Searched for: <q>and who coaches him? Cavendish" in out
 
@@ -266,14 +288,29 @@ def test_followup_reply_shows_what_was_searched(ui_index: Path) -> None:
 PREVIOUS_Q = "why did Cavendish un-retire?"
 
 
-def test_chat_remembers_the_typed_question_not_its_expansion(ui_index: Path) -> None:
+def test_chat_replies_are_the_same_on_either_store(
+    chat_store: tuple[Path, Settings], ui_index: Path
+) -> None:
+    from qa.web.ui import reply_html
+
+    index, settings = chat_store
+    for question in ("Who is Vasilis Anastopoulos?", PREVIOUS_Q, "fractured collarbone crash"):
+        local = reply_html(question, None, 5, str(ui_index), HASH)
+        assert reply_html(question, None, 5, str(index), settings) == local
+        assert "Open the whole article" in local[0] or "qa-passage" in local[0]
+
+
+def test_chat_remembers_the_typed_question_not_its_expansion(
+    chat_store: tuple[Path, Settings],
+) -> None:
     from qa.web.chat import Conversation
     from qa.web.ui import answer_turn, chat_messages
 
     chat = Conversation()
+    index, settings = chat_store
 
     def answerer(question: str, previous: str) -> tuple[str, bool]:
-        return answer_turn(question, previous, 3, str(ui_index), HASH)
+        return answer_turn(question, previous, 3, str(index), settings)
 
     def turn(question: str) -> str:
         chat.ask(question)
