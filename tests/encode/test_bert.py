@@ -49,8 +49,8 @@ def test_questions_find_the_same_passages(real_index: Path) -> None:
     fast, torch_based = get_query_embedder(DEFAULT_MODEL), get_embedder(DEFAULT_MODEL)
     assert isinstance(fast, NumpyQueryEmbedder)
     for q in questions:
-        a = _hits(loaded, q, fast.encode([q])[0], 5, settings)
-        b = _hits(loaded, q, torch_based.encode([q])[0], 5, settings)
+        a, _ = _hits(loaded, q, fast.encode([q])[0], 5, settings)
+        b, _ = _hits(loaded, q, torch_based.encode([q])[0], 5, settings)
         assert [h.chunk_id for h in a] == [h.chunk_id for h in b], q
 
 
