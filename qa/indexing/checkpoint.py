@@ -21,7 +21,7 @@ import hashlib
 import json
 import shutil
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +92,33 @@ class Checkpoint:
     def _batches(self) -> list[Path]:
         return sorted(self.folder.glob("batch-*.bin"))
 
+    def _found(
+        self, texts: Sequence[str]
+    ) -> Iterator[tuple[Path, list[tuple[list[int], np.ndarray]]]]:
+        """Each saved batch, with what it holds for ``texts``: the rows of the texts each of its
+        vectors is for, and the vector (a text's rows come with the first batch holding it;
+        a torn or unreadable batch holds nothing)."""
+        batches = self._batches()
+        if not batches:  # nothing saved: no text needs its digest yet (save() takes it)
+            return
+        wanted: dict[bytes, list[int]] = {}
+        for i, text in enumerate(texts):
+            wanted.setdefault(text_key(text), []).append(i)
+        for path in batches:
+            self._next = max(self._next, _number(path) + 1)
+            try:
+                batch = decode_batch(path.read_bytes(), self.dimension)
+            except OSError:
+                batch = None
+            held: list[tuple[list[int], np.ndarray]] = []
+            if batch is not None:
+                keys, vectors = batch
+                for row, key in enumerate(keys):
+                    rows = wanted.pop(key, None)
+                    if rows:
+                        held.append((rows, vectors[row]))
+            yield path, held
+
     def take(self, texts: Sequence[str], out: Rows | None = None) -> tuple[np.ndarray, Rows]:
         """For each text, whether a saved vector was found, and the vectors, in ``out`` when
         given (rows of texts not found are left as they were). Batches holding none of these
@@ -99,28 +126,11 @@ class Checkpoint:
         found = np.zeros(len(texts), dtype=bool)
         if out is None:
             out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        batches = self._batches()
-        if not batches:  # nothing saved: no text needs its digest yet (save() takes it)
-            return found, out
-        wanted: dict[bytes, list[int]] = {}
-        for i, text in enumerate(texts):
-            wanted.setdefault(text_key(text), []).append(i)
-        for path in batches:
-            self._next = max(self._next, _number(path) + 1)
-            try:
-                batch = decode_batch(path.read_bytes(), self.dimension)
-            except OSError:
-                batch = None
-            used = False
-            if batch is not None:
-                keys, vectors = batch
-                for row, key in enumerate(keys):
-                    rows = wanted.pop(key, None)
-                    if rows:
-                        out[rows] = vectors[row]
-                        found[rows] = True
-                        used = True
-            if not used:
+        for path, held in self._found(texts):
+            for rows, vector in held:
+                out[rows] = vector
+                found[rows] = True
+            if not held:
                 path.unlink(missing_ok=True)
         return found, out
 
@@ -128,20 +138,9 @@ class Checkpoint:
         """For each text, whether a saved vector is found (none is read into memory but a
         batch's at a time; nothing is deleted)."""
         found = np.zeros(len(texts), dtype=bool)
-        batches = self._batches()
-        if not batches:
-            return found
-        wanted: dict[bytes, list[int]] = {}
-        for i, text in enumerate(texts):
-            wanted.setdefault(text_key(text), []).append(i)
-        for path in batches:
-            self._next = max(self._next, _number(path) + 1)
-            try:
-                batch = decode_batch(path.read_bytes(), self.dimension)
-            except OSError:
-                batch = None
-            for key in batch[0] if batch is not None else []:
-                found[wanted.pop(key, [])] = True
+        for _, held in self._found(texts):
+            for rows, _ in held:
+                found[rows] = True
         return found
 
     def save(self, texts: Sequence[str], vectors: np.ndarray) -> None:
